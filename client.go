@@ -1,0 +1,36 @@
+package pairgate
+
+import (
+	"slices"
+	"time"
+)
+
+// Grant type identifiers as they appear in the grant_type parameter.
+const (
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	GrantPairingCode       = "pairing_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantAuthorizationCode = "urn:pairgate:grant-type:authorization-code"
+)
+
+// AllGrantTypes lists every grant the token endpoint implements.
+var AllGrantTypes = []string{GrantDeviceCode, GrantPairingCode, GrantRefreshToken, GrantAuthorizationCode}
+
+// DefaultClientID is the public client created on first start.
+const DefaultClientID = "print-client"
+
+// Client is an OAuth client. A public client has no secret and identifies
+// itself by client_id alone; a confidential client's secret is stored only
+// as a keyed hash.
+type Client struct {
+	ID         string
+	Name       string
+	Public     bool
+	SecretHash []byte // nil for public clients
+	GrantTypes []string
+	Scopes     Scopes // what the client may ask for; also its default scope
+	CreatedAt  time.Time
+}
+
+// AllowsGrant reports whether the client may use grant type gt.
+func (c *Client) AllowsGrant(gt string) bool { return slices.Contains(c.GrantTypes, gt) }

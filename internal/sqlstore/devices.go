@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pairgate/pairgate"
+)
+
+const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip`
+
+func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
+	var d pairgate.Device
+	var mode, scopes string
+	var authorized, seen int64
+	if err := row.Scan(&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
+		&scopes, &authorized, &seen, &d.LastIP); err != nil {
+		return nil, err
+	}
+	d.Mode = pairgate.Mode(mode)
+	d.Scopes = splitList(scopes)
+	d.AuthorizedAt, d.LastSeenAt = tm(authorized), tm(seen)
+	return &d, nil
+}
+
+// upsertDevice records d: a new row, or, for a known client and non-empty
+// hardware id, the existing row updated in place so that the inventory never
+// holds the same device twice (DESIGN.md 2.1). It returns the stored row.
+func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device) (*pairgate.Device, error) {
+	q := `INSERT INTO devices (` + deviceColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	if d.HardwareID != "" {
+		// The conflict target names the partial index's predicate, which
+		// both SQLite and PostgreSQL require to pick a partial index.
+		q += ` ON CONFLICT (client_id, hardware_id) WHERE hardware_id <> '' DO UPDATE SET
+			name = excluded.name, mode = excluded.mode, auth_method = excluded.auth_method,
+			auth_code_id = excluded.auth_code_id, user_id = excluded.user_id, scopes = excluded.scopes,
+			authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip`
+	}
+	q += ` RETURNING ` + deviceColumns
+	return scanDevice(tx.QueryRowContext(ctx, q, d.ID, d.ClientID, d.Name, d.HardwareID, string(d.Mode), d.AuthMethod,
+		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP))
+}
+
+func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
+	d, err := scanDevice(s.rdb.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	if err == sql.ErrNoRows {
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
+	}
+	if err != nil {
+		return nil, s.fail(err, "get device")
+	}
+	return d, nil
+}
+
+// likePattern escapes LIKE's wildcards so that a search is a substring
+// match of exactly what was typed.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Search != "" {
+		p := arg(likePattern(f.Search))
+		conds = append(conds, `(lower(name) LIKE `+p+` ESCAPE '\' OR lower(hardware_id) LIKE `+p+` ESCAPE '\' OR lower(client_id) LIKE `+p+` ESCAPE '\' OR lower(id) LIKE `+p+` ESCAPE '\' OR lower(last_ip) LIKE `+p+` ESCAPE '\')`)
+	}
+	if f.ClientID != "" {
+		conds = append(conds, `client_id = `+arg(f.ClientID))
+	}
+	if f.After != "" {
+		conds = append(conds, `id > `+arg(f.After))
+	}
+	q := `SELECT ` + deviceColumns + ` FROM devices`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	q += ` ORDER BY id LIMIT ` + arg(limit)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	defer rows.Close()
+	var out []*pairgate.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, s.fail(err, "list devices")
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	return out, nil
+}
+
+func (s *Store) CountDevices(ctx context.Context) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices`).Scan(&n); err != nil {
+		return 0, s.fail(err, "count devices")
+	}
+	return n, nil
+}
+
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	return s.tx(ctx, "delete device", func(tx *sql.Tx) error {
+		// Refresh families and their tokens go by ON DELETE CASCADE, in this
+		// transaction; access tokens fail from the next request on because
+		// every check of one looks the device up.
+		n, err := affected(tx.ExecContext(ctx, `DELETE FROM devices WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = $1`, id)
+		return err
+	})
+}
+
+func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id); err != nil {
+		return s.fail(err, "touch device")
+	}
+	return nil
+}

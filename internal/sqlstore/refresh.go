@@ -1,0 +1,209 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pairgate/pairgate"
+)
+
+// insertFamily creates a refresh family with its first token and revokes the
+// device's other families: a device holds one live authorization at a time.
+// A deleted device makes the insert fail its foreign key.
+func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE device_id = $2 AND revoked_at = 0`,
+		ns(fam.CreatedAt), fam.DeviceID); err != nil {
+		return err
+	}
+	fam.Generation = 1
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, 0)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt))
+	if s.d.isForeignKey(err) {
+		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
+	}
+	if err != nil {
+		return err
+	}
+	return s.insertToken(ctx, tx, fam.ID, 1, first)
+}
+
+func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, familyID string, gen int, t pairgate.NewRefreshToken) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id, generation, issued_at, expires_at, rotated_at)
+		VALUES ($1, $2, $3, $4, $5, 0)`, t.Hash, familyID, gen, ns(t.IssuedAt), ns(t.ExpiresAt))
+	return err
+}
+
+func (s *Store) IssueRefreshFamily(ctx context.Context, d *pairgate.Device, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) (*pairgate.Device, error) {
+	var dev *pairgate.Device
+	err := s.tx(ctx, "issue refresh family", func(tx *sql.Tx) error {
+		var err error
+		if dev, err = s.upsertDevice(ctx, tx, d); err != nil {
+			return err
+		}
+		fam.DeviceID = dev.ID
+		return s.insertFamily(ctx, tx, fam, first)
+	})
+	return dev, err
+}
+
+// tokenState is a refresh token joined with its family.
+type tokenState struct {
+	fam       pairgate.RefreshFamily
+	gen       int
+	expiresAt int64
+	rotatedAt int64
+}
+
+func (s *Store) readToken(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, hash []byte) (*tokenState, error) {
+	var t tokenState
+	var scopes string
+	var created, revoked int64
+	err := q.QueryRowContext(ctx, `SELECT f.id, f.device_id, f.client_id, f.subject, f.scopes, f.created_at, f.generation, f.revoked_at,
+			t.generation, t.expires_at, t.rotated_at
+		FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, hash).
+		Scan(&t.fam.ID, &t.fam.DeviceID, &t.fam.ClientID, &t.fam.Subject, &scopes, &created, &t.fam.Generation, &revoked,
+			&t.gen, &t.expiresAt, &t.rotatedAt)
+	if err != nil {
+		return nil, err
+	}
+	t.fam.Scopes = splitList(scopes)
+	t.fam.CreatedAt, t.fam.RevokedAt = tm(created), tm(revoked)
+	return &t, nil
+}
+
+var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is invalid, expired or revoked")
+
+func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration) (*pairgate.Rotation, error) {
+	var rot *pairgate.Rotation
+	reuse := false
+	err := s.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+		t, err := s.readToken(ctx, tx, old)
+		if err == sql.ErrNoRows {
+			return errInvalidRefresh
+		}
+		if err != nil {
+			return err
+		}
+		if !t.fam.RevokedAt.IsZero() {
+			return errInvalidRefresh
+		}
+		if t.rotatedAt == 0 {
+			if t.expiresAt <= ns(now) {
+				return errInvalidRefresh
+			}
+			// Of concurrent callers presenting the same live token, only the
+			// one whose UPDATE changes the row rotates it; the others see
+			// it rotated below and are judged as retries.
+			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0`, ns(now), old))
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				gen := t.gen + 1
+				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1 WHERE id = $2`, gen, t.fam.ID); err != nil {
+					return err
+				}
+				if err := s.insertToken(ctx, tx, t.fam.ID, gen, next); err != nil {
+					return err
+				}
+				t.fam.Generation = gen
+				rot = &pairgate.Rotation{Family: &t.fam}
+				return s.touchInTx(ctx, tx, rot, ip, now)
+			}
+			if t, err = s.readToken(ctx, tx, old); err != nil {
+				return err
+			}
+		}
+		// A rotated-out token. RFC 9700 §4.14.2: if it is the immediately
+		// previous one, retried within the grace window, the response that
+		// carried its successor was probably lost: replace the successor,
+		// keeping one live token. Anything else is reuse.
+		// The replacement keeps the successor's generation, so a second
+		// retry within the window is judged the same way; the replaced
+		// successor moves to generation 0, outside the chain, so that
+		// presenting it later is reuse.
+		if t.gen == t.fam.Generation-1 && now.Sub(tm(t.rotatedAt)) < grace {
+			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1, generation = 0
+				WHERE family_id = $2 AND generation = $3 AND rotated_at = 0`, ns(now), t.fam.ID, t.fam.Generation))
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				if err := s.insertToken(ctx, tx, t.fam.ID, t.fam.Generation, next); err != nil {
+					return err
+				}
+				rot = &pairgate.Rotation{Family: &t.fam, Grace: true}
+				return s.touchInTx(ctx, tx, rot, ip, now)
+			}
+		}
+		reuse = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reuse {
+		// Revoked in a transaction of its own: the caller's request fails,
+		// but the revocation must stick.
+		t, err := s.readToken(ctx, s.rdb, old)
+		if err != nil {
+			return nil, s.fail(err, "reuse detection")
+		}
+		if err := s.RevokeRefreshFamily(ctx, t.fam.ID, now); err != nil {
+			return nil, err
+		}
+		return nil, &pairgate.Error{Code: pairgate.EREUSEDETECTED, Message: "the refresh token was already used; its family is revoked"}
+	}
+	return rot, nil
+}
+
+func (s *Store) touchInTx(ctx context.Context, tx *sql.Tx, rot *pairgate.Rotation, ip string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, rot.Family.DeviceID); err != nil {
+		return err
+	}
+	d, err := s.deviceInTx(ctx, tx, rot.Family.DeviceID)
+	rot.Device = d
+	return err
+}
+
+func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (*pairgate.RefreshFamily, bool, error) {
+	t, err := s.readToken(ctx, s.rdb, hash)
+	if err == sql.ErrNoRows {
+		return nil, false, pairgate.Errorf(pairgate.ENOTFOUND, "refresh token not found")
+	}
+	if err != nil {
+		return nil, false, s.fail(err, "lookup refresh token")
+	}
+	live := t.rotatedAt == 0 && t.fam.RevokedAt.IsZero() && t.expiresAt > ns(now)
+	return &t.fam, live, nil
+}
+
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID); err != nil {
+		return s.fail(err, "revoke refresh family")
+	}
+	return nil
+}
+
+func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, ns(expiresAt))
+	if err != nil {
+		return s.fail(err, "revoke access token")
+	}
+	return nil
+}
+
+func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM revoked_access_tokens WHERE jti = $1`, jti).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.fail(err, "check access token")
+	}
+	return true, nil
+}

@@ -1,0 +1,267 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/pairgate/pairgate"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is a pairgate.Store on SQLite or PostgreSQL.
+type Store struct {
+	d dialect
+	// SQLite allows one writer at a time. Funnelling every write through a
+	// single connection serialises them in Go instead of in SQLite's busy
+	// handler, and BEGIN IMMEDIATE (see the DSN) takes the write lock at the
+	// start of a transaction, so a transaction never has to upgrade a read
+	// lock and deadlock. Reads use their own pool and never wait for writes
+	// (WAL). On PostgreSQL both are the same pool.
+	wdb *sql.DB
+	rdb *sql.DB
+}
+
+var _ pairgate.Store = (*Store)(nil)
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens (creating if needed) the database that dsn names and brings its
+// schema up to date. A postgres:// or postgresql:// URL selects PostgreSQL;
+// anything else is the path of a SQLite file (an optional sqlite:// or
+// file: prefix is removed).
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var s *Store
+	var err error
+	if IsPostgres(dsn) {
+		s, err = openPostgres(dsn)
+	} else {
+		s, err = openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx, log); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*Store, error) {
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory: %w", err)
+		}
+	}
+	// synchronous=NORMAL in WAL mode keeps every committed transaction
+	// across a process crash (kill -9); only a power loss can roll back the
+	// last transactions, and never corrupts the file.
+	pragmas := url.Values{"_pragma": {
+		"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)",
+	}}
+	u := "file:" + (&url.URL{Path: path}).EscapedPath()
+	w := pragmas
+	w.Set("_txlock", "immediate")
+	wdb, err := sql.Open("sqlite", u+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	// The writer must create the file (and switch it to WAL) before readers
+	// open it.
+	if err := wdb.Ping(); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: restrict permissions: %w", err)
+	}
+	r := url.Values{"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)"}}
+	rdb, err := sql.Open("sqlite", u+"?"+r.Encode())
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
+	return &Store{d: sqliteDialect, wdb: wdb, rdb: rdb}, nil
+}
+
+func openPostgres(dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	db.SetMaxOpenConns(max(16, 4*runtime.GOMAXPROCS(0)))
+	db.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{d: postgresDialect, wdb: db, rdb: db}, nil
+}
+
+func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+s.d.name)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if s.d.name == "postgres" {
+		// Replicas starting together take turns: the first migrates, the
+		// others find nothing to do.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(5, 120))
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.d.gooseDialect, s.wdb, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		if s.d.isUnavailable(err) {
+			return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database unavailable", Err: err}
+		}
+		return fmt.Errorf("migrations: %w", err)
+	}
+	for _, r := range results {
+		log.Info("applied migration", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.wdb.Close()
+	if s.rdb != s.wdb {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.fail(err, "ping")
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's integrity check; on PostgreSQL it only pings.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.d.name != "sqlite" {
+		return s.Ping(ctx)
+	}
+	var res string
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return s.fail(err, "integrity check")
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction and commits if it returns nil.
+func (s *Store) tx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(err, what+": begin")
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.fail(err, what)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(err, what+": commit")
+	}
+	return nil
+}
+
+// fail turns a database error into a *pairgate.Error with context. Domain
+// errors pass through unchanged.
+func (s *Store) fail(err error, what string) error {
+	var pe *pairgate.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &pairgate.Error{Code: pairgate.ENOTFOUND, Message: "not found", Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "request cancelled", Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	if s.d.isUnavailable(err) {
+		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database unavailable", Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return pairgate.Internal(err, what)
+}
+
+// ns stores a time as Unix nanoseconds; the zero time is 0.
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// tm is the inverse of ns.
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func joinList(l []string) string { return strings.Join(l, " ") }
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+// affected returns the rows a statement changed.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,162 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pairgate/pairgate"
+)
+
+const userColumns = `id, username, password_hash, role, created_at, password_changed_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*pairgate.User, error) {
+	var u pairgate.User
+	var created, changed int64
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Role, &created, &changed); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.PasswordChangedAt = tm(created), tm(changed)
+	return &u, nil
+}
+
+func (s *Store) CreateUser(ctx context.Context, u *pairgate.User) error {
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Username, u.PasswordHash, u.Role, ns(u.CreatedAt), ns(u.PasswordChangedAt))
+	if s.d.isUnique(err) {
+		return pairgate.Errorf(pairgate.ECONFLICT, "user %q already exists", u.Username)
+	}
+	if err != nil {
+		return s.fail(err, "create user")
+	}
+	return nil
+}
+
+func (s *Store) getUser(ctx context.Context, where string, arg any) (*pairgate.User, error) {
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where+` = $1`, arg))
+	if err == sql.ErrNoRows {
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return nil, s.fail(err, "get user")
+	}
+	return u, nil
+}
+
+func (s *Store) GetUser(ctx context.Context, id string) (*pairgate.User, error) {
+	return s.getUser(ctx, "id", id)
+}
+
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (*pairgate.User, error) {
+	return s.getUser(ctx, "username", username)
+}
+
+func (s *Store) ListUsers(ctx context.Context) ([]*pairgate.User, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, s.fail(err, "list users")
+	}
+	defer rows.Close()
+	var out []*pairgate.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.fail(err, "list users")
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list users")
+	}
+	return out, nil
+}
+
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, s.fail(err, "count users")
+	}
+	return n, nil
+}
+
+func (s *Store) SetUserPassword(ctx context.Context, id, hash string, now time.Time) error {
+	return s.tx(ctx, "set password", func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, ns(now), id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
+		}
+		return s.endUserSessions(ctx, tx, id)
+	})
+}
+
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.tx(ctx, "delete user", func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
+		}
+		// A user-mode token speaks for the person; with the person gone it
+		// must stop working (the families go by cascade).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE mode = 'user' AND user_id = $1`, id); err != nil {
+			return err
+		}
+		return s.endUserSessions(ctx, tx, id)
+	})
+}
+
+// endUserSessions signs an account out everywhere. A session that also
+// carries a browser's device authorization loses only the person: the
+// device stays authorized until it is deleted.
+func (s *Store) endUserSessions(ctx context.Context, tx *sql.Tx, userID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND device_id = ''`, userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET user_id = '' WHERE user_id = $1`, userID)
+	return err
+}
+
+const sessionColumns = `id_hash, user_id, device_id, created_at, last_seen_at, expires_at, ip, user_agent`
+
+func (s *Store) CreateSession(ctx context.Context, sess *pairgate.Session) error {
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sess.IDHash, sess.UserID, sess.DeviceID, ns(sess.CreatedAt), ns(sess.LastSeenAt), ns(sess.ExpiresAt), sess.IP, sess.UserAgent)
+	if err != nil {
+		return s.fail(err, "create session")
+	}
+	return nil
+}
+
+func (s *Store) GetSession(ctx context.Context, idHash []byte, now time.Time) (*pairgate.Session, error) {
+	var sess pairgate.Session
+	var created, seen, expires int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = $1 AND expires_at > $2`, idHash, ns(now)).
+		Scan(&sess.IDHash, &sess.UserID, &sess.DeviceID, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
+	if err == sql.ErrNoRows {
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "session not found")
+	}
+	if err != nil {
+		return nil, s.fail(err, "get session")
+	}
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = tm(created), tm(seen), tm(expires)
+	return &sess, nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, idHash []byte, now time.Time) error {
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, ns(now), idHash); err != nil {
+		return s.fail(err, "touch session")
+	}
+	return nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
+		return s.fail(err, "delete session")
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package pairgate
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps everything pairgate knows. Its methods are atomic domain
+// operations, not generic updaters: each one either happens entirely or not
+// at all, and the ones that must have a single winner under concurrency
+// (redeeming a code, rotating a refresh token) say so. Every backend passes
+// the conformance suite in internal/storetest.
+//
+// Secrets never cross this interface in plaintext: codes and tokens arrive as
+// keyed hashes, private keys and authorization codes sealed.
+//
+// Errors are *Error values: ENOTFOUND, ECONFLICT, EINVALIDGRANT and the
+// others documented per method; EUNAVAILABLE when the database cannot be
+// reached; EINTERNAL otherwise.
+type Store interface {
+	// CreateClient stores a new client. ECONFLICT if the ID is taken.
+	CreateClient(ctx context.Context, c *Client) error
+	// GetClient returns a client. ENOTFOUND if there is none.
+	GetClient(ctx context.Context, id string) (*Client, error)
+	// ListClients returns every client, ordered by ID.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// DeleteClient deletes a client and, in the same transaction, its
+	// devices, pending authorizations and refresh tokens. ENOTFOUND if there
+	// is none.
+	DeleteClient(ctx context.Context, id string) error
+
+	// CreateUser stores a new account. ECONFLICT if the username is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns an account by ID. ENOTFOUND if there is none.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByUsername returns an account by its (case-insensitive) name.
+	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// ListUsers returns every account, ordered by username.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// CountUsers returns how many accounts exist.
+	CountUsers(ctx context.Context) (int, error)
+	// SetUserPassword replaces an account's password hash and ends all of
+	// its browser sessions. ENOTFOUND if there is none.
+	SetUserPassword(ctx context.Context, id, passwordHash string, now time.Time) error
+	// DeleteUser deletes an account, its sessions, and the user-mode devices
+	// it approved (their tokens speak for the account). ENOTFOUND if none.
+	DeleteUser(ctx context.Context, id string) error
+
+	// CreateSession stores a new browser session.
+	CreateSession(ctx context.Context, sess *Session) error
+	// GetSession returns a session that has not reached its absolute
+	// expiry at now. ENOTFOUND otherwise.
+	GetSession(ctx context.Context, idHash []byte, now time.Time) (*Session, error)
+	// TouchSession records activity on a session (for the idle limit).
+	TouchSession(ctx context.Context, idHash []byte, now time.Time) error
+	// DeleteSession ends a session. Ending an unknown session is not an error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+
+	// CreateDeviceAuthorization stores a pending grant. ECONFLICT if its
+	// device or user code hash collides with a stored one: the caller
+	// generates new codes and tries again (DESIGN.md 2.6).
+	CreateDeviceAuthorization(ctx context.Context, a *DeviceAuthorization) error
+	// GetDeviceAuthorizationByDeviceCode finds a grant by the hash of the code
+	// the device polls with. ENOTFOUND if there is none.
+	GetDeviceAuthorizationByDeviceCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// GetDeviceAuthorizationByUserCode finds a grant by the hash of the code a
+	// person typed. ENOTFOUND if there is none.
+	GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// ApproveDeviceAuthorization moves a pending, unexpired grant to approved
+	// and records its Device in the same transaction: a new row, or, when a
+	// device with the same client and non-empty hardware ID exists, that row
+	// updated (DESIGN.md 2.1). It returns the grant as approved.
+	// EEXPIRED if the grant expired, ECONFLICT if it was already decided,
+	// ENOTFOUND if there is none.
+	ApproveDeviceAuthorization(ctx context.Context, id string, d *Device, now time.Time) (*DeviceAuthorization, error)
+	// DenyDeviceAuthorization moves a pending, unexpired grant to denied.
+	// Errors as for ApproveDeviceAuthorization.
+	DenyDeviceAuthorization(ctx context.Context, id, userID string, now time.Time) error
+	// RedeemDeviceAuthorization moves an approved, unexpired grant to
+	// redeemed and, in the same transaction, creates the refresh family fam
+	// with its first token and revokes the device's other families. Exactly
+	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
+	// others get EINVALIDGRANT. It returns the device.
+	RedeemDeviceAuthorization(ctx context.Context, id string, fam *RefreshFamily, first NewRefreshToken, now time.Time) (*Device, error)
+
+	// IssueRefreshFamily records a Device (created or updated as in
+	// ApproveDeviceAuthorization) and a new refresh family with its first
+	// token for it, revoking the device's other families: the grants that
+	// authorize in one step use it. fam.DeviceID is set from the device.
+	IssueRefreshFamily(ctx context.Context, d *Device, fam *RefreshFamily, first NewRefreshToken) (*Device, error)
+
+	// GetDevice returns a device. ENOTFOUND if there is none.
+	GetDevice(ctx context.Context, id string) (*Device, error)
+	// ListDevices returns a page of devices, ordered by ID.
+	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
+	// CountDevices returns how many devices exist.
+	CountDevices(ctx context.Context) (int, error)
+	// DeleteDevice deletes a device and, in the same transaction, every
+	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
+	// there is none.
+	DeleteDevice(ctx context.Context, id string) error
+	// TouchDevice records that a device was seen. It is a no-op for a device
+	// that no longer exists.
+	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
+
+	// RotateRefreshToken exchanges the live refresh token whose hash is old
+	// for next (DESIGN.md 2.4). Exactly one of concurrent callers presenting
+	// the same live token rotates it. Presenting the immediately previous
+	// token again within grace of its rotation, while its successor has not
+	// been used, replaces that successor by next (a lost response); any
+	// other rotated-out token revokes the whole family and returns
+	// EREUSEDETECTED. Unknown, expired or revoked tokens are EINVALIDGRANT.
+	// The device is touched with ip in the same transaction.
+	RotateRefreshToken(ctx context.Context, old []byte, next NewRefreshToken, ip string, now time.Time, grace time.Duration) (*Rotation, error)
+	// LookupRefreshToken returns the family of a refresh token and whether the
+	// token is the family's live one. ENOTFOUND for unknown tokens.
+	LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (fam *RefreshFamily, live bool, err error)
+	// RevokeRefreshFamily revokes every token of a family. Revoking a revoked
+	// or unknown family is not an error (RFC 7009 §2.2).
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+
+	// RevokeAccessToken records that the JWT with this jti is revoked until it
+	// expires anyway.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// AccessTokenRevoked reports whether a jti was revoked.
+	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// ListSigningKeys returns the current key and the retired keys that have
+	// not yet expired, newest first.
+	ListSigningKeys(ctx context.Context, now time.Time) ([]*SigningKey, error)
+	// CreateFirstSigningKey stores k as the current key if there is none yet,
+	// and reports whether it did. Replicas starting together race here; one
+	// wins.
+	CreateFirstSigningKey(ctx context.Context, k *SigningKey) (bool, error)
+	// RotateSigningKey retires the current key currentID, to leave the JWKS
+	// at retiredUntil, and makes next current, in one transaction. ECONFLICT
+	// if currentID is no longer current (another replica rotated first).
+	RotateSigningKey(ctx context.Context, currentID string, retiredUntil time.Time, next *SigningKey) error
+
+	// GarbageCollect deletes expired grants, refresh tokens, revocations,
+	// keys and anything else whose time has passed. Safe to run on every
+	// replica at once.
+	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// GCResult counts what GarbageCollect deleted.
+type GCResult struct {
+	DeviceAuthorizations int64
+	RefreshTokens        int64
+	RefreshFamilies      int64
+	RevokedAccessTokens  int64
+	SigningKeys          int64
+	Sessions             int64
+}
+
+// Total is the number of rows deleted.
+func (r GCResult) Total() int64 {
+	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions
+}

@@ -1,0 +1,44 @@
+package pairgate
+
+import "time"
+
+// RefreshFamily groups the refresh tokens that descend from one
+// authorization. Exactly one token of a live family is usable at a time
+// (DESIGN.md 2.4); revoking the family kills them all.
+type RefreshFamily struct {
+	ID         string
+	DeviceID   string
+	ClientID   string
+	Subject    string // the access token's sub
+	Scopes     Scopes
+	CreatedAt  time.Time
+	Generation int // the generation of the live token
+	RevokedAt  time.Time
+}
+
+// NewRefreshToken is a refresh token about to be stored. Only its keyed hash
+// reaches the store.
+type NewRefreshToken struct {
+	Hash      []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time // idle expiry: a token unused until then is dead
+}
+
+// Rotation is the result of a successful refresh.
+type Rotation struct {
+	Family *RefreshFamily
+	Device *Device
+	Grace  bool // the previous token was retried within the grace window
+}
+
+// SigningKey is a JWT signing key. The private half is sealed with the master
+// key before it reaches the store.
+type SigningKey struct {
+	ID            string // kid
+	Algorithm     string // RS256, ES256 or EdDSA
+	SealedPrivate []byte
+	PublicJWK     []byte // JSON
+	CreatedAt     time.Time
+	RetiredAt     time.Time // zero while current
+	ExpiresAt     time.Time // when a retired key leaves the JWKS; zero while current
+}
