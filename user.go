@@ -31,3 +31,24 @@ type Session struct {
 	IP         string
 	UserAgent  string
 }
+
+// NormalizeUsername lower-cases a username and checks that it is 1 to 64
+// characters of a-z, 0-9, '.', '_', '-' and '@'. Usernames are ASCII so
+// that look-alike names cannot be registered and both stores compare them
+// the same way.
+func NormalizeUsername(s string) (string, bool) {
+	if len(s) == 0 || len(s) > 64 {
+		return "", false
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '_', c == '-', c == '@':
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
+}

@@ -1,0 +1,157 @@
+package accesstoken
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// Claims are an access token's claims (DESIGN.md section 1, RFC 9068).
+type Claims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp"`
+	ID        string `json:"jti"`
+	DeviceID  string `json:"device_id"`
+}
+
+// Issuer mints and verifies access tokens.
+type Issuer struct {
+	Keyring  *Keyring
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	Now      func() time.Time
+}
+
+// Grant says whom a token is for.
+type Grant struct {
+	Subject  string
+	ClientID string
+	Scopes   pairgate.Scopes
+	DeviceID string
+}
+
+// Mint signs a new access token.
+func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
+	i.Keyring.fresh(ctx, reloadEvery)
+	now := i.Now()
+	c := &Claims{
+		Issuer: i.Issuer, Subject: g.Subject, Audience: i.Audience, ClientID: g.ClientID, Scope: g.Scopes.String(),
+		IssuedAt: now.Unix(), ExpiresAt: now.Add(i.TTL).Unix(), ID: secret.NewID("at_", now), DeviceID: g.DeviceID,
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", nil, pairgate.Internal(err, "marshal claims")
+	}
+	i.Keyring.mu.RLock()
+	s := i.Keyring.current
+	i.Keyring.mu.RUnlock()
+	jws, err := s.s.Sign(payload)
+	if err != nil {
+		return "", nil, pairgate.Internal(err, "sign access token")
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		return "", nil, pairgate.Internal(err, "serialize access token")
+	}
+	return tok, c, nil
+}
+
+var verifyAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
+
+var errInvalid = pairgate.Errorf(pairgate.EUNAUTHORIZED, "the access token is invalid or expired")
+
+// Verify checks an access token's signature, issuer and expiry. It does not
+// ask the store whether the device still exists or the token was revoked:
+// callers that need that (introspection, the device API) ask next.
+func (i *Issuer) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > 8192 {
+		return nil, errInvalid
+	}
+	jws, err := jose.ParseSignedCompact(token, verifyAlgs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, errInvalid
+	}
+	h := jws.Signatures[0].Header
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "at+jwt" {
+		return nil, errInvalid
+	}
+	key := i.Keyring.publicKey(ctx, h.KeyID)
+	if key == nil || key.Algorithm != h.Algorithm {
+		return nil, errInvalid
+	}
+	payload, err := jws.Verify(key)
+	if err != nil {
+		return nil, errInvalid
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, errInvalid
+	}
+	if c.Issuer != i.Issuer || c.ID == "" || i.Now().Unix() >= c.ExpiresAt {
+		return nil, errInvalid
+	}
+	return &c, nil
+}
+
+// publicKey finds a verification key by kid, re-reading the store (at most
+// once a second) when the kid is unknown: another replica may have rotated.
+func (k *Keyring) publicKey(ctx context.Context, kid string) *jose.JSONWebKey {
+	k.mu.RLock()
+	key := k.public[kid]
+	recent := k.now().Sub(k.lastMiss) < time.Second
+	k.mu.RUnlock()
+	if key != nil || recent || kid == "" || len(kid) > 64 {
+		return key
+	}
+	k.mu.Lock()
+	k.lastMiss = k.now()
+	k.mu.Unlock()
+	if err := k.load(ctx); err != nil {
+		k.log.Warn("reload signing keys", "err", err)
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.public[kid]
+}
+
+// String describes the issuer for logs.
+func (i *Issuer) String() string {
+	return fmt.Sprintf("issuer %s, alg %s, kid %s", i.Issuer, i.Keyring.currentAlg(), i.Keyring.Current())
+}
+
+// Active verifies a token and asks the store whether it is still good: its
+// device exists (deleting a device revokes its tokens at once, DESIGN.md
+// 2.2) and its jti was not revoked (RFC 7009).
+func (i *Issuer) Active(ctx context.Context, store pairgate.Store, token string) (*Claims, *pairgate.Device, error) {
+	c, err := i.Verify(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := store.GetDevice(ctx, c.DeviceID)
+	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
+		return nil, nil, errInvalid
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	revoked, err := store.AccessTokenRevoked(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if revoked {
+		return nil, nil, errInvalid
+	}
+	return c, d, nil
+}

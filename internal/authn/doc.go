@@ -1,0 +1,5 @@
+// Package authn answers "who is calling": OAuth clients (HTTP Basic or
+// form credentials), and, in other files, API keys, access tokens and
+// browser session cookies. Each returns a domain value or an EUNAUTHORIZED
+// error; what to send back is the transport's business.
+package authn

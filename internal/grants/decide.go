@@ -1,0 +1,114 @@
+package grants
+
+import (
+	"context"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// Pending is a request waiting for a person, with what the consent page
+// shows about it.
+type Pending struct {
+	Authorization *pairgate.DeviceAuthorization
+	Client        *pairgate.Client
+	// Code is the code in canonical form, for the consent form to post back.
+	Code string
+}
+
+var errNoSuchCode = pairgate.Errorf(pairgate.ENOTFOUND, "that code is not valid; check it and try again")
+
+// FindUserCode finds the pending request for a user code as a person typed
+// it (case-insensitive, dash optional). Callers limit how often a source
+// may try (DESIGN.md 2.6).
+func (s *Service) FindUserCode(ctx context.Context, typed string) (*Pending, error) {
+	code, ok := secret.NormalizeUserCode(typed)
+	if !ok {
+		return nil, errNoSuchCode
+	}
+	return s.find(ctx, pairgate.KindDeviceCode, code, s.keys.Hash(secret.KindUserCode, code))
+}
+
+// FindPairingCode finds the pending request for a pairing code.
+func (s *Service) FindPairingCode(ctx context.Context, code string) (*Pending, error) {
+	if !secret.ValidPairingCode(code) {
+		return nil, errNoSuchCode
+	}
+	return s.find(ctx, pairgate.KindPairing, code, s.keys.Hash(secret.KindPairingCode, code))
+}
+
+func (s *Service) find(ctx context.Context, kind, code string, hash []byte) (*Pending, error) {
+	a, err := s.store.GetDeviceAuthorizationByUserCode(ctx, hash)
+	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND || (err == nil && a.Kind != kind) {
+		return nil, errNoSuchCode
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Expired(s.now()) {
+		return nil, pairgate.Errorf(pairgate.EEXPIRED, "that code has expired; start again on the device to get a new one")
+	}
+	if a.State != pairgate.StatePending {
+		return nil, pairgate.Errorf(pairgate.ECONFLICT, "that code was already used")
+	}
+	c, err := s.store.GetClient(ctx, a.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{Authorization: a, Client: c, Code: code}, nil
+}
+
+// Approve lets the device have its tokens, recording it in the inventory
+// (DESIGN.md 2.1). deviceName, when set, names the device.
+func (s *Service) Approve(ctx context.Context, p *Pending, u *pairgate.User, deviceName string) (*pairgate.DeviceAuthorization, error) {
+	if err := validText("device name", deviceName, 128); err != nil {
+		return nil, err
+	}
+	a := p.Authorization
+	name := deviceName
+	if name == "" {
+		name = DefaultDeviceName(a.DeviceName, a.HardwareID, p.Client.Name)
+	}
+	method := pairgate.AuthByDeviceCode
+	if a.Kind == pairgate.KindPairing {
+		method = pairgate.AuthByPairing
+	}
+	now := s.now()
+	d := &pairgate.Device{
+		ID: secret.NewID("dev_", now), ClientID: a.ClientID, Name: name, HardwareID: a.HardwareID, Mode: a.Mode,
+		AuthMethod: method, UserID: u.ID, Scopes: a.Scopes, AuthorizedAt: now, LastSeenAt: a.CreatedAt, LastIP: a.RequestIP,
+	}
+	approved, err := s.store.ApproveDeviceAuthorization(ctx, a.ID, d, now)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("device authorization approved", "authorization_id", a.ID, "client_id", a.ClientID, "device_id", approved.DeviceID, "user_id", u.ID)
+	if s.events.Decided != nil {
+		s.events.Decided(approved, true, u.ID)
+	}
+	return approved, nil
+}
+
+// Deny refuses the request; the device's next poll gets access_denied.
+func (s *Service) Deny(ctx context.Context, p *Pending, u *pairgate.User) error {
+	if err := s.store.DenyDeviceAuthorization(ctx, p.Authorization.ID, u.ID, s.now()); err != nil {
+		return err
+	}
+	s.log.Info("device authorization denied", "authorization_id", p.Authorization.ID, "client_id", p.Authorization.ClientID, "user_id", u.ID)
+	if s.events.Decided != nil {
+		s.events.Decided(p.Authorization, false, u.ID)
+	}
+	return nil
+}
+
+// DefaultDeviceName names a device that did not name itself.
+func DefaultDeviceName(proposed, hardwareID, clientName string) string {
+	switch {
+	case proposed != "":
+		return proposed
+	case hardwareID != "":
+		return clientName + " " + truncate(hardwareID, 40)
+	default:
+		return clientName + " device"
+	}
+}

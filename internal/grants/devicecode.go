@@ -1,0 +1,108 @@
+package grants
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// DeviceRequest is an RFC 8628 §3.1 device authorization request, with
+// pairgate's extensions.
+type DeviceRequest struct {
+	Scope      string
+	Mode       string // user (default) or device
+	HardwareID string
+	DeviceName string
+	IP         string
+	UserAgent  string
+}
+
+// DeviceResponse is RFC 8628 §3.2's response.
+type DeviceResponse struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int64  `json:"expires_in"`
+	Interval                int64  `json:"interval"`
+}
+
+// maxCodeAttempts bounds the retries after a code collision. With 20^8 user
+// codes, a second collision in a row means something else is wrong.
+const maxCodeAttempts = 8
+
+// StartDeviceAuthorization begins an RFC 8628 device flow.
+func (s *Service) StartDeviceAuthorization(ctx context.Context, c *pairgate.Client, r DeviceRequest) (*DeviceResponse, error) {
+	if !c.AllowsGrant(pairgate.GrantDeviceCode) {
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use the device code grant", c.ID)
+	}
+	a, err := s.newAuthorization(c, pairgate.KindDeviceCode, r.Scope, r.Mode, pairgate.ModeUser, r.HardwareID, r.DeviceName, r)
+	if err != nil {
+		return nil, err
+	}
+	for range maxCodeAttempts {
+		deviceCode, userCode := secret.Token(secret.PrefixDeviceCode), secret.UserCode()
+		a.DeviceCodeHash = s.keys.Hash(secret.KindDeviceCode, deviceCode)
+		a.UserCodeHash = s.keys.Hash(secret.KindUserCode, userCode)
+		err := s.store.CreateDeviceAuthorization(ctx, a)
+		if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
+			continue // DESIGN.md 2.6: a colliding code is regenerated, never a 500
+		}
+		if err != nil {
+			return nil, err
+		}
+		verify := s.cfg.Issuer + "/device"
+		return &DeviceResponse{
+			DeviceCode:              deviceCode,
+			UserCode:                userCode,
+			VerificationURI:         verify,
+			VerificationURIComplete: verify + "?user_code=" + url.QueryEscape(userCode),
+			ExpiresIn:               int64(s.cfg.DeviceCodeTTL.Seconds()),
+			Interval:                int64(s.cfg.PollInterval.Seconds()),
+		}, nil
+	}
+	return nil, pairgate.Internal(errCollisions, "device authorization")
+}
+
+var errCollisions = pairgate.Errorf(pairgate.EINTERNAL, "could not generate a unique code")
+
+// newAuthorization validates what both dialects share and builds the
+// pending grant, codes not yet set.
+func (s *Service) newAuthorization(c *pairgate.Client, kind, scope, mode string, defMode pairgate.Mode, hw, name string, r DeviceRequest) (*pairgate.DeviceAuthorization, error) {
+	m := pairgate.Mode(mode)
+	if mode == "" {
+		m = defMode
+	}
+	if !m.Valid() {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "mode must be \"user\" or \"device\"")
+	}
+	def := c.Scopes
+	if kind == pairgate.KindPairing {
+		def = pairgate.Scopes{"printing"}
+	}
+	sc, err := resolveScopes(scope, c.Scopes, def)
+	if err != nil {
+		return nil, err
+	}
+	if err := validText("hardware_id", hw, 256); err != nil {
+		return nil, err
+	}
+	if err := validText("device_name", name, 128); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return &pairgate.DeviceAuthorization{
+		ID: secret.NewID("da_", now), Kind: kind, ClientID: c.ID, Scopes: sc, Mode: m, HardwareID: hw,
+		DeviceName: name, RequestIP: r.IP, UserAgent: truncate(r.UserAgent, 256), CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.DeviceCodeTTL), Interval: s.cfg.PollInterval, State: pairgate.StatePending,
+	}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,35 @@
+package grants
+
+import (
+	"context"
+	"time"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// newRefreshToken makes a refresh token and what the store keeps of it.
+func (s *Service) newRefreshToken(now time.Time) (string, pairgate.NewRefreshToken) {
+	tok := secret.Token(secret.PrefixRefreshToken)
+	return tok, pairgate.NewRefreshToken{Hash: s.keys.Hash(secret.KindRefresh, tok), IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+}
+
+// respond mints the access token and builds the token response, once a
+// grant has committed to issuing.
+func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, subject, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID})
+	if err != nil {
+		return nil, err
+	}
+	if s.events.Issued != nil {
+		s.events.Issued(grantType, d)
+	}
+	return &TokenResponse{
+		AccessToken:  at,
+		TokenType:    "Bearer",
+		ExpiresIn:    claims.ExpiresAt - claims.IssuedAt,
+		Scope:        claims.Scope,
+		RefreshToken: refresh,
+	}, nil
+}

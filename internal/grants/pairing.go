@@ -1,0 +1,72 @@
+package grants
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// PairingRequest is a POST /oauth/pair/ request.
+type PairingRequest struct {
+	Scope      string
+	Mode       string // required: user or device
+	HardwareID string // device mode only
+	DeviceName string
+	IP         string
+	UserAgent  string
+}
+
+// PairingResponse is the pairing dialect's answer.
+type PairingResponse struct {
+	PairingCode string `json:"pairing_code"`
+	AuthURL     string `json:"auth_url"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Interval    int64  `json:"interval"`
+}
+
+// StartPairing begins a pairing: one code that the device polls with and
+// the person enters (or follows in auth_url).
+func (s *Service) StartPairing(ctx context.Context, c *pairgate.Client, r PairingRequest) (*PairingResponse, error) {
+	if !c.AllowsGrant(pairgate.GrantPairingCode) {
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use pairing", c.ID)
+	}
+	if r.Mode == "" {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "mode is required: \"user\" or \"device\"")
+	}
+	if r.HardwareID != "" && r.Mode == string(pairgate.ModeUser) {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "hardware_id binds a token to a device; it is only allowed with mode=device")
+	}
+	a, err := s.newAuthorization(c, pairgate.KindPairing, r.Scope, r.Mode, "", r.HardwareID, r.DeviceName,
+		DeviceRequest{IP: r.IP, UserAgent: r.UserAgent})
+	if err != nil {
+		return nil, err
+	}
+	for range maxCodeAttempts {
+		code := secret.PairingCode()
+		h := s.keys.Hash(secret.KindPairingCode, code)
+		a.DeviceCodeHash, a.UserCodeHash = h, h
+		err := s.store.CreateDeviceAuthorization(ctx, a)
+		if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &PairingResponse{
+			PairingCode: code,
+			AuthURL:     s.AuthURL(code),
+			ExpiresIn:   int64(s.cfg.DeviceCodeTTL.Seconds()),
+			Interval:    int64(s.cfg.PollInterval.Seconds()),
+		}, nil
+	}
+	return nil, pairgate.Internal(errCollisions, "pairing")
+}
+
+// AuthURL is where a person approves a pairing: the sign-in page, which
+// continues to the pairing consent page.
+func (s *Service) AuthURL(code string) string {
+	next := "/oauth/authorize/pairing/?pairing_code=" + url.QueryEscape(code)
+	return s.cfg.Issuer + "/auth/signin/?next=" + url.QueryEscape(next) + "&device=generic"
+}

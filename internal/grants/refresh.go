@@ -1,0 +1,61 @@
+package grants
+
+import (
+	"context"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// Refresh answers a refresh_token grant request: it rotates the refresh
+// token (DESIGN.md 2.4) and mints a new access token. A narrower scope
+// applies to the new access token only (RFC 6749 §6); a wider one is
+// refused.
+func (s *Service) Refresh(ctx context.Context, c *pairgate.Client, token, scope, ip string) (*TokenResponse, error) {
+	if !c.AllowsGrant(pairgate.GrantRefreshToken) {
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use refresh tokens", c.ID)
+	}
+	if token == "" {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "refresh_token is required")
+	}
+	if !secret.LooksLike(token, secret.PrefixRefreshToken) {
+		return nil, errInvalidRefresh
+	}
+	hash := s.keys.Hash(secret.KindRefresh, token)
+	now := s.now()
+	fam, _, err := s.store.LookupRefreshToken(ctx, hash, now)
+	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
+		return nil, errInvalidRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A token presented by another client is not that client's to rotate;
+	// refusing before rotating keeps the owner's token alive.
+	if fam.ClientID != c.ID {
+		return nil, errInvalidRefresh
+	}
+	scopes := fam.Scopes
+	if scope != "" {
+		req := pairgate.ParseScopes(scope)
+		if !req.SubsetOf(fam.Scopes) {
+			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope %q exceeds the original grant (%q)", req.String(), fam.Scopes.String())
+		}
+		scopes = req
+	}
+	next, stored := s.newRefreshToken(now)
+	rot, err := s.store.RotateRefreshToken(ctx, hash, stored, ip, now, s.cfg.RefreshGrace)
+	if pairgate.ErrorCode(err) == pairgate.EREUSEDETECTED {
+		s.log.Warn("refresh token reuse detected; family revoked", "client_id", c.ID, "family_id", fam.ID, "device_id", fam.DeviceID, "ip", ip)
+		if s.events.Reuse != nil {
+			s.events.Reuse(c.ID, fam.ID)
+		}
+		return nil, errInvalidRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.respond(ctx, pairgate.GrantRefreshToken, rot.Device, rot.Family.Subject, c.ID, scopes, next)
+}
+
+var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is invalid, expired or revoked")

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/api"
+	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/oauth"
+)
+
+// Config is what the server needs besides its parts.
+type Config struct {
+	GCInterval        time.Duration // how often expired rows are deleted
+	KeyRotationPeriod time.Duration // rotate the signing key when it is this old; 0 = never
+}
+
+// Server is the pairgate HTTP server.
+type Server struct {
+	store   pairgate.Store
+	grants  *grants.Service
+	keyring *accesstoken.Keyring
+	oauth   *oauth.Handlers
+	api     *api.Handlers
+	web     http.Handler
+	log     *slog.Logger
+	now     func() time.Time
+	cfg     Config
+	handler http.Handler
+}
+
+// Parts are the ready-made pieces the server routes to.
+type Parts struct {
+	Store   pairgate.Store
+	Grants  *grants.Service
+	Keyring *accesstoken.Keyring
+	OAuth   *oauth.Handlers
+	API     *api.Handlers
+	Web     http.Handler // browser pages; nil serves none
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// New builds the server.
+func New(p Parts, cfg Config) *Server {
+	if cfg.GCInterval <= 0 {
+		cfg.GCInterval = time.Minute
+	}
+	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web,
+		log: p.Log, now: p.Now, cfg: cfg}
+	s.handler = s.middleware(s.routes())
+	return s
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server with the timeouts and limits a public
+// service needs: slow clients cannot hold connections or memory.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// RunJobs runs the background jobs until ctx ends. Every replica runs them;
+// each job is safe to run on all at once.
+func (s *Server) RunJobs(ctx context.Context) {
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		s.runJobsOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) runJobsOnce(ctx context.Context) {
+	now := s.now()
+	r, err := s.store.GarbageCollect(ctx, now)
+	if err != nil {
+		s.log.Warn("garbage collection failed", "err", err)
+	} else if r.Total() > 0 {
+		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "refresh_tokens", r.RefreshTokens,
+			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
+			"sessions", r.Sessions)
+	}
+	s.grants.Sweep()
+	if s.cfg.KeyRotationPeriod > 0 {
+		if _, err := s.keyring.RotateIfOlder(ctx, s.cfg.KeyRotationPeriod); err != nil {
+			s.log.Warn("scheduled key rotation failed", "err", err)
+		}
+	}
+}
