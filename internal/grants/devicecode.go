@@ -43,7 +43,7 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, c *pairgate.Clie
 		return nil, err
 	}
 	for range maxCodeAttempts {
-		deviceCode, userCode := secret.Token(secret.PrefixDeviceCode), secret.UserCode()
+		deviceCode, userCode := secret.Token(secret.PrefixDeviceCode), s.userCode()
 		a.DeviceCodeHash = s.keys.Hash(secret.KindDeviceCode, deviceCode)
 		a.UserCodeHash = s.keys.Hash(secret.KindUserCode, userCode)
 		err := s.store.CreateDeviceAuthorization(ctx, a)

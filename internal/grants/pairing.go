@@ -44,7 +44,7 @@ func (s *Service) StartPairing(ctx context.Context, c *pairgate.Client, r Pairin
 		return nil, err
 	}
 	for range maxCodeAttempts {
-		code := secret.PairingCode()
+		code := s.pairingCode()
 		h := s.keys.Hash(secret.KindPairingCode, code)
 		a.DeviceCodeHash, a.UserCodeHash = h, h
 		err := s.store.CreateDeviceAuthorization(ctx, a)

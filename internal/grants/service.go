@@ -37,6 +37,10 @@ type Service struct {
 	log    *slog.Logger
 	polls  *pollLimiter
 	events Events
+
+	// Code generators; tests replace them to force collisions.
+	userCode    func() string
+	pairingCode func() string
 }
 
 // Events receives what happened, for audit and metrics. Every field may be
@@ -75,7 +79,7 @@ func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cf
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, keys: keys, tokens: tokens, cfg: cfg, now: now, log: log,
-		polls: newPollLimiter(), events: ev}
+		polls: newPollLimiter(), events: ev, userCode: secret.UserCode, pairingCode: secret.PairingCode}
 }
 
 // Config returns the effective configuration.

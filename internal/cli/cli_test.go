@@ -1,0 +1,225 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/sqlstore"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve runs `pairgate serve` in-process through cli.Main until the server
+// answers, and returns a function that stops it (as SIGTERM does) and
+// returns its exit status and output.
+func serve(t *testing.T, env map[string]string, args ...string) (addr string, stop func() (int, string)) {
+	t.Helper()
+	addr = freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- cli.Main(ctx, append([]string{"serve", "--addr", addr}, args...), cli.Env{
+			Getenv: func(k string) string { return env[k] }, Stdout: out, Stderr: out,
+		})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case c := <-code:
+			cancel()
+			t.Fatalf("serve exited with %d:\n%s", c, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not come up:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return addr, func() (int, string) {
+		cancel()
+		return <-code, out.String()
+	}
+}
+
+func TestFirstStartCreatesEverythingAndRestartReusesIt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{"PAIRGATE_DATA_DIR": dir}
+	_, stop := serve(t, env)
+	code, out := stop()
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir: %v %v", st, err)
+	}
+	for _, f := range []string{"master.key", "pairgate.db"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v, %v", f, st.Mode(), err)
+		}
+	}
+	// The generated admin password is printed once, outside the log lines.
+	i := strings.Index(out, "with password")
+	if i < 0 {
+		t.Fatalf("no admin password printed:\n%s", out)
+	}
+	password := strings.Fields(out[i+len("with password"):])[0]
+	if len(password) != 20 {
+		t.Fatalf("password %q", password)
+	}
+	store, err := sqlstore.Open(t.Context(), filepath.Join(dir, "pairgate.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.GetUserByUsername(t.Context(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := secret.VerifyPassword(u.PasswordHash, password); !ok || u.Role != "admin" {
+		t.Fatal("printed password does not match the admin account")
+	}
+	c, err := store.GetClient(t.Context(), "print-client")
+	if err != nil || !c.Public || c.Scopes.String() != "printing" {
+		t.Fatalf("print-client: %+v %v", c, err)
+	}
+	keys, _ := store.ListSigningKeys(t.Context(), time.Now())
+	store.Close()
+	if len(keys) != 1 || keys[0].Algorithm != "RS256" {
+		t.Fatalf("keys: %+v", keys)
+	}
+
+	// Second start: the same key, no new password.
+	_, stop = serve(t, env)
+	code, out = stop()
+	if code != 0 || strings.Contains(out, "with password") || !strings.Contains(out, "kid="+keys[0].ID) {
+		t.Fatalf("restart (exit %d) did not reuse the store:\n%s", code, out)
+	}
+}
+
+func TestEnvironmentConfiguresAndFlagsWin(t *testing.T) {
+	dir := t.TempDir()
+	key := "bYbZ2s0d5i8m3x2b6yjW7HqQ9s1o4K3pUeB8TQvYc0o="
+	env := map[string]string{
+		"PAIRGATE_DATA_DIR":       filepath.Join(dir, "from-env"),
+		"PAIRGATE_MASTER_KEY":     key,
+		"PAIRGATE_ADMIN_PASSWORD": "admin password from env",
+		"PAIRGATE_SIGNING_ALG":    "ES256",
+	}
+	_, stop := serve(t, env, "--data-dir", filepath.Join(dir, "from-flag"))
+	code, out := stop()
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "admin password from env") || strings.Contains(out, "with password") {
+		t.Fatalf("a given password was printed:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-flag", "pairgate.db")); err != nil {
+		t.Fatalf("the flag did not win over the environment: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-flag", "master.key")); err == nil {
+		t.Fatal("a master key file was written although PAIRGATE_MASTER_KEY was set")
+	}
+	if !strings.Contains(out, "signing_alg=ES256") {
+		t.Fatalf("PAIRGATE_SIGNING_ALG ignored:\n%s", out)
+	}
+}
+
+func TestRefusesUnsafeOrBrokenConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	run := func(env map[string]string, args ...string) (int, string) {
+		var out bytes.Buffer
+		code := cli.Main(t.Context(), args, cli.Env{Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &out})
+		return code, out.String()
+	}
+	if code, out := run(nil, "serve", "--issuer", "ftp://x"); code != cli.ExitUsage || !strings.Contains(out, "--issuer") {
+		t.Fatalf("bad issuer: %d %s", code, out)
+	}
+	if code, out := run(nil, "serve", "--signing-alg", "HS256"); code != cli.ExitUsage || !strings.Contains(out, "signing-alg") {
+		t.Fatalf("bad alg: %d %s", code, out)
+	}
+	if code, out := run(map[string]string{"PAIRGATE_POLL_INTERVAL": "soon"}, "serve"); code != cli.ExitUsage || !strings.Contains(out, "PAIRGATE_POLL_INTERVAL") {
+		t.Fatalf("bad env: %d %s", code, out)
+	}
+	if code, _ := run(nil, "nonsense"); code != cli.ExitUsage {
+		t.Fatalf("unknown command: %d", code)
+	}
+	// A master key file others can read is refused.
+	data := filepath.Join(dir, "data")
+	os.MkdirAll(data, 0o700)
+	os.WriteFile(filepath.Join(data, "master.key"), []byte("bYbZ2s0d5i8m3x2b6yjW7HqQ9s1o4K3pUeB8TQvYc0o=\n"), 0o644)
+	if code, out := run(nil, "serve", "--addr", freeAddr(t), "--data-dir", data); code != cli.ExitFailure || !strings.Contains(out, "chmod 600") {
+		t.Fatalf("world-readable master key: %d %s", code, out)
+	}
+	// A store with keys never silently gets a new master key.
+	os.Chmod(filepath.Join(data, "master.key"), 0o600)
+	_, stop := serve(t, nil, "--data-dir", data)
+	stop()
+	os.Remove(filepath.Join(data, "master.key"))
+	if code, out := run(nil, "serve", "--addr", freeAddr(t), "--data-dir", data); code != cli.ExitFailure || !strings.Contains(out, "master key file") {
+		t.Fatalf("missing master key on a used store: %d %s", code, out)
+	}
+	// The wrong master key cannot open the signing keys.
+	env := map[string]string{"PAIRGATE_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	if code, out := run(env, "serve", "--addr", freeAddr(t), "--data-dir", data); code != cli.ExitFailure || !strings.Contains(out, "master key") {
+		t.Fatalf("wrong master key: %d %s", code, out)
+	}
+}
+
+func TestKeysRotateCommand(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	_, stop := serve(t, nil, "--data-dir", data)
+	stop()
+	var out bytes.Buffer
+	code := cli.Main(t.Context(), []string{"keys", "rotate", "--data-dir", data}, cli.Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out})
+	if code != 0 || !strings.Contains(out.String(), "rotated signing key") {
+		t.Fatalf("keys rotate: %d %s", code, out.String())
+	}
+	store, _ := sqlstore.Open(t.Context(), filepath.Join(data, "pairgate.db"), nil)
+	defer store.Close()
+	keys, _ := store.ListSigningKeys(t.Context(), time.Now())
+	if len(keys) != 2 || !keys[0].RetiredAt.IsZero() || keys[1].RetiredAt.IsZero() {
+		t.Fatalf("after rotation: %+v", keys)
+	}
+}

@@ -1,0 +1,78 @@
+package grants
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/sqlstore"
+)
+
+func newService(t *testing.T) (*Service, *pairgate.Client) {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	keys, _ := secret.NewKeys(secret.NewMasterKey())
+	kr, err := accesstoken.NewKeyring(ctx, store, keys, accesstoken.Config{Algorithm: "EdDSA", TokenTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &pairgate.Client{ID: "c", Name: "C", Public: true, GrantTypes: pairgate.AllGrantTypes, Scopes: pairgate.Scopes{"printing"}, CreatedAt: time.Now()}
+	if err := store.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	tokens := &accesstoken.Issuer{Keyring: kr, Issuer: "http://x", TTL: time.Hour, Now: time.Now}
+	return New(store, keys, tokens, Config{}, nil, slog.New(slog.DiscardHandler), Events{}), c
+}
+
+// sequence returns a generator that yields the given codes, then fresh ones.
+func sequence(codes []string, fresh func() string) func() string {
+	return func() string {
+		if len(codes) > 0 {
+			c := codes[0]
+			codes = codes[1:]
+			return c
+		}
+		return fresh()
+	}
+}
+
+// TestCollidingCodeIsRegenerated: DESIGN.md 2.6. A user or pairing code that
+// collides with a stored one is replaced by a new one, never a 500.
+func TestCollidingCodeIsRegenerated(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	s.userCode = sequence([]string{"BBBB-BBBB", "BBBB-BBBB", "BBBB-BBBB"}, secret.UserCode)
+	first, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{})
+	if err != nil || first.UserCode != "BBBB-BBBB" {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	second, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{})
+	if err != nil {
+		t.Fatalf("a colliding user code failed the request: %v", err)
+	}
+	if second.UserCode == "BBBB-BBBB" {
+		t.Fatal("the colliding user code was handed out twice")
+	}
+	s.pairingCode = sequence([]string{"AAAAAAAAAA", "AAAAAAAAAA"}, secret.PairingCode)
+	if _, err := s.StartPairing(ctx, c, PairingRequest{Mode: "device"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.StartPairing(ctx, c, PairingRequest{Mode: "device"})
+	if err != nil || p.PairingCode == "AAAAAAAAAA" {
+		t.Fatalf("colliding pairing code: %+v %v", p, err)
+	}
+	// A generator stuck on one code ends in a clean internal error, not a loop.
+	s.userCode = func() string { return "BBBB-BBBB" }
+	if _, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{}); pairgate.ErrorCode(err) != pairgate.EINTERNAL {
+		t.Fatalf("stuck generator: %v", err)
+	}
+}

@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/testenv"
+)
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func do(t *testing.T, method, u, contentType, body string, header ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	json.Unmarshal(raw, &r.body)
+	return r
+}
+
+const form = "application/x-www-form-urlencoded"
+
+// TestBadInputGetsAClearErrorAndChangesNothing: DESIGN.md 2.8. Every
+// malformed, oversized, misdirected or unauthenticated request gets a
+// well-formed JSON error with the right status, never a 500, and the
+// database is exactly as it was.
+func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
+	s := testenv.StartServer(t)
+	basicPub := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
+	dc := url.QueryEscape(pairgate.GrantDeviceCode)
+	cases := []struct {
+		name, method, path, ctype, body string
+		header                          []string
+		status                          int
+		code                            string
+	}{
+		{"form that does not decode", "POST", "/oauth/token", form, "grant_type=%zz&client_id=print-client", nil, 400, "invalid_request"},
+		{"truncated JSON", "POST", "/oauth/token", form, `{"grant_type":`, nil, 400, "invalid_request"},
+		{"JSON with trailing data", "POST", "/oauth/pair/", form, `{"mode":"device"} {"x":1}`, []string{"Authorization", basicPub}, 400, "invalid_request"},
+		{"nested JSON", "POST", "/oauth/pair/", form, `{"mode":{"a":1}}`, []string{"Authorization", basicPub}, 400, "invalid_request"},
+		{"oversized body", "POST", "/oauth/device/code", form, "client_id=print-client&x=" + strings.Repeat("a", 100<<10), nil, 413, "invalid_request"},
+		{"oversized JSON", "POST", "/oauth/pair/", "application/json", `{"mode":"device","x":"` + strings.Repeat("a", 100<<10) + `"}`, []string{"Authorization", basicPub}, 413, "invalid_request"},
+		{"unknown grant type", "POST", "/oauth/token", form, "grant_type=password&client_id=print-client&username=a&password=b", nil, 400, "unsupported_grant_type"},
+		{"missing grant type", "POST", "/oauth/token", form, "client_id=print-client", nil, 400, "invalid_request"},
+		{"parameter given twice", "POST", "/oauth/token", form, "grant_type=refresh_token&grant_type=password&client_id=print-client", nil, 400, "invalid_request"},
+		{"GET on the token endpoint", "GET", "/oauth/token", "", "", nil, 405, "invalid_request"},
+		{"PUT on device authorization", "PUT", "/oauth/device/code", form, "client_id=print-client", nil, 405, "invalid_request"},
+		{"DELETE on pairing", "DELETE", "/oauth/pair/", "", "", nil, 405, "invalid_request"},
+		{"unknown client", "POST", "/oauth/device/code", form, "client_id=nobody", nil, 401, "invalid_client"},
+		{"no client", "POST", "/oauth/token", form, "grant_type=refresh_token&refresh_token=x", nil, 401, "invalid_client"},
+		{"Basic that is not base64", "POST", "/oauth/pair/", form, `{"mode":"device"}`, []string{"Authorization", "Basic %%%"}, 401, "invalid_client"},
+		{"secret for a public client", "POST", "/oauth/device/code", form, "client_id=print-client&client_secret=guess", nil, 401, "invalid_client"},
+		{"Basic and a different body client_id", "POST", "/oauth/token", form, "grant_type=refresh_token&client_id=other", []string{"Authorization", basicPub}, 400, "invalid_request"},
+		{"scope the client may not have", "POST", "/oauth/device/code", form, "client_id=print-client&scope=admin", nil, 400, "invalid_scope"},
+		{"malformed scope", "POST", "/oauth/device/code", form, "client_id=print-client&scope=%22quoted%22", nil, 400, "invalid_scope"},
+		{"unknown mode", "POST", "/oauth/device/code", form, "client_id=print-client&mode=root", nil, 400, "invalid_request"},
+		{"control characters in hardware_id", "POST", "/oauth/device/code", form, "client_id=print-client&hardware_id=a%00b", nil, 400, "invalid_request"},
+		{"overlong device_name", "POST", "/oauth/device/code", form, "client_id=print-client&device_name=" + strings.Repeat("n", 200), nil, 400, "invalid_request"},
+		{"pairing without mode", "POST", "/oauth/pair/", form, `{"scope":"printing"}`, []string{"Authorization", basicPub}, 400, "invalid_request"},
+		{"garbage device code", "POST", "/oauth/token", form, "grant_type=" + dc + "&client_id=print-client&device_code=../../etc/passwd", nil, 400, "invalid_grant"},
+		{"well-formed unknown device code", "POST", "/oauth/token", form, "grant_type=" + dc + "&client_id=print-client&device_code=" + secret.Token(secret.PrefixDeviceCode), nil, 400, "invalid_grant"},
+		{"missing device code", "POST", "/oauth/token", form, "grant_type=" + dc + "&client_id=print-client", nil, 400, "invalid_request"},
+		{"garbage pairing code", "POST", "/oauth/access_token/", form, "grant_type=pairing_code&pairing_code=%27%20OR%201%3D1", []string{"Authorization", basicPub}, 400, "invalid_grant"},
+		{"garbage refresh token", "POST", "/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token=pgr_x", nil, 400, "invalid_grant"},
+		{"unknown refresh token", "POST", "/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token=" + secret.Token(secret.PrefixRefreshToken), nil, 400, "invalid_grant"},
+		{"unknown OAuth path", "POST", "/oauth/authorize", form, "", nil, 404, "not_found"},
+		{"revoke without token", "POST", "/oauth/revoke", form, "client_id=print-client", nil, 400, "invalid_request"},
+	}
+	before := testenv.RowCounts(t, s.DB)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, tc.method, s.URL+tc.path, tc.ctype, tc.body, tc.header...)
+			if r.status != tc.status || r.body["error"] != tc.code {
+				t.Fatalf("got %d %q, want %d %s", r.status, r.raw, tc.status, tc.code)
+			}
+			if r.header.Get("Content-Type") != "application/json" {
+				t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+			}
+			if d, _ := r.body["error_description"].(string); d == "" && r.status != 404 {
+				t.Errorf("no error_description: %s", r.raw)
+			}
+			if r.status == 401 && r.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			if r.status == 405 && r.header.Get("Allow") == "" {
+				t.Error("405 without Allow")
+			}
+		})
+	}
+	if after := testenv.RowCounts(t, s.DB); !maps.Equal(before, after) {
+		t.Fatalf("refused requests changed the database:\nbefore %v\nafter  %v", before, after)
+	}
+	// The device API refuses missing and bad tokens in its own format.
+	for _, h := range []string{"", "Bearer", "Bearer garbage", "Basic abc", "Bearer " + strings.Repeat("a", 9000)} {
+		r := do(t, "GET", s.URL+"/api/v1/device", "", "", "Authorization", h)
+		if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("device API with %.20q: %d %s", h, r.status, r.raw)
+		}
+	}
+}
+
+// TestNoPlaintextSecretInTheDatabase: DESIGN.md 2.5. After device flows,
+// pairings, refreshes and a confidential client, no secret that left the
+// server is found in the database files, in any spelling a person could
+// type it in.
+func TestNoPlaintextSecretInTheDatabase(t *testing.T) {
+	s := testenv.StartServer(t)
+	var secrets []string
+	keep := func(v any) string {
+		str := fmt.Sprint(v)
+		secrets = append(secrets, str)
+		return str
+	}
+	dc := url.QueryEscape(pairgate.GrantDeviceCode)
+	for i := range 3 {
+		r := do(t, "POST", s.URL+"/oauth/device/code", form, fmt.Sprintf("client_id=print-client&mode=device&hardware_id=HW-%d", i))
+		code := keep(r.body["device_code"])
+		user := keep(r.body["user_code"])
+		secrets = append(secrets, strings.ReplaceAll(user, "-", ""), strings.ToLower(user))
+		s.ApproveUserCode(t, user)
+		tr := do(t, "POST", s.URL+"/oauth/token", form, "grant_type="+dc+"&client_id=print-client&device_code="+code)
+		keep(tr.body["access_token"])
+		rt := keep(tr.body["refresh_token"])
+		tr = do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt)
+		keep(tr.body["refresh_token"])
+	}
+	basicPub := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
+	r := do(t, "POST", s.URL+"/oauth/pair/", form, `{"mode":"device","scope":"printing"}`, "Authorization", basicPub)
+	pc := keep(r.body["pairing_code"])
+	s.ApprovePairingCode(t, pc)
+	tr := do(t, "POST", s.URL+"/oauth/access_token/", form, "grant_type=pairing_code&scope=printing&pairing_code="+pc, "Authorization", basicPub)
+	keep(tr.body["refresh_token"])
+	secrets = append(secrets, testenv.AdminPassword)
+
+	// Make SQLite write the WAL back into the main file too, then read
+	// every file of the database.
+	s.App.Store.IntegrityCheck(t.Context())
+	files, _ := filepath.Glob(s.DB + "*")
+	if len(files) == 0 {
+		t.Fatal("no database files found")
+	}
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	if len(all) < 10000 {
+		t.Fatalf("suspiciously small database (%d bytes)", len(all))
+	}
+	for _, sec := range secrets {
+		if len(sec) < 8 {
+			t.Fatalf("secret %q too short to search for", sec)
+		}
+		if bytes.Contains(all, []byte(sec)) {
+			t.Errorf("plaintext secret %.12s… found in the database", sec)
+		}
+	}
+	// The master key is not in the database either.
+	mk, _ := os.ReadFile(filepath.Join(s.DataDir, "master.key"))
+	if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(mk))); err != nil || bytes.Contains(all, raw) {
+		t.Errorf("master key found in the database (or unreadable: %v)", err)
+	}
+}
+
+// TestEveryTokenResponseIsNoStore covers the endpoints that hand out codes
+// or tokens, their errors included.
+func TestEveryTokenResponseIsNoStore(t *testing.T) {
+	s := testenv.StartServer(t)
+	basicPub := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
+	for _, r := range []reply{
+		do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client"),
+		do(t, "POST", s.URL+"/oauth/pair/", form, `{"mode":"user"}`, "Authorization", basicPub),
+		do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token=x"),
+		do(t, "POST", s.URL+"/oauth/token", form, "client_id=nobody"),
+	} {
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%d %s: Cache-Control %q", r.status, r.raw, r.header.Get("Cache-Control"))
+		}
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	s := testenv.StartServer(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if r := do(t, "GET", s.URL+p, "", ""); r.status != 200 {
+			t.Errorf("%s: %d %s", p, r.status, r.raw)
+		}
+	}
+	s.App.Store.Close()
+	if r := do(t, "GET", s.URL+"/readyz", "", ""); r.status != 503 {
+		t.Errorf("/readyz with the store closed: %d %s", r.status, r.raw)
+	}
+	if r := do(t, "GET", s.URL+"/healthz", "", ""); r.status != 200 {
+		t.Errorf("/healthz with the store closed: %d", r.status)
+	}
+}
