@@ -179,4 +179,3 @@ func (s *syncBuffer) Bytes() []byte {
 	defer s.mu.Unlock()
 	return bytes.Clone(s.b.Bytes())
 }
-
