@@ -23,7 +23,7 @@ func scanClient(row interface{ Scan(...any) error }) (*pairgate.Client, error) {
 }
 
 func (s *Store) CreateClient(ctx context.Context, c *pairgate.Client) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt))
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "client %q already exists", c.ID)
@@ -35,7 +35,7 @@ func (s *Store) CreateClient(ctx context.Context, c *pairgate.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (*pairgate.Client, error) {
-	c, err := scanClient(s.rdb.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := scanClient(s.readRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
 	}
@@ -68,7 +68,7 @@ func (s *Store) ListClients(ctx context.Context) ([]*pairgate.Client, error) {
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	// Devices, their refresh families and tokens, and pending grants go
 	// with the client through ON DELETE CASCADE, in this one statement.
-	n, err := affected(s.wdb.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id))
+	n, err := affected(s.exec(ctx, `DELETE FROM clients WHERE id = $1`, id))
 	if err != nil {
 		return s.fail(err, "delete client")
 	}

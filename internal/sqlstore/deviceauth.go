@@ -27,7 +27,7 @@ func scanAuthz(row interface{ Scan(...any) error }) (*pairgate.DeviceAuthorizati
 }
 
 func (s *Store) CreateDeviceAuthorization(ctx context.Context, a *pairgate.DeviceAuthorization) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO device_authorizations (`+authzColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO device_authorizations (`+authzColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		a.ID, a.Kind, a.DeviceCodeHash, a.UserCodeHash, a.ClientID, a.Scopes.String(), string(a.Mode), a.HardwareID,
 		a.DeviceName, a.RequestIP, a.UserAgent, ns(a.CreatedAt), ns(a.ExpiresAt), a.Interval.Milliseconds(),
@@ -44,9 +44,7 @@ func (s *Store) CreateDeviceAuthorization(ctx context.Context, a *pairgate.Devic
 	return nil
 }
 
-func (s *Store) getAuthz(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, column string, arg any) (*pairgate.DeviceAuthorization, error) {
+func (s *Store) getAuthz(ctx context.Context, q rowQuerier, column string, arg any) (*pairgate.DeviceAuthorization, error) {
 	a, err := scanAuthz(q.QueryRowContext(ctx, `SELECT `+authzColumns+` FROM device_authorizations WHERE `+column+` = $1`, arg))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device authorization not found")
@@ -58,11 +56,11 @@ func (s *Store) getAuthz(ctx context.Context, q interface {
 }
 
 func (s *Store) GetDeviceAuthorizationByDeviceCode(ctx context.Context, hash []byte) (*pairgate.DeviceAuthorization, error) {
-	return s.getAuthz(ctx, s.rdb, "device_code_hash", hash)
+	return s.getAuthz(ctx, preparedReads{s}, "device_code_hash", hash)
 }
 
 func (s *Store) GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*pairgate.DeviceAuthorization, error) {
-	return s.getAuthz(ctx, s.rdb, "user_code_hash", hash)
+	return s.getAuthz(ctx, preparedReads{s}, "user_code_hash", hash)
 }
 
 // decideError explains why a guarded transition out of pending changed no

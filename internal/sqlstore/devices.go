@@ -45,7 +45,7 @@ func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
-	d, err := scanDevice(s.rdb.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	d, err := scanDevice(s.readRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 	}
@@ -109,7 +109,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 
 func (s *Store) CountDevices(ctx context.Context) (int, error) {
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices`).Scan(&n); err != nil {
+	if err := s.readRow(ctx, `SELECT COUNT(*) FROM devices`).Scan(&n); err != nil {
 		return 0, s.fail(err, "count devices")
 	}
 	return n, nil
@@ -133,7 +133,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 }
 
 func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {
-	if _, err := s.wdb.ExecContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id); err != nil {
 		return s.fail(err, "touch device")
 	}
 	return nil

@@ -28,7 +28,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 		{&r.Sessions, `DELETE FROM sessions WHERE expires_at <= $1`, n},
 	}
 	for _, st := range steps {
-		c, err := affected(s.wdb.ExecContext(ctx, st.q, st.arg))
+		c, err := affected(s.exec(ctx, st.q, st.arg))
 		if err != nil {
 			return r, s.fail(err, "garbage collect")
 		}

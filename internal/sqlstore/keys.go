@@ -44,7 +44,7 @@ func insertKey(ctx context.Context, tx *sql.Tx, k *pairgate.SigningKey) error {
 func (s *Store) CreateFirstSigningKey(ctx context.Context, k *pairgate.SigningKey) (bool, error) {
 	// Replicas starting together race here; the unique index on the current
 	// key lets exactly one insert, and the others change nothing.
-	n, err := affected(s.wdb.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0)
+	n, err := affected(s.exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0)
 		ON CONFLICT (retired_at) WHERE retired_at = 0 DO NOTHING`,
 		k.ID, k.Algorithm, k.SealedPrivate, string(k.PublicJWK), ns(k.CreatedAt)))
 	if err != nil {

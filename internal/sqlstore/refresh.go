@@ -55,9 +55,7 @@ type tokenState struct {
 	rotatedAt int64
 }
 
-func (s *Store) readToken(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, hash []byte) (*tokenState, error) {
+func (s *Store) readToken(ctx context.Context, q rowQuerier, hash []byte) (*tokenState, error) {
 	var t tokenState
 	var scopes string
 	var created, revoked int64
@@ -148,7 +146,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 	if reuse {
 		// Revoked in a transaction of its own: the caller's request fails,
 		// but the revocation must stick.
-		t, err := s.readToken(ctx, s.rdb, old)
+		t, err := s.readToken(ctx, preparedReads{s}, old)
 		if err != nil {
 			return nil, s.fail(err, "reuse detection")
 		}
@@ -170,7 +168,7 @@ func (s *Store) touchInTx(ctx context.Context, tx *sql.Tx, rot *pairgate.Rotatio
 }
 
 func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (*pairgate.RefreshFamily, bool, error) {
-	t, err := s.readToken(ctx, s.rdb, hash)
+	t, err := s.readToken(ctx, preparedReads{s}, hash)
 	if err == sql.ErrNoRows {
 		return nil, false, pairgate.Errorf(pairgate.ENOTFOUND, "refresh token not found")
 	}
@@ -182,14 +180,14 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Ti
 }
 
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
-	if _, err := s.wdb.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID); err != nil {
 		return s.fail(err, "revoke refresh family")
 	}
 	return nil
 }
 
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, ns(expiresAt))
+	_, err := s.exec(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, ns(expiresAt))
 	if err != nil {
 		return s.fail(err, "revoke access token")
 	}
@@ -198,7 +196,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt tim
 
 func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var one int
-	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM revoked_access_tokens WHERE jti = $1`, jti).Scan(&one)
+	err := s.readRow(ctx, `SELECT 1 FROM revoked_access_tokens WHERE jti = $1`, jti).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

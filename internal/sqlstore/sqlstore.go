@@ -37,6 +37,8 @@ type Store struct {
 	// (WAL). On PostgreSQL both are the same pool.
 	wdb *sql.DB
 	rdb *sql.DB
+
+	reads, writes *stmtCache
 }
 
 var _ pairgate.Store = (*Store)(nil)
@@ -119,7 +121,7 @@ func openSQLite(path string) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxIdleTime(0)
 	rdb.SetConnMaxLifetime(0)
-	return &Store{d: sqliteDialect, wdb: wdb, rdb: rdb}, nil
+	return newStore(sqliteDialect, wdb, rdb), nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -131,7 +133,11 @@ func openPostgres(dsn string) (*Store, error) {
 	db.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{d: postgresDialect, wdb: db, rdb: db}, nil
+	return newStore(postgresDialect, db, db), nil
+}
+
+func newStore(d dialect, wdb, rdb *sql.DB) *Store {
+	return &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
 }
 
 func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
@@ -168,6 +174,8 @@ func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.reads.close()
+	s.writes.close()
 	err := s.wdb.Close()
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())

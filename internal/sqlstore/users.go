@@ -21,7 +21,7 @@ func scanUser(row interface{ Scan(...any) error }) (*pairgate.User, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u *pairgate.User) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		u.ID, u.Username, u.PasswordHash, u.Role, ns(u.CreatedAt), ns(u.PasswordChangedAt))
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "user %q already exists", u.Username)
@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u *pairgate.User) error {
 }
 
 func (s *Store) getUser(ctx context.Context, where string, arg any) (*pairgate.User, error) {
-	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where+` = $1`, arg))
+	u, err := scanUser(s.readRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where+` = $1`, arg))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
 	}
@@ -73,7 +73,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*pairgate.User, error) {
 
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+	if err := s.readRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
 		return 0, s.fail(err, "count users")
 	}
 	return n, nil
@@ -124,7 +124,7 @@ func (s *Store) endUserSessions(ctx context.Context, tx *sql.Tx, userID string) 
 const sessionColumns = `id_hash, user_id, device_id, created_at, last_seen_at, expires_at, ip, user_agent`
 
 func (s *Store) CreateSession(ctx context.Context, sess *pairgate.Session) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		sess.IDHash, sess.UserID, sess.DeviceID, ns(sess.CreatedAt), ns(sess.LastSeenAt), ns(sess.ExpiresAt), sess.IP, sess.UserAgent)
 	if err != nil {
 		return s.fail(err, "create session")
@@ -135,7 +135,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *pairgate.Session) error
 func (s *Store) GetSession(ctx context.Context, idHash []byte, now time.Time) (*pairgate.Session, error) {
 	var sess pairgate.Session
 	var created, seen, expires int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = $1 AND expires_at > $2`, idHash, ns(now)).
+	err := s.readRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = $1 AND expires_at > $2`, idHash, ns(now)).
 		Scan(&sess.IDHash, &sess.UserID, &sess.DeviceID, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "session not found")
@@ -148,14 +148,14 @@ func (s *Store) GetSession(ctx context.Context, idHash []byte, now time.Time) (*
 }
 
 func (s *Store) TouchSession(ctx context.Context, idHash []byte, now time.Time) error {
-	if _, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, ns(now), idHash); err != nil {
+	if _, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, ns(now), idHash); err != nil {
 		return s.fail(err, "touch session")
 	}
 	return nil
 }
 
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
 		return s.fail(err, "delete session")
 	}
 	return nil

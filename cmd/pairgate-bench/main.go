@@ -1,0 +1,446 @@
+// Command pairgate-bench measures pairgate on loopback: it starts a server
+// with a fresh store, drives each endpoint with N concurrent keep-alive
+// clients for a bounded time, and prints requests per second and p50/p99
+// latency next to a bare net/http handler measured in the same run.
+//
+//	go run ./cmd/pairgate-bench                       # SQLite, 5 s per endpoint
+//	go run ./cmd/pairgate-bench -db postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//
+// With -db postgres://…, a throw-away database is created on that server
+// and dropped afterwards.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+func main() {
+	duration := flag.Duration("duration", 5*time.Second, "how long to drive each endpoint")
+	conc := flag.Int("c", 32, "concurrent clients")
+	dbURL := flag.String("db", "", "postgres:// URL of a server to benchmark on (default: embedded SQLite)")
+	only := flag.String("only", "", "comma-separated endpoints to run (default: all)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if *duration <= 0 || *duration > 5*time.Minute || *conc < 1 || *conc > 1024 {
+		fmt.Fprintln(os.Stderr, "pairgate-bench: -duration must be in (0, 5m] and -c in [1, 1024]")
+		os.Exit(2)
+	}
+	if err := run(*duration, *conc, *dbURL, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name     string
+	n        int
+	errors   int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+	note     string
+}
+
+func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+func run(d time.Duration, conc int, dbURL, only string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "pairgate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	cfg := cli.DefaultConfig()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.AdminPassword = "bench"
+	cfg.LogLevel = "warn"
+	// Each pending code is polled about once a second below; the shortest
+	// interval the server allows keeps those polls from being slow_down.
+	cfg.PollInterval = time.Second
+	backend := "SQLite (embedded, WAL)"
+	if dbURL != "" {
+		dsn, drop, err := throwawayDB(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		cfg.DB = dsn
+		backend = "PostgreSQL"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	cfg.Addr = ln.Addr().String()
+	cfg.Issuer = "http://" + cfg.Addr
+	app, err := cli.NewApp(ctx, cfg, cli.NewLogger(os.Stderr, "warn", "text"), io.Discard)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go app.Serve(sctx, ln)
+
+	bare, err := startBare()
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+
+	b := &bench{base: cfg.Issuer, app: app, d: d, conc: conc, client: &http.Client{Transport: &http.Transport{
+		MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, IdleConnTimeout: time.Minute,
+	}}}
+	want := map[string]bool{}
+	for _, e := range strings.Split(only, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			want[e] = true
+		}
+	}
+	steps := []struct {
+		name string
+		fn   func() (result, error)
+	}{
+		{"bare", func() (result, error) { return b.bare("http://" + bare.Addr().String() + "/") }},
+		{"device_authorization", b.deviceAuthorization},
+		{"pending_poll", b.pendingPoll},
+		{"pairing", b.pairing},
+		{"refresh", b.refresh},
+		{"introspection", b.introspection},
+	}
+	fmt.Printf("pairgate-bench: %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
+	var results []result
+	for _, s := range steps {
+		if len(want) > 0 && !want[s.name] && s.name != "bare" {
+			continue
+		}
+		r, err := s.fn()
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		results = append(results, r)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "endpoint\treq/s\tp50\tp99\tvs bare\terrors\t")
+	baseRPS := results[0].rps()
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%d\t%s\n", r.name, r.rps(), ms(r.p50), ms(r.p99), r.rps()/baseRPS, r.errors, r.note)
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+func startBare() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	body := []byte(`{"error":"authorization_pending","error_description":"the user has not yet approved the request"}` + "\n")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})}
+	go srv.Serve(ln)
+	return ln, nil
+}
+
+type bench struct {
+	base   string
+	app    *cli.App
+	d      time.Duration
+	conc   int
+	client *http.Client
+}
+
+// request is one request a worker sends; check says whether the answer is
+// the expected one and may return what the worker needs next.
+type request func(worker int) (*http.Request, func(status int, body []byte) bool)
+
+// drive runs conc workers for the bench duration.
+func (b *bench) drive(name string, mk request) (result, error) {
+	var n, errs atomic.Int64
+	lat := make([][]time.Duration, b.conc)
+	deadline := time.Now().Add(b.d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for w := range b.conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 4096)
+			for time.Now().Before(deadline) {
+				req, check := mk(w)
+				t0 := time.Now()
+				resp, err := b.client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				bb := bytes.NewBuffer(buf[:0])
+				io.Copy(bb, resp.Body)
+				resp.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				n.Add(1)
+				if !check(resp.StatusCode, bb.Bytes()) {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", resp.StatusCode, bb.String()))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return result{}, fmt.Errorf("no request completed")
+	}
+	slices.Sort(all)
+	r := result{name: name, n: int(n.Load()), errors: int(errs.Load()), elapsed: elapsed,
+		p50: all[len(all)/2], p99: all[len(all)*99/100]}
+	if e := firstErr.Load(); e != nil {
+		r.note = "first error: " + truncate(e.(string), 120)
+	}
+	return r, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func form(u, body string, header ...string) *http.Request {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
+}
+
+func (b *bench) bare(u string) (result, error) {
+	return b.drive("bare net/http", func(int) (*http.Request, func(int, []byte) bool) {
+		return form(u, "grant_type=x"), func(s int, _ []byte) bool { return s == 200 }
+	})
+}
+
+// deviceCodes collects the device codes handed out during the device
+// authorization run; the poll run polls them.
+var deviceCodes struct {
+	sync.Mutex
+	codes []string
+}
+
+func (b *bench) deviceAuthorization() (result, error) {
+	return b.drive("device authorization", func(int) (*http.Request, func(int, []byte) bool) {
+		return form(b.base+"/oauth/device/code", "client_id=print-client&scope=printing"), func(s int, body []byte) bool {
+			var r struct {
+				DeviceCode string `json:"device_code"`
+			}
+			if s != 200 || json.Unmarshal(body, &r) != nil || r.DeviceCode == "" {
+				return false
+			}
+			deviceCodes.Lock()
+			deviceCodes.codes = append(deviceCodes.codes, r.DeviceCode)
+			deviceCodes.Unlock()
+			return true
+		}
+	})
+}
+
+func (b *bench) pendingPoll() (result, error) {
+	deviceCodes.Lock()
+	codes := deviceCodes.codes
+	deviceCodes.Unlock()
+	if len(codes) < 1000 {
+		// Run alone (-only pending_poll): make codes first.
+		for len(codes) < 20000 {
+			resp, err := b.client.Do(form(b.base+"/oauth/device/code", "client_id=print-client"))
+			if err != nil {
+				return result{}, err
+			}
+			var r struct {
+				DeviceCode string `json:"device_code"`
+			}
+			json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			codes = append(codes, r.DeviceCode)
+		}
+	}
+	var next atomic.Uint64
+	var slow atomic.Int64
+	prefix := "grant_type=" + url.QueryEscape(pairgate.GrantDeviceCode) + "&client_id=print-client&device_code="
+	r, err := b.drive("pending poll", func(int) (*http.Request, func(int, []byte) bool) {
+		code := codes[next.Add(1)%uint64(len(codes))]
+		return form(b.base+"/oauth/token", prefix+code), func(s int, body []byte) bool {
+			if bytes.Contains(body, []byte(`"slow_down"`)) {
+				slow.Add(1)
+				return true
+			}
+			return s == 400 && bytes.Contains(body, []byte(`"authorization_pending"`))
+		}
+	})
+	if n := slow.Load(); n > 0 {
+		r.note = fmt.Sprintf("%d of the answers were slow_down (codes polled faster than their interval)", n)
+	}
+	return r, err
+}
+
+func (b *bench) pairing() (result, error) {
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
+	return b.drive("pairing request", func(int) (*http.Request, func(int, []byte) bool) {
+		return form(b.base+"/oauth/pair/", `{"scope":"printing","mode":"device"}`, "Authorization", auth),
+			func(s int, body []byte) bool { return s == 200 && bytes.Contains(body, []byte("pairing_code")) }
+	})
+}
+
+// authorize gives each worker its own device with a refresh token chain.
+func (b *bench) authorize(n int) ([]map[string]any, error) {
+	out := make([]map[string]any, n)
+	admin, err := b.app.Store.GetUserByUsername(context.Background(), "admin")
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		resp, err := b.client.Do(form(b.base+"/oauth/device/code", fmt.Sprintf("client_id=print-client&mode=device&hardware_id=bench-%d", i)))
+		if err != nil {
+			return nil, err
+		}
+		var da map[string]string
+		json.NewDecoder(resp.Body).Decode(&da)
+		resp.Body.Close()
+		p, err := b.app.Grants.FindUserCode(context.Background(), da["user_code"])
+		if err != nil {
+			return nil, err
+		}
+		if _, err := b.app.Grants.Approve(context.Background(), p, admin, ""); err != nil {
+			return nil, err
+		}
+		resp, err = b.client.Do(form(b.base+"/oauth/token", "grant_type="+url.QueryEscape(pairgate.GrantDeviceCode)+"&client_id=print-client&device_code="+da["device_code"]))
+		if err != nil {
+			return nil, err
+		}
+		json.NewDecoder(resp.Body).Decode(&out[i])
+		resp.Body.Close()
+		if out[i]["refresh_token"] == nil {
+			return nil, fmt.Errorf("no tokens for bench device %d: %v", i, out[i])
+		}
+	}
+	return out, nil
+}
+
+func (b *bench) refresh() (result, error) {
+	toks, err := b.authorize(b.conc)
+	if err != nil {
+		return result{}, err
+	}
+	rts := make([]string, b.conc)
+	for i, t := range toks {
+		rts[i] = t["refresh_token"].(string)
+	}
+	return b.drive("refresh (rotation)", func(w int) (*http.Request, func(int, []byte) bool) {
+		return form(b.base+"/oauth/token", "grant_type=refresh_token&client_id=print-client&refresh_token="+rts[w]),
+			func(s int, body []byte) bool {
+				var r struct {
+					RefreshToken string `json:"refresh_token"`
+				}
+				if s != 200 || json.Unmarshal(body, &r) != nil || r.RefreshToken == "" {
+					return false
+				}
+				rts[w] = r.RefreshToken
+				return true
+			}
+	})
+}
+
+func (b *bench) introspection() (result, error) {
+	sec := secret.Token(secret.PrefixClientSecret)
+	err := b.app.Store.CreateClient(context.Background(), &pairgate.Client{ID: "bench-rs", Name: "Bench resource server",
+		SecretHash: b.app.Keys.Hash(secret.KindClientSecret, sec), GrantTypes: []string{pairgate.GrantRefreshToken},
+		Scopes: pairgate.Scopes{"printing"}, CreatedAt: time.Now()})
+	if err != nil {
+		return result{}, err
+	}
+	toks, err := b.authorize(8)
+	if err != nil {
+		return result{}, err
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("bench-rs:"+sec))
+	return b.drive("introspection", func(w int) (*http.Request, func(int, []byte) bool) {
+		at := toks[w%len(toks)]["access_token"].(string)
+		return form(b.base+"/oauth/introspect", "token="+at, "Authorization", auth),
+			func(s int, body []byte) bool { return s == 200 && bytes.Contains(body, []byte(`"active":true`)) }
+	})
+}
+
+// throwawayDB creates a fresh database on the server dbURL names.
+func throwawayDB(ctx context.Context, dbURL string) (string, func(), error) {
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return "", nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "pairgate_bench_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}, nil
+}
+
