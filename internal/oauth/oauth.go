@@ -127,4 +127,8 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) ip(r *http.Request) string { return h.IP.Of(r) }
 
-func background(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// background detaches work from a client that hangs up, but not from a
+// deadline: a grant that has started writing finishes, or fails, within it.
+func background(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+}

@@ -13,7 +13,9 @@ func (h *Handlers) Revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Grants.Revoke(background(r.Context()), c, p.Get("token"), p.Get("token_type_hint")); err != nil {
+	ctx, cancel := background(r.Context())
+	defer cancel()
+	if err := h.Grants.Revoke(ctx, c, p.Get("token"), p.Get("token_type_hint")); err != nil {
 		return err
 	}
 	httpx.NoStore(w)

@@ -45,7 +45,9 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 	// Once a grant has decided to issue, a client that hangs up must not
 	// leave a redeemed code without its tokens delivered to anyone: the
 	// store work runs to the end.
-	resp, err := fn(h, background(r.Context()), c, p, h.ip(r))
+	ctx, cancel := background(r.Context())
+	defer cancel()
+	resp, err := fn(h, ctx, c, p, h.ip(r))
 	if err != nil {
 		return err
 	}

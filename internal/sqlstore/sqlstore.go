@@ -15,7 +15,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -125,10 +126,17 @@ func openSQLite(path string) (*Store, error) {
 }
 
 func openPostgres(dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// Without a connect timeout, a database host that drops packets holds
+	// every request until TCP gives up; with one, requests fail fast with
+	// 503 and /readyz says why.
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	db.SetConnMaxLifetime(30 * time.Minute)
