@@ -145,4 +145,3 @@ func (p *Process) Exited() (bool, []byte) {
 		return false, nil
 	}
 }
-
