@@ -223,3 +223,16 @@ func TestKeysRotateCommand(t *testing.T) {
 		t.Fatalf("after rotation: %+v", keys)
 	}
 }
+
+func TestHealthCommand(t *testing.T) {
+	addr, stop := serve(t, map[string]string{"PAIRGATE_DATA_DIR": filepath.Join(t.TempDir(), "d")})
+	var out bytes.Buffer
+	env := cli.Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}
+	if code := cli.Main(t.Context(), []string{"health", "http://" + addr + "/readyz"}, env); code != 0 {
+		t.Fatalf("health of a running server: %d %s", code, out.String())
+	}
+	stop()
+	if code := cli.Main(t.Context(), []string{"health", "http://" + addr + "/readyz"}, env); code != cli.ExitFailure {
+		t.Fatalf("health of a stopped server: %d", code)
+	}
+}
