@@ -11,6 +11,7 @@ test:
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/pairgate
 	$(GO) test -race -count=1 -timeout 20m ./...
+	./scripts/fuzz.sh
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/pairgate ./cmd/pairgate
@@ -20,3 +21,6 @@ run:
 
 bench:
 	$(GO) run ./cmd/pairgate-bench
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-30s} ./scripts/fuzz.sh

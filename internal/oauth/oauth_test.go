@@ -206,7 +206,7 @@ type reply struct {
 	raw    string
 }
 
-func post(t *testing.T, url, contentType, body string, header ...string) reply {
+func post(t testing.TB, url, contentType, body string, header ...string) reply {
 	t.Helper()
 	req, err := http.NewRequest("POST", url, strings.NewReader(body))
 	if err != nil {
@@ -252,7 +252,7 @@ func wantError(t *testing.T, r reply, status int, code string) {
 	}
 }
 
-func wantTokens(t *testing.T, r reply) {
+func wantTokens(t testing.TB, r reply) {
 	t.Helper()
 	if r.status != http.StatusOK {
 		t.Fatalf("want tokens, got %d %s", r.status, r.raw)
@@ -476,6 +476,10 @@ func mkConfidential(t *testing.T, s *testenv.Server, id string) string {
 // pairDevice authorizes a device through the device flow and returns the
 // token response and the device id.
 func pairDevice(t *testing.T, s *testenv.Server, hw string) (map[string]any, string) {
+	return pairDeviceTB(t, s, hw)
+}
+
+func pairDeviceTB(t testing.TB, s *testenv.Server, hw string) (map[string]any, string) {
 	t.Helper()
 	r := post(t, s.URL+"/oauth/device/code", formType, "client_id=print-client&mode=device&hardware_id="+hw)
 	a := s.ApproveUserCode(t, r.body["user_code"].(string))

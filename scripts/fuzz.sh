@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a short time (FUZZTIME, default 3s each): the
+# committed seed corpus under testdata/fuzz runs as plain tests anyway; this
+# looks a little further on every CI run.
+set -euo pipefail
+fuzztime=${FUZZTIME:-3s}
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "fuzz: $pkg $target ($fuzztime)"
+		go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" >/tmp/pairgate-fuzz.log 2>&1 || {
+			cat /tmp/pairgate-fuzz.log
+			echo "fuzz: $target found a failing input; it is saved under testdata/fuzz/$target in the package" >&2
+			exit 1
+		}
+	done
+done
