@@ -66,6 +66,9 @@ type Store interface {
 	// GetDeviceAuthorizationByUserCode finds a grant by the hash of the code a
 	// person typed. ENOTFOUND if there is none.
 	GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// CountPendingDeviceAuthorizations counts the grants still waiting for a
+	// person at now.
+	CountPendingDeviceAuthorizations(ctx context.Context, now time.Time) (int, error)
 	// ApproveDeviceAuthorization moves a pending, unexpired grant to approved
 	// and records its Device in the same transaction: a new row, or, when a
 	// device with the same client and non-empty hardware ID exists, that row

@@ -20,6 +20,7 @@ import (
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
@@ -229,6 +230,16 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	if err := bootstrap(ctx, cfg, store, log, out); err != nil {
 		return nil, err
 	}
+	m := metrics.New()
+	store.OnError(m.StoreError)
+	m.Gauge("pairgate_devices", "Devices in the inventory.", func(ctx context.Context) (float64, error) {
+		n, err := store.CountDevices(ctx)
+		return float64(n), err
+	})
+	m.Gauge("pairgate_pending_grants", "Device authorizations waiting for a person.", func(ctx context.Context) (float64, error) {
+		n, err := store.CountPendingDeviceAuthorizations(ctx, cfg.Now())
+		return float64(n), err
+	})
 	trusted, _ := httpx.ParseTrusted(cfg.TrustedProxies)
 	ip := httpx.ClientIP{Trusted: trusted}
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: cfg.Now}
@@ -237,9 +248,9 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 		Issuer: cfg.Issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
 	}, cfg.Now, log, grants.Events{})
-	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log}
+	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
-	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Log: log, Now: cfg.Now},
+	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Metrics: m, Log: log, Now: cfg.Now},
 		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
 		Server: srv, Log: log}, nil

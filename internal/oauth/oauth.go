@@ -14,6 +14,7 @@ import (
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/metrics"
 )
 
 // Handlers serves the OAuth endpoints.
@@ -25,6 +26,7 @@ type Handlers struct {
 	Issuer  string
 	IP      httpx.ClientIP
 	Log     *slog.Logger
+	Metrics *metrics.Metrics
 
 	metaMu  sync.Mutex
 	meta    []byte
@@ -64,15 +66,35 @@ var pendingBody = []byte(`{"error":"authorization_pending","error_description":"
 
 // writeError maps a domain error to RFC 6749 §5.2 (and RFC 8628 §3.5).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code := http.StatusBadRequest, "invalid_request"
-	hdr := w.Header()
-	switch pairgate.ErrorCode(err) {
-	case pairgate.EPENDING:
+	if pairgate.ErrorCode(err) == pairgate.EPENDING {
 		httpx.NoStore(w)
-		hdr.Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write(pendingBody)
 		return
+	}
+	status, code := errorCode(err)
+	hdr := w.Header()
+	switch status {
+	case http.StatusUnauthorized:
+		hdr.Set("WWW-Authenticate", `Basic realm="pairgate"`)
+	case http.StatusServiceUnavailable:
+		hdr.Set("Retry-After", "5")
+	}
+	if d := pairgate.RetryAfter(err); d > 0 {
+		hdr.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+	httpx.NoStore(w)
+	httpx.JSON(w, status, errorBody{Error: code, Description: pairgate.ErrorMessage(err)})
+}
+
+// errorCode is the one mapping from domain error codes to HTTP statuses and
+// RFC 6749 / RFC 8628 error codes.
+func errorCode(err error) (int, string) {
+	status, code := http.StatusBadRequest, "invalid_request"
+	switch pairgate.ErrorCode(err) {
+	case pairgate.EPENDING:
+		code = "authorization_pending"
 	case pairgate.ESLOWDOWN:
 		code = "slow_down"
 	case pairgate.EDENIED:
@@ -89,7 +111,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code = "unsupported_grant_type"
 	case pairgate.EUNAUTHORIZED:
 		status, code = http.StatusUnauthorized, "invalid_client"
-		hdr.Set("WWW-Authenticate", `Basic realm="pairgate"`)
 	case pairgate.EFORBIDDEN:
 		status, code = http.StatusForbidden, "access_denied"
 	case pairgate.ETOOLARGE:
@@ -100,15 +121,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusTooManyRequests, "slow_down"
 	case pairgate.EUNAVAILABLE:
 		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
-		hdr.Set("Retry-After", "5")
 	case pairgate.EINTERNAL:
 		status, code = http.StatusInternalServerError, "server_error"
 	}
-	if d := pairgate.RetryAfter(err); d > 0 {
-		hdr.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
-	}
-	httpx.NoStore(w)
-	httpx.JSON(w, status, errorBody{Error: code, Description: pairgate.ErrorMessage(err)})
+	return status, code
 }
 
 // MethodNotAllowed answers a request with the wrong method in OAuth form.

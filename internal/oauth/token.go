@@ -40,6 +40,7 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 	}
 	fn, ok := grantTypes[gt]
 	if !ok {
+		h.Metrics.Grant("unsupported", "unsupported_grant_type")
 		return pairgate.Errorf(pairgate.EUNSUPPORTED, "grant_type %q is not supported", truncate(gt, 100))
 	}
 	// Once a grant has decided to issue, a client that hangs up must not
@@ -49,8 +50,11 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	resp, err := fn(h, ctx, c, p, h.ip(r))
 	if err != nil {
+		_, code := errorCode(err)
+		h.Metrics.Grant(gt, code)
 		return err
 	}
+	h.Metrics.Grant(gt, "issued")
 	httpx.NoStore(w)
 	return httpx.JSON(w, http.StatusOK, resp)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/pairgate/pairgate/internal/httpx"
 )
@@ -21,10 +22,22 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// middleware wraps every request: security headers, a request id, and a
-// recovered panic turned into a 500 instead of a dropped connection.
+// middleware wraps every request: security headers, a request id, metrics,
+// and a recovered panic turned into a 500 instead of a dropped connection.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		w = sw
+		defer func() {
+			// r.Pattern is the route the mux chose: bounded cardinality,
+			// whatever paths clients invent.
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			s.metrics.Request(route, r.Method, sw.code, time.Since(start))
+		}()
 		httpx.SecurityHeaders(w.Header())
 		var b [9]byte
 		rand.Read(b[:])
@@ -43,6 +56,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // LogHandler adds the request id to every record logged with a request's
 // context.

@@ -228,3 +228,33 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("/healthz with the store closed: %d", r.status)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	s := testenv.StartServer(t)
+	dc := url.QueryEscape(pairgate.GrantDeviceCode)
+	r := do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client&mode=device&hardware_id=M1")
+	do(t, "POST", s.URL+"/oauth/token", form, "grant_type="+dc+"&client_id=print-client&device_code="+r.body["device_code"].(string))
+	do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client")
+	do(t, "GET", s.URL+"/no/such/page", "", "")
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`pairgate_http_requests_total{code="200",method="POST",route="POST /oauth/device/code"} 2`,
+		`pairgate_grants_total{grant_type="urn:ietf:params:oauth:grant-type:device_code",outcome="authorization_pending"} 1`,
+		`pairgate_http_request_duration_seconds_count{route="POST /oauth/token"} 1`,
+		`pairgate_pending_grants 2`,
+		`pairgate_devices 0`,
+		`route="unmatched"`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+}

@@ -51,6 +51,9 @@ func (s *Server) routes() *http.ServeMux {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 
 	// Browser pages own everything else.
 	if s.web != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 )
 
@@ -27,6 +28,7 @@ type Server struct {
 	oauth   *oauth.Handlers
 	api     *api.Handlers
 	web     http.Handler
+	metrics *metrics.Metrics
 	log     *slog.Logger
 	now     func() time.Time
 	cfg     Config
@@ -41,6 +43,7 @@ type Parts struct {
 	OAuth   *oauth.Handlers
 	API     *api.Handlers
 	Web     http.Handler // browser pages; nil serves none
+	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -50,7 +53,7 @@ func New(p Parts, cfg Config) *Server {
 	if cfg.GCInterval <= 0 {
 		cfg.GCInterval = time.Minute
 	}
-	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web,
+	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web, metrics: p.Metrics,
 		log: p.Log, now: p.Now, cfg: cfg}
 	s.handler = s.middleware(s.routes())
 	return s

@@ -63,6 +63,14 @@ func (s *Store) GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byt
 	return s.getAuthz(ctx, preparedReads{s}, "user_code_hash", hash)
 }
 
+func (s *Store) CountPendingDeviceAuthorizations(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	if err := s.readRow(ctx, `SELECT COUNT(*) FROM device_authorizations WHERE state = 'pending' AND expires_at > $1`, ns(now)).Scan(&n); err != nil {
+		return 0, s.fail(err, "count pending device authorizations")
+	}
+	return n, nil
+}
+
 // decideError explains why a guarded transition out of pending changed no
 // row.
 func (s *Store) decideError(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {

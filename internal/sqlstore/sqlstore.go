@@ -40,7 +40,13 @@ type Store struct {
 	rdb *sql.DB
 
 	reads, writes *stmtCache
+	onError       func(kind string)
 }
+
+// OnError sets a function told about every failed operation: "unavailable"
+// when the database cannot be reached, "internal" for anything unexpected.
+// Call it before the store is used.
+func (s *Store) OnError(f func(kind string)) { s.onError = f }
 
 var _ pairgate.Store = (*Store)(nil)
 
@@ -245,9 +251,17 @@ func (s *Store) fail(err error, what string) error {
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "request cancelled", Err: fmt.Errorf("%s: %w", what, err)}
 	}
 	if s.d.isUnavailable(err) {
+		s.report("unavailable")
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database unavailable", Err: fmt.Errorf("%s: %w", what, err)}
 	}
+	s.report("internal")
 	return pairgate.Internal(err, what)
+}
+
+func (s *Store) report(kind string) {
+	if s.onError != nil {
+		s.onError(kind)
+	}
 }
 
 // ns stores a time as Unix nanoseconds; the zero time is 0.

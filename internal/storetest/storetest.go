@@ -278,6 +278,12 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s pairgate.Store) {
 	_, err = s.GetDeviceAuthorizationByUserCode(ctx(t), a.DeviceCodeHash)
 	wantCode(t, err, pairgate.ENOTFOUND)
 
+	if n, err := s.CountPendingDeviceAuthorizations(ctx(t), t0); err != nil || n != 1 {
+		t.Fatalf("pending = %d, %v; want 1", n, err)
+	}
+	if n, _ := s.CountPendingDeviceAuthorizations(ctx(t), a.ExpiresAt); n != 0 {
+		t.Fatalf("expired grant counted as pending")
+	}
 	now := t0.Add(time.Minute)
 	// Redeeming before approval must not work.
 	_, err = s.RedeemDeviceAuthorization(ctx(t), a.ID, family(c.ID, "x", now), newToken(now), now)
@@ -299,6 +305,9 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s pairgate.Store) {
 	must(t, err)
 	if rdev.ID != dev.ID || fam.DeviceID != dev.ID {
 		t.Fatalf("redeem returned device %q, family device %q, want %q", rdev.ID, fam.DeviceID, dev.ID)
+	}
+	if n, _ := s.CountPendingDeviceAuthorizations(ctx(t), now); n != 0 {
+		t.Fatalf("redeemed grant counted as pending")
 	}
 	got, _ = s.GetDeviceAuthorizationByDeviceCode(ctx(t), a.DeviceCodeHash)
 	if got.State != pairgate.StateRedeemed {
