@@ -443,4 +443,3 @@ func throwawayDB(ctx context.Context, dbURL string) (string, func(), error) {
 		admin.Close()
 	}, nil
 }
-
