@@ -133,7 +133,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 // TestNoPlaintextSecretInTheDatabase: DESIGN.md 2.5. After device flows,
 // pairings, refreshes and a confidential client, no secret that left the
 // server is found in the database files, in any spelling a person could
-// type it in.
+// type it in, nor in the server's debug logs.
 func TestNoPlaintextSecretInTheDatabase(t *testing.T) {
 	s := testenv.StartServer(t)
 	var secrets []string
@@ -154,6 +154,9 @@ func TestNoPlaintextSecretInTheDatabase(t *testing.T) {
 		rt := keep(tr.body["refresh_token"])
 		tr = do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt)
 		keep(tr.body["refresh_token"])
+		// Refused requests that carry secrets: a spent code, a reused token.
+		do(t, "POST", s.URL+"/oauth/token", form, "grant_type="+dc+"&client_id=print-client&device_code="+code)
+		do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt)
 	}
 	basicPub := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
 	r := do(t, "POST", s.URL+"/oauth/pair/", form, `{"mode":"device","scope":"printing"}`, "Authorization", basicPub)
@@ -187,6 +190,17 @@ func TestNoPlaintextSecretInTheDatabase(t *testing.T) {
 		}
 		if bytes.Contains(all, []byte(sec)) {
 			t.Errorf("plaintext secret %.12s… found in the database", sec)
+		}
+	}
+	// Nor in the logs, which a test server writes at debug level: every
+	// request, refused or not, is in there.
+	logs := s.Logs()
+	if len(logs) < 1000 {
+		t.Fatalf("suspiciously short logs (%d bytes)", len(logs))
+	}
+	for _, sec := range secrets {
+		if bytes.Contains(logs, []byte(sec)) {
+			t.Errorf("secret %.12s… found in the logs", sec)
 		}
 	}
 	// The master key is not in the database either.
