@@ -3,6 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -234,5 +242,88 @@ func TestHealthCommand(t *testing.T) {
 	stop()
 	if code := cli.Main(t.Context(), []string{"health", "http://" + addr + "/readyz"}, env); code != cli.ExitFailure {
 		t.Fatalf("health of a stopped server: %d", code)
+	}
+}
+
+// writeCert writes a fresh self-signed certificate for 127.0.0.1 and
+// returns it.
+func writeCert(t *testing.T, certFile, keyFile string, serial int64) *x509.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "pairgate test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	// Write to temp files and rename, as certificate tools do.
+	os.WriteFile(certFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	os.Rename(keyFile+".tmp", keyFile)
+	os.Rename(certFile+".tmp", certFile)
+	c, _ := x509.ParseCertificate(der)
+	return c
+}
+
+func TestTLSWithCertificateReloadAndHSTS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := writeCert(t, certFile, keyFile, 1)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- cli.Main(ctx, []string{"serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"),
+			"--issuer", "https://" + addr, "--tls-cert", certFile, "--tls-key", keyFile}, cli.Env{
+			Getenv: func(string) string { return "" }, Stdout: out, Stderr: out})
+	}()
+	defer func() { cancel(); <-code }()
+	get := func(trust *x509.Certificate) (*http.Response, error) {
+		pool := x509.NewCertPool()
+		pool.AddCert(trust)
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true, ForceAttemptHTTP2: true}}
+		return c.Get("https://" + addr + "/healthz")
+	}
+	var resp *http.Response
+	var err error
+	for i := 0; i < 200; i++ {
+		if resp, err = get(first); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("HTTPS: %v\n%s", err, out.String())
+	}
+	resp.Body.Close()
+	if hsts := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+		t.Fatalf("no HSTS over TLS: %q", hsts)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Errorf("HTTPS served %s, want HTTP/2", resp.Proto)
+	}
+	// Renew the certificate: new connections get the new one, no restart.
+	second := writeCert(t, certFile, keyFile, 2)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := get(second)
+		if err == nil {
+			resp.Body.Close()
+			if resp.TLS.PeerCertificates[0].SerialNumber.Int64() == 2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("renewed certificate not served: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

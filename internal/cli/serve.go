@@ -47,6 +47,8 @@ type Config struct {
 	TrustedProxies    string
 	LogLevel          string
 	LogFormat         string
+	TLSCert           string
+	TLSKey            string
 
 	// Now is the clock; tests move it. Nil means time.Now.
 	Now func() time.Time
@@ -85,6 +87,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.KeyRotationPeriod, "key-rotation-period", c.KeyRotationPeriod, "rotate the signing key when it is this old (0 disables)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "aud claim of access tokens (default: the issuer)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (default: none)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate (chain) to serve HTTPS with; reloaded when the file changes")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 }
@@ -137,6 +141,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := httpx.ParseTrusted(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %v", err))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
@@ -251,7 +258,7 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
 	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Metrics: m, Log: log, Now: cfg.Now},
-		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod})
+		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: strings.HasPrefix(cfg.Issuer, "https://")})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
 		Server: srv, Log: log}, nil
 }
@@ -260,11 +267,24 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 // requests finish (for up to 30 s), new connections are refused.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	hs := a.Server.HTTPServer(ln.Addr().String())
+	if a.Config.TLSCert != "" {
+		certs, err := server.NewCertReloader(a.Config.TLSCert, a.Config.TLSKey)
+		if err != nil {
+			return err
+		}
+		hs.TLSConfig = certs.TLSConfig()
+	}
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	go a.Server.RunJobs(jobs)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if hs.TLSConfig != nil {
+			errc <- hs.ServeTLS(ln, "", "") // certificates come from TLSConfig.GetCertificate
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -39,6 +39,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.metrics.Request(route, r.Method, sw.code, time.Since(start))
 		}()
 		httpx.SecurityHeaders(w.Header())
+		// HSTS when served over TLS, or behind a TLS-terminating proxy
+		// (an https issuer); browsers ignore it over plain HTTP.
+		if r.TLS != nil || s.cfg.HTTPS {
+			w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		var b [9]byte
 		rand.Read(b[:])
 		id := base64.RawURLEncoding.EncodeToString(b[:])

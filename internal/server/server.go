@@ -18,6 +18,7 @@ import (
 type Config struct {
 	GCInterval        time.Duration // how often expired rows are deleted
 	KeyRotationPeriod time.Duration // rotate the signing key when it is this old; 0 = never
+	HTTPS             bool          // the issuer is https: send HSTS even when a proxy terminates TLS
 }
 
 // Server is the pairgate HTTP server.
