@@ -28,9 +28,18 @@ type reply struct {
 
 func do(t *testing.T, method, u, contentType, body string, header ...string) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	r, err := doErr(method, u, contentType, body, header...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// doErr sends a request and decodes a JSON answer.
+func doErr(method, u, contentType, body string, header ...string) (reply, error) {
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		return reply{}, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -40,13 +49,13 @@ func do(t *testing.T, method, u, contentType, body string, header ...string) rep
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	json.Unmarshal(raw, &r.body)
-	return r
+	return r, err
 }
 
 const form = "application/x-www-form-urlencoded"
