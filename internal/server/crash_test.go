@@ -165,3 +165,58 @@ func TestCrashLosesNothing(t *testing.T) {
 func try(method, u, body string, header ...string) (reply, error) {
 	return doErr(method, u, form, body, header...)
 }
+
+// TestGracefulShutdownFinishesInFlightRequests sends SIGTERM while clients
+// are in the middle of requests: every request that reached the server gets
+// its complete answer, and the process exits with status 0.
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	p := testenv.StartProcess(t, []string{"PAIRGATE_DATA_DIR=" + data, "PAIRGATE_LOG_LEVEL=warn"})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, refused int
+	var bad []string
+	start := make(chan struct{})
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for {
+				r, err := try("POST", p.URL+"/oauth/device/code", "client_id=print-client")
+				mu.Lock()
+				switch {
+				case err != nil:
+					// After shutdown began, new connections are refused:
+					// that is a clean "not here", not a broken answer.
+					refused++
+					mu.Unlock()
+					return
+				case r.status == 200 && r.body["device_code"] != nil:
+					ok++
+				default:
+					bad = append(bad, fmt.Sprintf("%d %s", r.status, r.raw))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	time.Sleep(500 * time.Millisecond)
+	p.Stop(t) // SIGTERM in the middle of the load, and wait
+	wg.Wait()
+	exited, out := p.Exited()
+	if !exited {
+		t.Fatal("process still running")
+	}
+	if code := p.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM:\n%s", code, out)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%d answers were broken during shutdown, e.g. %s", len(bad), bad[0])
+	}
+	if ok == 0 {
+		t.Fatal("no request was served before the shutdown")
+	}
+	t.Logf("%d answered, %d refused after shutdown began", ok, refused)
+}

@@ -136,6 +136,12 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
+// ExitCode returns the exit status of an ended process (-1 if killed).
+func (p *Process) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Exited reports whether the process has ended, and its output.
 func (p *Process) Exited() (bool, []byte) {
 	select {
