@@ -140,6 +140,12 @@ type Store interface {
 	// if currentID is no longer current (another replica rotated first).
 	RotateSigningKey(ctx context.Context, currentID string, retiredUntil time.Time, next *SigningKey) error
 
+	// AppendAuditEvent adds an event to the audit log. Events are never
+	// changed; GarbageCollect removes them after AuditRetention.
+	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
+	// ListAuditEvents returns a page of the audit log, newest first.
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
 	// GarbageCollect deletes expired grants, refresh tokens, revocations,
 	// keys and anything else whose time has passed. Safe to run on every
 	// replica at once.
@@ -158,9 +164,10 @@ type GCResult struct {
 	RevokedAccessTokens  int64
 	SigningKeys          int64
 	Sessions             int64
+	AuditEvents          int64
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions
+	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents
 }

@@ -1,0 +1,71 @@
+package pairgate
+
+import "time"
+
+// Audit actions: what happened. A name says its outcome, so that a filter
+// on "signin." shows successes and failures together.
+const (
+	AuditCodeGenerated     = "code.generated"
+	AuditCodeDeleted       = "code.deleted"
+	AuditCodeRedeemed      = "code.redeemed"
+	AuditCodeFailed        = "code.failed"
+	AuditDeviceAuthorized  = "device.authorized"
+	AuditDeviceDeleted     = "device.deleted"
+	AuditPairingApproved   = "pairing.approved"
+	AuditPairingDenied     = "pairing.denied"
+	AuditRefreshReuse      = "refresh.reuse_detected"
+	AuditSignInSucceeded   = "signin.succeeded"
+	AuditSignInFailed      = "signin.failed"
+	AuditSignOut           = "signin.signed_out"
+	AuditAPIKeyUsed        = "apikey.used"
+	AuditAPIKeyCreated     = "apikey.created"
+	AuditAPIKeyDeleted     = "apikey.deleted"
+	AuditKeyRotated        = "signing_key.rotated"
+	AuditClientCreated     = "client.created"
+	AuditClientDeleted     = "client.deleted"
+	AuditUserCreated       = "user.created"
+	AuditUserDeleted       = "user.deleted"
+	AuditPasswordChanged   = "user.password_changed"
+	AuditRateLimitLockout  = "ratelimit.locked_out"
+	AuditRateLimitUnlocked = "ratelimit.unlocked"
+)
+
+// Kinds of actor.
+const (
+	ActorUser   = "user"
+	ActorDevice = "device"
+	ActorClient = "client"
+	ActorAPIKey = "api_key"
+	ActorSystem = "system"
+	ActorAnon   = "anonymous"
+)
+
+// AuditEvent is one entry of the append-only audit log: who did what to
+// what, when, and from where. It never holds a secret: codes appear by
+// their ID, tokens not at all.
+type AuditEvent struct {
+	ID        string
+	Time      time.Time
+	Action    string
+	ActorType string
+	ActorID   string
+	ActorName string // a username or client name, for people reading the log
+	Target    string // the ID of what was acted on
+	IP        string
+	Details   map[string]string
+}
+
+// AuditRetention is how long the audit log keeps an event: thirteen
+// months, so that a year can always be compared with the one before.
+const AuditRetention = 396 * 24 * time.Hour
+
+// AuditFilter selects a page of the audit log, newest first.
+type AuditFilter struct {
+	Action  string // an action, or a prefix ending in "." such as "signin."
+	ActorID string
+	Target  string
+	Since   time.Time
+	Until   time.Time
+	Before  string // cursor: the ID of the last event of the previous page
+	Limit   int
+}

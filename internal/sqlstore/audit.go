@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/pairgate/pairgate"
+)
+
+func (s *Store) AppendAuditEvent(ctx context.Context, e *pairgate.AuditEvent) error {
+	details := "{}"
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return pairgate.Internal(err, "audit details")
+		}
+		details = string(b)
+	}
+	_, err := s.exec(ctx, `INSERT INTO audit_events (id, time, action, actor_type, actor_id, actor_name, target, ip, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.ID, ns(e.Time), e.Action, e.ActorType, e.ActorID, e.ActorName, e.Target, e.IP, details)
+	if err != nil {
+		return s.fail(err, "append audit event")
+	}
+	return nil
+}
+
+func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	switch {
+	case strings.HasSuffix(f.Action, "."):
+		conds = append(conds, `action LIKE `+arg(strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")+` ESCAPE '\'`)
+	case f.Action != "":
+		conds = append(conds, `action = `+arg(f.Action))
+	}
+	if f.ActorID != "" {
+		conds = append(conds, `actor_id = `+arg(f.ActorID))
+	}
+	if f.Target != "" {
+		conds = append(conds, `target = `+arg(f.Target))
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, `time >= `+arg(ns(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, `time < `+arg(ns(f.Until)))
+	}
+	if f.Before != "" {
+		conds = append(conds, `id < `+arg(f.Before))
+	}
+	q := `SELECT id, time, action, actor_type, actor_id, actor_name, target, ip, details FROM audit_events`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	q += ` ORDER BY id DESC LIMIT ` + arg(limit)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.fail(err, "list audit events")
+	}
+	defer rows.Close()
+	var out []*pairgate.AuditEvent
+	for rows.Next() {
+		var e pairgate.AuditEvent
+		var t int64
+		var details string
+		if err := rows.Scan(&e.ID, &t, &e.Action, &e.ActorType, &e.ActorID, &e.ActorName, &e.Target, &e.IP, &details); err != nil {
+			return nil, s.fail(err, "list audit events")
+		}
+		e.Time = tm(t)
+		if details != "{}" {
+			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+				return nil, pairgate.Internal(err, "audit details")
+			}
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list audit events")
+	}
+	return out, nil
+}
