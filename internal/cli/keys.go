@@ -39,6 +39,8 @@ func runKeysRotate(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "pairgate keys rotate: %v\n", err)
 		return ExitFailure
 	}
+	app.Audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditKeyRotated, ActorType: pairgate.ActorSystem,
+		ActorName: "pairgate keys rotate", Target: app.Keyring.Current(), Details: map[string]string{"previous_kid": old, "reason": "command"}})
 	fmt.Fprintf(env.Stdout, "rotated signing key: %s -> %s\n", old, app.Keyring.Current())
 	return ExitOK
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/api"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
@@ -49,6 +50,10 @@ type Config struct {
 	LogFormat         string
 	TLSCert           string
 	TLSKey            string
+	AuditStdout       bool
+
+	// AuditLines receives audit events as JSON lines when AuditStdout is set.
+	AuditLines io.Writer
 
 	// Now is the clock; tests move it. Nil means time.Now.
 	Now func() time.Time
@@ -89,6 +94,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate (chain) to serve HTTPS with; reloaded when the file changes")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
+	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 }
@@ -184,6 +190,7 @@ type App struct {
 	Tokens  *accesstoken.Issuer
 	Clients *authn.Clients
 	Grants  *grants.Service
+	Audit   *audit.Recorder
 	Server  *server.Server
 	Log     *slog.Logger
 }
@@ -237,6 +244,11 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	if err := bootstrap(ctx, cfg, store, log, out); err != nil {
 		return nil, err
 	}
+	var lines io.Writer
+	if cfg.AuditStdout {
+		lines = cfg.AuditLines
+	}
+	rec := audit.New(store, cfg.Now, log, lines)
 	m := metrics.New()
 	store.OnError(m.StoreError)
 	m.Gauge("pairgate_devices", "Devices in the inventory.", func(ctx context.Context) (float64, error) {
@@ -254,13 +266,14 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	g := grants.New(store, keys, tokens, grants.Config{
 		Issuer: cfg.Issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
-	}, cfg.Now, log, grants.Events{})
+	}, cfg.Now, log, rec)
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
-	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Metrics: m, Log: log, Now: cfg.Now},
+	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Metrics: m, Audit: rec,
+		IP: ip, Log: log, Now: cfg.Now},
 		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: strings.HasPrefix(cfg.Issuer, "https://")})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
-		Server: srv, Log: log}, nil
+		Audit: rec, Server: srv, Log: log}, nil
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: in-flight
@@ -312,6 +325,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	}
 	cfg.MasterKey = env.Getenv("PAIRGATE_MASTER_KEY")
 	cfg.AdminPassword = env.Getenv("PAIRGATE_ADMIN_PASSWORD")
+	cfg.AuditLines = env.Stdout
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(env.Stderr, "pairgate serve: %v\n", err)
 		return ExitUsage

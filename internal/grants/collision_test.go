@@ -30,7 +30,7 @@ func newService(t *testing.T) (*Service, *pairgate.Client) {
 		t.Fatal(err)
 	}
 	tokens := &accesstoken.Issuer{Keyring: kr, Issuer: "http://x", TTL: time.Hour, Now: time.Now}
-	return New(store, keys, tokens, Config{}, nil, slog.New(slog.DiscardHandler), Events{}), c
+	return New(store, keys, tokens, Config{}, nil, slog.New(slog.DiscardHandler), nil), c
 }
 
 // sequence returns a generator that yields the given codes, then fresh ones.

@@ -83,9 +83,8 @@ func (s *Service) Approve(ctx context.Context, p *Pending, u *pairgate.User, dev
 		return nil, err
 	}
 	s.log.Info("device authorization approved", "authorization_id", a.ID, "client_id", a.ClientID, "device_id", approved.DeviceID, "user_id", u.ID)
-	if s.events.Decided != nil {
-		s.events.Decided(approved, true, u.ID)
-	}
+	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditPairingApproved, ActorType: pairgate.ActorUser,
+		ActorID: u.ID, ActorName: u.Username, Target: approved.DeviceID, Details: decisionDetails(p)})
 	return approved, nil
 }
 
@@ -95,10 +94,15 @@ func (s *Service) Deny(ctx context.Context, p *Pending, u *pairgate.User) error 
 		return err
 	}
 	s.log.Info("device authorization denied", "authorization_id", p.Authorization.ID, "client_id", p.Authorization.ClientID, "user_id", u.ID)
-	if s.events.Decided != nil {
-		s.events.Decided(p.Authorization, false, u.ID)
-	}
+	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditPairingDenied, ActorType: pairgate.ActorUser,
+		ActorID: u.ID, ActorName: u.Username, Target: p.Authorization.ID, Details: decisionDetails(p)})
 	return nil
+}
+
+func decisionDetails(p *Pending) map[string]string {
+	a := p.Authorization
+	return map[string]string{"authorization_id": a.ID, "kind": a.Kind, "client_id": a.ClientID, "mode": string(a.Mode),
+		"hardware_id": a.HardwareID, "scope": a.Scopes.String(), "requested_from": a.RequestIP}
 }
 
 // DefaultDeviceName names a device that did not name itself.

@@ -22,8 +22,11 @@ func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Dev
 	if err != nil {
 		return nil, err
 	}
-	if s.events.Issued != nil {
-		s.events.Issued(grantType, d)
+	if grantType != pairgate.GrantRefreshToken {
+		s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceAuthorized, ActorType: pairgate.ActorClient,
+			ActorID: clientID, Target: d.ID, Details: map[string]string{
+				"grant_type": grantType, "device_name": d.Name, "mode": string(d.Mode), "approved_by": d.UserID,
+				"hardware_id": d.HardwareID, "scope": scopes.String()}})
 	}
 	return &TokenResponse{
 		AccessToken:  at,

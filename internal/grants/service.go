@@ -6,6 +6,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
@@ -36,27 +37,16 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	polls  *pollLimiter
-	events Events
+	audit  *audit.Recorder
 
 	// Code generators; tests replace them to force collisions.
 	userCode    func() string
 	pairingCode func() string
 }
 
-// Events receives what happened, for audit and metrics. Every field may be
-// nil.
-type Events struct {
-	// Issued is called when tokens were issued by a grant.
-	Issued func(grantType string, d *pairgate.Device)
-	// Reuse is called when a rotated-out refresh token was presented and its
-	// family revoked.
-	Reuse func(clientID, familyID string)
-	// Decided is called when a person approved or denied a request.
-	Decided func(a *pairgate.DeviceAuthorization, approved bool, userID string)
-}
-
-// New returns a Service. Zero fields of cfg take their Defaults.
-func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cfg Config, now func() time.Time, log *slog.Logger, ev Events) *Service {
+// New returns a Service. Zero fields of cfg take their Defaults. rec
+// receives the security events; nil records none.
+func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cfg Config, now func() time.Time, log *slog.Logger, rec *audit.Recorder) *Service {
 	if cfg.Issuer == "" {
 		cfg.Issuer = Defaults.Issuer
 	}
@@ -79,7 +69,7 @@ func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cf
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, keys: keys, tokens: tokens, cfg: cfg, now: now, log: log,
-		polls: newPollLimiter(), events: ev, userCode: secret.UserCode, pairingCode: secret.PairingCode}
+		polls: newPollLimiter(), audit: rec, userCode: secret.UserCode, pairingCode: secret.PairingCode}
 }
 
 // Config returns the effective configuration.

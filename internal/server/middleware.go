@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/httpx"
 )
 
@@ -48,7 +49,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		rand.Read(b[:])
 		id := base64.RawURLEncoding.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(audit.WithIP(ctx, s.ip.Of(r)))
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

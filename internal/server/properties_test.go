@@ -12,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/cli"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -280,4 +283,74 @@ func TestMetrics(t *testing.T) {
 	if t.Failed() {
 		t.Logf("metrics:\n%s", body)
 	}
+}
+
+func TestAuditLogRecordsSecurityEvents(t *testing.T) {
+	var lines syncLines
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
+		c.AuditStdout = true
+		c.AuditLines = &lines
+	}))
+	dc := url.QueryEscape(pairgate.GrantDeviceCode)
+	r := do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client&mode=device&hardware_id=AUD-1", "User-Agent", "printer/1.0")
+	a := s.ApproveUserCode(t, r.body["user_code"].(string))
+	tr := do(t, "POST", s.URL+"/oauth/token", form, "grant_type="+dc+"&client_id=print-client&device_code="+r.body["device_code"].(string))
+	rt := tr.body["refresh_token"].(string)
+	do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt)
+	s.Clock.Advance(time.Minute)
+	do(t, "POST", s.URL+"/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt)
+	r = do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client")
+	s.DenyUserCode(t, r.body["user_code"].(string))
+
+	events, err := s.App.Store.ListAuditEvents(t.Context(), pairgate.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAction := map[string]*pairgate.AuditEvent{}
+	for _, e := range events {
+		byAction[e.Action] = e
+	}
+	admin := s.Admin(t)
+	if e := byAction[pairgate.AuditPairingApproved]; e == nil || e.ActorID != admin.ID || e.ActorName != "admin" || e.Target != a.DeviceID || e.Details["client_id"] != "print-client" {
+		t.Errorf("approval: %+v", e)
+	}
+	if e := byAction[pairgate.AuditDeviceAuthorized]; e == nil || e.Target != a.DeviceID || e.IP != "127.0.0.1" || e.Details["grant_type"] != pairgate.GrantDeviceCode || e.Details["hardware_id"] != "AUD-1" {
+		t.Errorf("device authorized: %+v", e)
+	}
+	if e := byAction[pairgate.AuditRefreshReuse]; e == nil || e.Target != a.DeviceID || e.ActorID != "print-client" {
+		t.Errorf("reuse: %+v", e)
+	}
+	if e := byAction[pairgate.AuditPairingDenied]; e == nil || e.ActorID != admin.ID {
+		t.Errorf("denial: %+v", e)
+	}
+	if len(events) != 4 {
+		t.Errorf("%d events, want 4 (a refresh is not a security event): %v", len(events), events)
+	}
+	// The same events went to stdout as JSON lines.
+	got := lines.String()
+	for _, e := range events {
+		if !strings.Contains(got, `"id":"`+e.ID+`"`) || !strings.Contains(got, `"action":"`+e.Action+`"`) {
+			t.Errorf("event %s %s not on stdout:\n%s", e.ID, e.Action, got)
+		}
+	}
+	if strings.Contains(got, rt) {
+		t.Error("a refresh token reached the audit stream")
+	}
+}
+
+type syncLines struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *syncLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

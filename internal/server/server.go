@@ -9,7 +9,9 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/api"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 )
@@ -30,6 +32,8 @@ type Server struct {
 	api     *api.Handlers
 	web     http.Handler
 	metrics *metrics.Metrics
+	audit   *audit.Recorder
+	ip      httpx.ClientIP
 	log     *slog.Logger
 	now     func() time.Time
 	cfg     Config
@@ -45,6 +49,8 @@ type Parts struct {
 	API     *api.Handlers
 	Web     http.Handler // browser pages; nil serves none
 	Metrics *metrics.Metrics
+	Audit   *audit.Recorder
+	IP      httpx.ClientIP
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -54,7 +60,7 @@ func New(p Parts, cfg Config) *Server {
 	if cfg.GCInterval <= 0 {
 		cfg.GCInterval = time.Minute
 	}
-	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web, metrics: p.Metrics,
+	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web, metrics: p.Metrics, audit: p.Audit, ip: p.IP,
 		log: p.Log, now: p.Now, cfg: cfg}
 	s.handler = s.middleware(s.routes())
 	return s
@@ -105,8 +111,14 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 	}
 	s.grants.Sweep()
 	if s.cfg.KeyRotationPeriod > 0 {
-		if _, err := s.keyring.RotateIfOlder(ctx, s.cfg.KeyRotationPeriod); err != nil {
+		prev := s.keyring.Current()
+		rotated, err := s.keyring.RotateIfOlder(ctx, s.cfg.KeyRotationPeriod)
+		if err != nil {
 			s.log.Warn("scheduled key rotation failed", "err", err)
+		}
+		if rotated {
+			s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditKeyRotated, ActorType: pairgate.ActorSystem,
+				Target: s.keyring.Current(), Details: map[string]string{"previous_kid": prev, "reason": "scheduled"}})
 		}
 	}
 }
