@@ -82,6 +82,7 @@ func (s *Service) Approve(ctx context.Context, p *Pending, u *pairgate.User, dev
 	if err != nil {
 		return nil, err
 	}
+	s.polls.decided(string(a.DeviceCodeHash))
 	s.log.Info("device authorization approved", "authorization_id", a.ID, "client_id", a.ClientID, "device_id", approved.DeviceID, "user_id", u.ID)
 	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditPairingApproved, ActorType: pairgate.ActorUser,
 		ActorID: u.ID, ActorName: u.Username, Target: approved.DeviceID, Details: decisionDetails(p)})
@@ -93,6 +94,7 @@ func (s *Service) Deny(ctx context.Context, p *Pending, u *pairgate.User) error 
 	if err := s.store.DenyDeviceAuthorization(ctx, p.Authorization.ID, u.ID, s.now()); err != nil {
 		return err
 	}
+	s.polls.decided(string(p.Authorization.DeviceCodeHash))
 	s.log.Info("device authorization denied", "authorization_id", p.Authorization.ID, "client_id", p.Authorization.ClientID, "user_id", u.ID)
 	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditPairingDenied, ActorType: pairgate.ActorUser,
 		ActorID: u.ID, ActorName: u.Username, Target: p.Authorization.ID, Details: decisionDetails(p)})

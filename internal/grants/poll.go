@@ -38,24 +38,29 @@ func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind 
 	if !c.AllowsGrant(grantType) {
 		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use this grant", c.ID)
 	}
-	a, err := s.store.GetDeviceAuthorizationByDeviceCode(ctx, hash)
-	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		return nil, errUnknownCode
-	}
-	if err != nil {
-		return nil, err
+	now := s.now()
+	key := string(hash)
+	a := s.polls.pending(key, now)
+	if a == nil {
+		var err error
+		a, err = s.store.GetDeviceAuthorizationByDeviceCode(ctx, hash)
+		if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
+			return nil, errUnknownCode
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	// RFC 8628 §3.4: a code is bound to the client it was issued to.
 	if a.Kind != kind || a.ClientID != c.ID {
 		return nil, errUnknownCode
 	}
-	now := s.now()
 	if a.Expired(now) {
 		return nil, pairgate.Errorf(pairgate.EEXPIRED, "the code has expired; start again")
 	}
 	switch a.State {
 	case pairgate.StatePending:
-		if wait := s.polls.poll(a.ID, a.Interval, a.ExpiresAt, now); wait > 0 {
+		if wait := s.polls.poll(key, a, now); wait > 0 {
 			return nil, &pairgate.Error{Code: pairgate.ESLOWDOWN, Message: "polling too fast; wait longer between requests", RetryAfter: wait}
 		}
 		return nil, errPending
@@ -82,26 +87,38 @@ func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind 
 	if err != nil {
 		return nil, err
 	}
-	s.polls.forget(a.ID)
+	s.polls.forget(key)
 	return s.respond(ctx, grantType, d, fam.Subject, c.ID, scopes, refresh)
 }
 
 var errPending = &pairgate.Error{Code: pairgate.EPENDING, Message: "the user has not yet approved the request"}
 
-// pollLimiter enforces the polling interval of pending grants (RFC 8628
-// §3.5). It is kept in memory: it protects the server from eager clients,
-// not a secret (device codes have 256 bits), so a replica need not share
-// it. Entries are keyed by grant ID, which only a valid device code
-// reaches, and leave when their grant expires.
+// pendingFresh is how long a replica answers polls from its memory of a
+// pending grant before reading the store again. It is shorter than the
+// shortest polling interval (1 s), so a device polling once per interval
+// always reads the store, and a decision made on another replica is never
+// hidden for a whole interval; what it saves are the store reads of the
+// second request of golang.org/x/oauth2's pairs and of bursts. A decision
+// made on this replica forgets the memory at once.
+const pendingFresh = 500 * time.Millisecond
+
+// pollLimiter remembers, per pending grant, the polling rhythm that RFC 8628
+// §3.5 enforces, and the grant itself for pendingFresh. It is kept in memory:
+// it protects the server from eager clients, not a secret (device codes
+// have 256 bits), so replicas need not share it. Entries are keyed by the
+// code's hash, which only a valid code reaches, and leave when their grant
+// expires.
 type pollLimiter struct {
 	mu sync.Mutex
 	m  map[string]*pollState
 }
 
 type pollState struct {
-	window   time.Time     // start of the current interval
-	n        int           // polls in the window
-	interval time.Duration // grows by 5 s with each slow_down
+	a        *pairgate.DeviceAuthorization // while pending; nil once forgotten
+	fresh    time.Time                     // a may answer polls until then
+	window   time.Time                     // start of the current interval
+	n        int                           // polls in the window
+	interval time.Duration                 // grows by 5 s with each slow_down
 	expires  time.Time
 }
 
@@ -113,15 +130,35 @@ func newPollLimiter() *pollLimiter { return &pollLimiter{m: map[string]*pollStat
 // pair as two polls would stretch a pairing to minutes of back-off.
 const pollBurst = 2
 
-// poll records a poll and returns how much longer the client should have
-// waited, or 0 when it was in time.
-func (l *pollLimiter) poll(id string, interval time.Duration, expires, now time.Time) time.Duration {
+// maxPollStates bounds the memory: beyond it, the oldest state is simply
+// forgotten at the next sweep, which only costs a store read.
+const maxPollStates = 200000
+
+// pending returns the remembered pending grant for key, if still fresh.
+func (l *pollLimiter) pending(key string, now time.Time) *pairgate.DeviceAuthorization {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := l.m[id]
+	if st := l.m[key]; st != nil && st.a != nil && now.Before(st.fresh) {
+		return st.a
+	}
+	return nil
+}
+
+// poll records a poll of a pending grant and returns how much longer the
+// client should have waited, or 0 when it was in time.
+func (l *pollLimiter) poll(key string, a *pairgate.DeviceAuthorization, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.m[key]
 	if st == nil {
-		l.m[id] = &pollState{window: now, n: 1, interval: interval, expires: expires}
+		if len(l.m) >= maxPollStates {
+			clear(l.m)
+		}
+		l.m[key] = &pollState{a: a, fresh: now.Add(pendingFresh), window: now, n: 1, interval: a.Interval, expires: a.ExpiresAt}
 		return 0
+	}
+	if st.a != a {
+		st.a, st.fresh = a, now.Add(pendingFresh)
 	}
 	// A tenth of the interval of tolerance for timers and network jitter.
 	if since := now.Sub(st.window); since >= st.interval-st.interval/10 {
@@ -138,9 +175,19 @@ func (l *pollLimiter) poll(id string, interval time.Duration, expires, now time.
 	return st.window.Add(st.interval).Sub(now)
 }
 
-func (l *pollLimiter) forget(id string) {
+// decided drops the remembered grant (keeping the polling rhythm), so that
+// the next poll reads the decision from the store.
+func (l *pollLimiter) decided(key string) {
 	l.mu.Lock()
-	delete(l.m, id)
+	if st := l.m[key]; st != nil {
+		st.a = nil
+	}
+	l.mu.Unlock()
+}
+
+func (l *pollLimiter) forget(key string) {
+	l.mu.Lock()
+	delete(l.m, key)
 	l.mu.Unlock()
 }
 
@@ -148,9 +195,9 @@ func (l *pollLimiter) forget(id string) {
 func (l *pollLimiter) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for id, st := range l.m {
+	for k, st := range l.m {
 		if !now.Before(st.expires) {
-			delete(l.m, id)
+			delete(l.m, k)
 		}
 	}
 }

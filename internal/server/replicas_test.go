@@ -62,8 +62,17 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	if r.status != 200 || !strings.HasPrefix(r.body["verification_uri"].(string), "https://pairgate.example/") {
 		t.Fatalf("device code: %d %s", r.status, r.raw)
 	}
-	approver.ApproveUserCode(t, r.body["user_code"].(string))
 	body := "grant_type=" + url.QueryEscape(pairgate.GrantDeviceCode) + "&client_id=print-client&device_code=" + r.body["device_code"].(string)
+	// Every replica has seen the grant pending (and may remember that for
+	// a moment); the approval elsewhere must still reach each of them
+	// within the polling interval.
+	for _, rep := range reps {
+		if p := do(t, "POST", rep.URL+"/oauth/token", form, body); p.body["error"] != "authorization_pending" {
+			t.Fatalf("poll before approval: %d %s", p.status, p.raw)
+		}
+	}
+	approver.ApproveUserCode(t, r.body["user_code"].(string))
+	time.Sleep(1100 * time.Millisecond) // the interval
 	var wg sync.WaitGroup
 	replies := make([]reply, 50)
 	start := make(chan struct{})
