@@ -41,6 +41,10 @@ type Service struct {
 	// Code generators; tests replace them to force collisions.
 	userCode    func() string
 	pairingCode func() string
+	authCode    func() string
+
+	// guess limits the guessing of typed codes; see LimitGuessing.
+	guess GuessLimit
 }
 
 // Events receives what happened, for audit and metrics. Every field may be
@@ -79,7 +83,8 @@ func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cf
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, keys: keys, tokens: tokens, cfg: cfg, now: now, log: log,
-		polls: newPollLimiter(), events: ev, userCode: secret.UserCode, pairingCode: secret.PairingCode}
+		polls: newPollLimiter(), events: ev, userCode: secret.UserCode, pairingCode: secret.PairingCode,
+		authCode: secret.AuthorizationCode}
 }
 
 // Config returns the effective configuration.

@@ -47,6 +47,12 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRacesHaveOneWinner", testSigningKeyRace},
 		{"GarbageCollect", testGarbageCollect},
+		{"AuthorizationCodes", testAuthorizationCodes},
+		{"AuthorizationCodeExpiryForEveryTTL", testAuthorizationCodeExpiry},
+		{"AuthorizationCodeIsReusable", testAuthorizationCodeReusable},
+		{"AuthorizationCodeSameHardwareIDIsOneDevice", testAuthorizationCodeSameHardware},
+		{"DeletedAuthorizationCodeIssuesNothing", testDeletedAuthorizationCode},
+		{"AuthorizationCodeDeletionRacesRedemption", testAuthorizationCodeDeleteRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
