@@ -89,8 +89,32 @@ type Store interface {
 	// IssueRefreshFamily records a Device (created or updated as in
 	// ApproveDeviceAuthorization) and a new refresh family with its first
 	// token for it, revoking the device's other families: the grants that
-	// authorize in one step use it. fam.DeviceID is set from the device.
+	// authorize in one step use it. fam.DeviceID is set from the stored
+	// device, and so is fam.Subject when it is empty (device mode: the
+	// token speaks for the device, whose ID may be an existing row's).
+	//
+	// When d.AuthCodeID is set, the authorization code with that ID must
+	// exist and be unexpired at d.AuthorizedAt; the check is a guarded
+	// update of the code (counting the use) in the same transaction, so a
+	// code deleted or expiring concurrently issues nothing: once
+	// DeleteAuthorizationCode has returned, no redemption of the code can
+	// succeed. EINVALIDGRANT otherwise, with nothing written.
 	IssueRefreshFamily(ctx context.Context, d *Device, fam *RefreshFamily, first NewRefreshToken) (*Device, error)
+
+	// CreateAuthorizationCode stores an admin-issued code. ECONFLICT if its
+	// hash (or ID) collides with a stored one: the caller generates a new
+	// code and tries again (DESIGN.md 2.6).
+	CreateAuthorizationCode(ctx context.Context, c *AuthorizationCode) error
+	// GetAuthorizationCodeByHash finds a code by the keyed hash of its
+	// canonical form. ENOTFOUND if there is none or it has expired at now.
+	GetAuthorizationCodeByHash(ctx context.Context, hash []byte, now time.Time) (*AuthorizationCode, error)
+	// ListAuthorizationCodes returns the codes that have not expired at
+	// now, newest first (DESIGN.md 2.7: expired codes leave the lists at
+	// once, whether or not GarbageCollect has run).
+	ListAuthorizationCodes(ctx context.Context, now time.Time) ([]*AuthorizationCode, error)
+	// DeleteAuthorizationCode deletes a code; devices it authorized stay.
+	// ENOTFOUND if there is none.
+	DeleteAuthorizationCode(ctx context.Context, id string) error
 
 	// GetDevice returns a device. ENOTFOUND if there is none.
 	GetDevice(ctx context.Context, id string) (*Device, error)
@@ -146,8 +170,9 @@ type Store interface {
 	// ListAuditEvents returns a page of the audit log, newest first.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
-	// GarbageCollect deletes expired grants, refresh tokens, revocations,
-	// keys and anything else whose time has passed. Safe to run on every
+	// GarbageCollect deletes expired grants, authorization codes, refresh
+	// tokens, revocations, keys and anything else whose time has passed.
+	// Safe to run on every
 	// replica at once.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping checks that the database answers.
@@ -159,6 +184,7 @@ type Store interface {
 // GCResult counts what GarbageCollect deleted.
 type GCResult struct {
 	DeviceAuthorizations int64
+	AuthorizationCodes   int64
 	RefreshTokens        int64
 	RefreshFamilies      int64
 	RevokedAccessTokens  int64
@@ -169,5 +195,5 @@ type GCResult struct {
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents
 }

@@ -42,6 +42,10 @@ type Service struct {
 	// Code generators; tests replace them to force collisions.
 	userCode    func() string
 	pairingCode func() string
+	authCode    func() string
+
+	// guess limits the guessing of typed codes; see LimitGuessing.
+	guess GuessLimit
 }
 
 // New returns a Service. Zero fields of cfg take their Defaults. rec
@@ -69,7 +73,8 @@ func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cf
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, keys: keys, tokens: tokens, cfg: cfg, now: now, log: log,
-		polls: newPollLimiter(), audit: rec, userCode: secret.UserCode, pairingCode: secret.PairingCode}
+		polls: newPollLimiter(), audit: rec, userCode: secret.UserCode, pairingCode: secret.PairingCode,
+		authCode: secret.AuthorizationCode}
 }
 
 // Config returns the effective configuration.

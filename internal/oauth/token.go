@@ -26,6 +26,9 @@ var grantTypes = map[string]grantFunc{
 	pairgate.GrantRefreshToken: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
 		return h.Grants.Refresh(ctx, c, p.Get("refresh_token"), p.Get("scope"), ip)
 	},
+	pairgate.GrantAuthorizationCode: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
+		return h.Grants.RedeemAuthorizationCode(ctx, c, p.Get("code"), p.Get("device_name"), p.Get("hardware_id"), p.Get("scope"), ip)
+	},
 }
 
 // Token is the token endpoint, POST /oauth/token and /oauth/access_token/.

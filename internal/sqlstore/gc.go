@@ -18,6 +18,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 		arg   int64
 	}{
 		{&r.DeviceAuthorizations, `DELETE FROM device_authorizations WHERE expires_at <= $1`, n - int64(pairgate.ExpiredGrantRetention)},
+		{&r.AuthorizationCodes, `DELETE FROM authorization_codes WHERE expires_at <> 0 AND expires_at <= $1`, n},
 		{&r.RefreshTokens, `DELETE FROM refresh_tokens WHERE expires_at <= $1`, n},
 		{&r.RefreshTokens, `DELETE FROM refresh_tokens WHERE rotated_at <> 0 AND rotated_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},
 		{&r.RefreshFamilies, `DELETE FROM refresh_families WHERE revoked_at <> 0 AND revoked_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},

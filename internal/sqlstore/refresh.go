@@ -36,15 +36,28 @@ func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, familyID string, ge
 
 func (s *Store) IssueRefreshFamily(ctx context.Context, d *pairgate.Device, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) (*pairgate.Device, error) {
 	var dev *pairgate.Device
+	subject := fam.Subject
 	err := s.tx(ctx, "issue refresh family", func(tx *sql.Tx) error {
+		if d.AuthCodeID != "" {
+			if err := s.useAuthCode(ctx, tx, d.AuthCodeID, d.AuthorizedAt); err != nil {
+				return err
+			}
+		}
 		var err error
 		if dev, err = s.upsertDevice(ctx, tx, d); err != nil {
 			return err
 		}
 		fam.DeviceID = dev.ID
+		if subject == "" {
+			fam.Subject = dev.ID
+		}
 		return s.insertFamily(ctx, tx, fam, first)
 	})
-	return dev, err
+	if err != nil {
+		fam.Subject = subject
+		return nil, err
+	}
+	return dev, nil
 }
 
 // tokenState is a refresh token joined with its family.

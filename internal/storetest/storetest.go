@@ -48,6 +48,12 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"SigningKeyRacesHaveOneWinner", testSigningKeyRace},
 		{"GarbageCollect", testGarbageCollect},
 		{"AuditLog", testAuditLog},
+		{"AuthorizationCodes", testAuthorizationCodes},
+		{"AuthorizationCodeExpiryForEveryTTL", testAuthorizationCodeExpiry},
+		{"AuthorizationCodeIsReusable", testAuthorizationCodeReusable},
+		{"AuthorizationCodeSameHardwareIDIsOneDevice", testAuthorizationCodeSameHardware},
+		{"DeletedAuthorizationCodeIssuesNothing", testDeletedAuthorizationCode},
+		{"AuthorizationCodeDeletionRacesRedemption", testAuthorizationCodeDeleteRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

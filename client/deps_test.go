@@ -1,0 +1,29 @@
+package client_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportsOnlyWhatDevicesMayCarry: device programs import this package
+// without the server, so it must not depend on any other pairgate package,
+// and only on the few modules its doc names.
+func TestImportsOnlyWhatDevicesMayCarry(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/pairgate/pairgate/client").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	allowed := []string{"github.com/pairgate/pairgate/client", "golang.org/x/oauth2", "github.com/gofrs/flock", "golang.org/x/sys/"}
+	for _, pkg := range strings.Fields(string(out)) {
+		ok := false
+		for _, a := range allowed {
+			if pkg == a || strings.HasPrefix(pkg, a+"/") || strings.HasPrefix(pkg, a) && strings.HasSuffix(a, "/") {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("client depends on %s", pkg)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+// Package client is the device side of pairgate, for programs that run on a
+// print client or any other headless device: it gets the device authorized
+// and keeps it authorized without a person watching.
+//
+// A device is authorized once, in one of two ways:
+//
+//   - [Client.Pair] runs the OAuth 2.0 device authorization grant (RFC 8628),
+//     or pairgate's pairing dialect, and calls back with the URL and code for
+//     a person to approve on a phone or laptop;
+//   - [Client.Authorize] redeems an authorization code that an administrator
+//     generated, without anyone at the device: the way install scripts
+//     enroll a fleet.
+//
+// Either returns [Credentials], which a [Store] keeps between runs
+// ([FileStore] keeps them in a file only its owner can read). From then on a
+// [TokenSource], an [oauth2.TokenSource], hands out access tokens, refreshing
+// them shortly before they expire.
+//
+// # Rotation and crashes
+//
+// pairgate rotates refresh tokens: every refresh returns a new refresh token
+// and the old one dies. A device that refreshed and then crashed before it
+// saved the new token still holds only the old one. The server keeps a grace
+// window (30 seconds by default) in which the immediately previous refresh
+// token may be presented once more; it is answered with a fresh pair, which
+// replaces the one that was lost. TokenSource is built around that: it saves
+// the new credentials atomically (temporary file, fsync, rename, fsync of the
+// directory) before it hands out the new access token, and never lets the
+// credentials in memory get ahead of the store. A device that restarts
+// within the grace window recovers; one that comes back later presents a
+// rotated-out token, which the server treats as theft (RFC 9700 §4.14) and
+// answers by revoking the authorization: [ErrNotAuthorized], and the device
+// must be authorized again.
+//
+// Processes that share a token file take a file lock next to it across
+// read, refresh and write ([Locker]), so that two of them never rotate the
+// same refresh token.
+//
+// The package imports only the standard library, golang.org/x/oauth2 and
+// github.com/gofrs/flock, never pairgate's server packages.
+package client
