@@ -164,6 +164,18 @@ type Store interface {
 	// if currentID is no longer current (another replica rotated first).
 	RotateSigningKey(ctx context.Context, currentID string, retiredUntil time.Time, next *SigningKey) error
 
+	// CreateAPIKey stores a new admin API key. ECONFLICT on a hash collision.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKeyByHash finds a key by the keyed hash of its value, if its
+	// creator still exists and is still an admin. ENOTFOUND otherwise.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// ListAPIKeys returns every key, newest first.
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+	// DeleteAPIKey revokes a key at once. ENOTFOUND if there is none.
+	DeleteAPIKey(ctx context.Context, id string) error
+	// TouchAPIKey records that a key was used.
+	TouchAPIKey(ctx context.Context, id string, now time.Time) error
+
 	// AppendAuditEvent adds an event to the audit log. Events are never
 	// changed; GarbageCollect removes them after AuditRetention.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"SigningKeyRacesHaveOneWinner", testSigningKeyRace},
 		{"GarbageCollect", testGarbageCollect},
 		{"AuditLog", testAuditLog},
+		{"APIKeys", testAPIKeys},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"AuthorizationCodeExpiryForEveryTTL", testAuthorizationCodeExpiry},
 		{"AuthorizationCodeIsReusable", testAuthorizationCodeReusable},
@@ -978,4 +979,50 @@ func ids(es []*pairgate.AuditEvent) []string {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+func testAPIKeys(t *testing.T, s pairgate.Store) {
+	admin := &pairgate.User{ID: id("usr_"), Username: "root", PasswordHash: "h", Role: pairgate.RoleAdmin, CreatedAt: t0, PasswordChangedAt: t0}
+	plain := &pairgate.User{ID: id("usr_"), Username: "pat", PasswordHash: "h", Role: pairgate.RoleUser, CreatedAt: t0, PasswordChangedAt: t0}
+	must(t, s.CreateUser(ctx(t), admin))
+	must(t, s.CreateUser(ctx(t), plain))
+	k1 := &pairgate.APIKey{ID: "key_1", Name: "install script", KeyHash: rnd(32), CreatedBy: admin.ID, CreatedAt: t0}
+	k2 := &pairgate.APIKey{ID: "key_2", Name: "ci", KeyHash: rnd(32), CreatedBy: admin.ID, CreatedAt: t0.Add(time.Minute)}
+	must(t, s.CreateAPIKey(ctx(t), k1))
+	must(t, s.CreateAPIKey(ctx(t), k2))
+	dup := *k1
+	dup.ID = "key_3"
+	wantCode(t, s.CreateAPIKey(ctx(t), &dup), pairgate.ECONFLICT)
+	got, err := s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
+	must(t, err)
+	if got.ID != "key_1" || got.Name != "install script" || got.CreatedBy != admin.ID || !got.LastUsedAt.IsZero() {
+		t.Fatalf("round trip: %+v", got)
+	}
+	must(t, s.TouchAPIKey(ctx(t), "key_1", t0.Add(time.Hour)))
+	got, _ = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
+	if !got.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("last used: %v", got.LastUsedAt)
+	}
+	list, err := s.ListAPIKeys(ctx(t))
+	must(t, err)
+	if len(list) != 2 || list[0].ID != "key_2" {
+		t.Fatalf("list: %v", list)
+	}
+	must(t, s.DeleteAPIKey(ctx(t), "key_2"))
+	wantCode(t, s.DeleteAPIKey(ctx(t), "key_2"), pairgate.ENOTFOUND)
+	_, err = s.GetAPIKeyByHash(ctx(t), k2.KeyHash)
+	wantCode(t, err, pairgate.ENOTFOUND)
+	// A key made by someone who is not (or no longer) an admin opens nothing.
+	must(t, s.CreateAPIKey(ctx(t), &pairgate.APIKey{ID: "key_4", Name: "x", KeyHash: rnd(32), CreatedBy: plain.ID, CreatedAt: t0}))
+	keys, _ := s.ListAPIKeys(ctx(t))
+	for _, k := range keys {
+		if k.ID == "key_4" {
+			if _, err := s.GetAPIKeyByHash(ctx(t), k.KeyHash); pairgate.ErrorCode(err) != pairgate.ENOTFOUND {
+				t.Fatalf("a non-admin's key authenticates: %v", err)
+			}
+		}
+	}
+	must(t, s.DeleteUser(ctx(t), admin.ID))
+	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
+	wantCode(t, err, pairgate.ENOTFOUND)
 }

@@ -1,0 +1,12 @@
+-- +goose Up
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    key_hash     BYTEA NOT NULL UNIQUE,
+    created_by   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE api_keys;
