@@ -137,9 +137,19 @@ type Store interface {
 	// if currentID is no longer current (another replica rotated first).
 	RotateSigningKey(ctx context.Context, currentID string, retiredUntil time.Time, next *SigningKey) error
 
+	// HitRateLimit counts one attempt against the counter key (a keyed
+	// hash, never attacker input) and reports whether it is within limit
+	// attempts per fixed window. The first attempt at or after the end of a
+	// key's window starts a new window of length window at now. Every
+	// attempt counts, refused ones included. Concurrent attempts are counted
+	// atomically: of any number arriving at once on any replica, exactly as
+	// many as the window has room for are allowed. retryAfter is how long
+	// until the window ends, when the attempt is refused.
+	HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (allowed bool, retryAfter time.Duration, err error)
+
 	// GarbageCollect deletes expired grants, refresh tokens, revocations,
-	// keys and anything else whose time has passed. Safe to run on every
-	// replica at once.
+	// keys, rate-limit windows and anything else whose time has passed.
+	// Safe to run on every replica at once.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -155,9 +165,10 @@ type GCResult struct {
 	RevokedAccessTokens  int64
 	SigningKeys          int64
 	Sessions             int64
+	RateLimits           int64
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions
+	return r.DeviceAuthorizations + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.RateLimits
 }

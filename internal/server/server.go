@@ -11,6 +11,7 @@ import (
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/web"
 )
 
 // Config is what the server needs besides its parts.
@@ -26,7 +27,7 @@ type Server struct {
 	keyring *accesstoken.Keyring
 	oauth   *oauth.Handlers
 	api     *api.Handlers
-	web     http.Handler
+	web     *web.Handlers
 	log     *slog.Logger
 	now     func() time.Time
 	cfg     Config
@@ -40,7 +41,7 @@ type Parts struct {
 	Keyring *accesstoken.Keyring
 	OAuth   *oauth.Handlers
 	API     *api.Handlers
-	Web     http.Handler // browser pages; nil serves none
+	Web     *web.Handlers // browser pages; nil serves none
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -97,7 +98,7 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 	} else if r.Total() > 0 {
 		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "refresh_tokens", r.RefreshTokens,
 			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
-			"sessions", r.Sessions)
+			"sessions", r.Sessions, "rate_limits", r.RateLimits)
 	}
 	s.grants.Sweep()
 	if s.cfg.KeyRotationPeriod > 0 {

@@ -26,6 +26,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 		{&r.RevokedAccessTokens, `DELETE FROM revoked_access_tokens WHERE expires_at <= $1`, n},
 		{&r.SigningKeys, `DELETE FROM signing_keys WHERE retired_at <> 0 AND expires_at <= $1`, n},
 		{&r.Sessions, `DELETE FROM sessions WHERE expires_at <= $1`, n},
+		{&r.RateLimits, `DELETE FROM rate_limits WHERE window_end <= $1`, n},
 	}
 	for _, st := range steps {
 		c, err := affected(s.wdb.ExecContext(ctx, st.q, st.arg))

@@ -47,6 +47,9 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRacesHaveOneWinner", testSigningKeyRace},
 		{"GarbageCollect", testGarbageCollect},
+		{"RateLimit", testRateLimit},
+		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
+		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
