@@ -203,7 +203,10 @@ func (h *Handlers) codeError(w http.ResponseWriter, r *http.Request, f *codeFlow
 	case pairgate.ERATELIMITED:
 		setRetryAfter(w, err)
 		return h.entry(w, http.StatusTooManyRequests, f, u, code, limitedText(err))
-	case pairgate.ENOTFOUND, pairgate.EEXPIRED, pairgate.ECONFLICT, pairgate.EINVALID:
+	case pairgate.ECONFLICT:
+		return h.entry(w, statusOfCode(err), f, u, code, sentence(pairgate.ErrorMessage(err))+
+			" To connect the device again, start over on the device to get a new code.")
+	case pairgate.ENOTFOUND, pairgate.EEXPIRED, pairgate.EINVALID:
 		return h.entry(w, statusOfCode(err), f, u, code, sentence(pairgate.ErrorMessage(err)))
 	}
 	return err
