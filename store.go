@@ -182,10 +182,20 @@ type Store interface {
 	// ListAuditEvents returns a page of the audit log, newest first.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
+	// HitRateLimit counts one attempt against the counter key (a keyed
+	// hash, never attacker input) and reports whether it is within limit
+	// attempts per fixed window. The first attempt at or after the end of a
+	// key's window starts a new window of length window at now. Every
+	// attempt counts, refused ones included. Concurrent attempts are counted
+	// atomically: of any number arriving at once on any replica, exactly as
+	// many as the window has room for are allowed. retryAfter is how long
+	// until the window ends, when the attempt is refused.
+	HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (allowed bool, retryAfter time.Duration, err error)
+
 	// GarbageCollect deletes expired grants, authorization codes, refresh
-	// tokens, revocations, keys and anything else whose time has passed.
-	// Safe to run on every
-	// replica at once.
+	// tokens, revocations, keys, rate-limit windows, old audit events and
+	// anything else whose time has passed.
+	// Safe to run on every replica at once.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -203,9 +213,10 @@ type GCResult struct {
 	SigningKeys          int64
 	Sessions             int64
 	AuditEvents          int64
+	RateLimits           int64
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits
 }

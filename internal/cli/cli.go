@@ -43,6 +43,7 @@ func commands() *command {
 		{name: "keys", summary: "manage signing keys on this host's store", subs: []*command{
 			{name: "rotate", summary: "make a new signing key current; the old one stays published until its tokens expire", run: runKeysRotate},
 		}},
+		{name: "admin", summary: "administer pairgate: accounts", subs: adminCommands()},
 		{name: "health", summary: "exit 0 when a server's /readyz (or the given URL) answers 200", run: runHealth},
 		{name: "version", summary: "print the version", run: func(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintln(env.Stdout, "pairgate", Version)
@@ -97,7 +98,7 @@ func usage(w io.Writer, path []string, c *command) {
 	sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
 	for _, s := range subs {
 		summary := s.summary
-		fmt.Fprintf(w, "  %-10s %s\n", s.name, summary)
+		fmt.Fprintf(w, "  %-13s %s\n", s.name, summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> -h' for the flags of a command.\n", strings.Join(path, " "))
 }

@@ -23,9 +23,11 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
 	"github.com/pairgate/pairgate/internal/sqlstore"
+	"github.com/pairgate/pairgate/internal/web"
 )
 
 // Config is the configuration of `pairgate serve`.
@@ -183,16 +185,17 @@ func NewLogger(w io.Writer, level, format string) *slog.Logger {
 
 // App is a wired pairgate server: its store, its parts, its HTTP handler.
 type App struct {
-	Config  Config
-	Store   *sqlstore.Store
-	Keys    *secret.Keys
-	Keyring *accesstoken.Keyring
-	Tokens  *accesstoken.Issuer
-	Clients *authn.Clients
-	Grants  *grants.Service
-	Audit   *audit.Recorder
-	Server  *server.Server
-	Log     *slog.Logger
+	Config   Config
+	Store    *sqlstore.Store
+	Keys     *secret.Keys
+	Keyring  *accesstoken.Keyring
+	Tokens   *accesstoken.Issuer
+	Clients  *authn.Clients
+	Grants   *grants.Service
+	Audit    *audit.Recorder
+	Sessions *authn.Sessions
+	Server   *server.Server
+	Log      *slog.Logger
 }
 
 // NewApp opens the store, bootstraps it on first start, and wires the
@@ -269,11 +272,19 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	}, cfg.Now, log, rec)
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
-	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Metrics: m, Audit: rec,
+	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
+	wh, err := web.New(web.Config{
+		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: authn.NewPasswords(store, 0),
+		Limiter: ratelimit.New(store, keys, cfg.Now), IP: ip, Now: cfg.Now, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Web: wh, Metrics: m, Audit: rec,
 		IP: ip, Log: log, Now: cfg.Now},
 		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: strings.HasPrefix(cfg.Issuer, "https://")})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
-		Audit: rec, Server: srv, Log: log}, nil
+		Audit: rec, Sessions: sessions, Server: srv, Log: log}, nil
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: in-flight

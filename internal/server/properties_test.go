@@ -274,7 +274,7 @@ func TestMetrics(t *testing.T) {
 		`pairgate_http_request_duration_seconds_count{route="POST /oauth/token"} 1`,
 		`pairgate_pending_grants 2`,
 		`pairgate_devices 0`,
-		`route="unmatched"`,
+		`pairgate_http_requests_total{code="404",method="GET",route="/"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

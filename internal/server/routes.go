@@ -5,6 +5,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/api"
+	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/oauth"
 )
 
@@ -55,9 +56,35 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("GET /metrics", s.metrics.Handler())
 	}
 
-	// Browser pages own everything else.
-	if s.web != nil {
-		mux.Handle("/", s.web)
+	// Browser pages (HTML errors, CSRF protection, their own CSP). Each
+	// path answers its other methods with a 405 page.
+	if w := s.web; w != nil {
+		page := func(path string, get, post httpx.HandlerFunc) {
+			allow := "GET, HEAD"
+			if get != nil {
+				mux.Handle("GET "+path, w.Page(get))
+			}
+			if post != nil {
+				mux.Handle("POST "+path, w.Page(post))
+				allow = "POST"
+				if get != nil {
+					allow = "GET, HEAD, POST"
+				}
+			}
+			mux.Handle(path, w.MethodNotAllowed(allow))
+		}
+		page("/{$}", w.Home, nil)
+		page("/device", w.Device, w.DevicePost)
+		page("/auth/signin/{$}", w.SignIn, w.SignInPost)
+		page("/auth/signout", w.SignOutPage, w.SignOut)
+		page("/oauth/authorize/pairing/{$}", w.Pairing, w.PairingPost)
+		// The pairing dialect's auth_url has the trailing slash; the bare
+		// forms are common typing.
+		mux.Handle("GET /auth/signin", w.Page(w.AddSlash))
+		mux.Handle("GET /oauth/authorize/pairing", w.Page(w.AddSlash))
+		mux.Handle("GET /assets/style.css", w.Stylesheet())
+		// Everything else is a page that does not exist.
+		mux.Handle("/", w.NotFound())
 	}
 	return mux
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/web"
 )
 
 // Config is what the server needs besides its parts.
@@ -30,7 +31,7 @@ type Server struct {
 	keyring *accesstoken.Keyring
 	oauth   *oauth.Handlers
 	api     *api.Handlers
-	web     http.Handler
+	web     *web.Handlers
 	metrics *metrics.Metrics
 	audit   *audit.Recorder
 	ip      httpx.ClientIP
@@ -47,7 +48,7 @@ type Parts struct {
 	Keyring *accesstoken.Keyring
 	OAuth   *oauth.Handlers
 	API     *api.Handlers
-	Web     http.Handler // browser pages; nil serves none
+	Web     *web.Handlers // browser pages; nil serves none
 	Metrics *metrics.Metrics
 	Audit   *audit.Recorder
 	IP      httpx.ClientIP
@@ -107,7 +108,7 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 	} else if r.Total() > 0 {
 		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "refresh_tokens", r.RefreshTokens,
 			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
-			"sessions", r.Sessions)
+			"sessions", r.Sessions, "rate_limits", r.RateLimits, "authorization_codes", r.AuthorizationCodes, "audit_events", r.AuditEvents)
 	}
 	s.grants.Sweep()
 	if s.cfg.KeyRotationPeriod > 0 {

@@ -55,6 +55,9 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"AuthorizationCodeSameHardwareIDIsOneDevice", testAuthorizationCodeSameHardware},
 		{"DeletedAuthorizationCodeIssuesNothing", testDeletedAuthorizationCode},
 		{"AuthorizationCodeDeletionRacesRedemption", testAuthorizationCodeDeleteRace},
+		{"RateLimit", testRateLimit},
+		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
+		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,8 @@ func RowCounts(t testing.TB, dsn string) map[string]int {
 	ctx := context.Background()
 	out := map[string]int{}
 	for _, table := range []string{"clients", "users", "devices", "device_authorizations", "refresh_families",
-		"refresh_tokens", "revoked_access_tokens", "signing_keys", "sessions", "authorization_codes"} {
+		"refresh_tokens", "revoked_access_tokens", "signing_keys", "sessions", "authorization_codes", "rate_limits",
+		"api_keys", "audit_events"} {
 		var n int
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)

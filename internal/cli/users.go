@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/sqlstore"
+)
+
+func usersCommand() *command {
+	return &command{name: "users", summary: "manage local accounts, directly on this host's store", subs: []*command{
+		{name: "create", summary: "create an account (--username, --role admin|user)", run: runUsersCreate},
+		{name: "list", summary: "list the accounts", run: runUsersList},
+		{name: "delete", summary: "delete an account; its sessions end and the user-mode devices it approved lose access", run: runUsersDelete},
+		{name: "set-password", summary: "set an account's password; it is signed out everywhere", run: runUsersSetPassword},
+	}}
+}
+
+// MinPasswordLength is the shortest password the CLI sets (NIST SP
+// 800-63B's minimum for passwords people choose).
+const MinPasswordLength = 8
+
+// hostStoreFlags are the flags every `admin users` command has: which
+// store to work on.
+type hostStoreFlags struct {
+	dataDir, db string
+}
+
+func (h *hostStoreFlags) register(fs *flag.FlagSet) {
+	def := DefaultConfig()
+	fs.StringVar(&h.dataDir, "data-dir", def.DataDir, "the server's data directory")
+	fs.StringVar(&h.db, "db", "", "database: a postgres:// URL or a SQLite file (default: pairgate.db in the data dir)")
+}
+
+// open opens the store of a server that has been started at least once.
+// It never creates one: an account made in a new, empty store would make
+// the next `pairgate serve` believe the store is set up and refuse to
+// create its master key.
+func (h *hostStoreFlags) open(ctx context.Context) (*sqlstore.Store, error) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.DB = h.dataDir, h.db
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !sqlstore.IsPostgres(cfg.DB) {
+		if _, err := os.Stat(cfg.DB); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no pairgate database at %s: pass the server's --data-dir or --db, or start `pairgate serve` once first", cfg.DB)
+		}
+	}
+	store, err := sqlstore.Open(ctx, cfg.DB, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", redactDSN(cfg.DB), err)
+	}
+	fresh, err := isFresh(ctx, store, time.Now())
+	if err == nil && fresh {
+		err = fmt.Errorf("the store %s has not been set up yet: start `pairgate serve` once first", redactDSN(cfg.DB))
+	}
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// readPassword reads one line from stdin: the password, without its line
+// ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", errors.New("--password-stdin: no password on standard input")
+	}
+	p := strings.TrimRight(line, "\r\n")
+	if len(p) < MinPasswordLength {
+		return "", fmt.Errorf("--password-stdin: the password must be at least %d characters", MinPasswordLength)
+	}
+	if len(p) > authn.MaxPasswordBytes {
+		return "", fmt.Errorf("--password-stdin: the password must be at most %d bytes", authn.MaxPasswordBytes)
+	}
+	return p, nil
+}
+
+// passwordFor returns the password to set: from stdin, or a new random one
+// that the caller prints.
+func passwordFor(env Env, fromStdin bool) (password string, generated bool, err error) {
+	if fromStdin {
+		p, err := readPassword(env.Stdin)
+		return p, false, err
+	}
+	return secret.Password(), true, nil
+}
+
+func usernameFlag(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("--username is required")
+	}
+	u, ok := pairgate.NormalizeUsername(name)
+	if !ok {
+		return "", fmt.Errorf("--username %q: use 1 to 64 characters of a-z, 0-9, '.', '_', '-' and '@'", name)
+	}
+	return u, nil
+}
+
+// failed prints a command's error and returns its exit status.
+func failed(env Env, cmd string, err error) int {
+	fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
+	return ExitFailure
+}
+
+// misused prints a usage error and returns ExitUsage.
+func misused(env Env, cmd string, err error) int {
+	fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
+	return ExitUsage
+}
+
+func runUsersCreate(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin users create"
+	var store hostStoreFlags
+	var username, role string
+	var fromStdin bool
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	store.register(fs)
+	fs.StringVar(&username, "username", "", "the account's name (required)")
+	fs.StringVar(&role, "role", pairgate.RoleUser, "admin (everything) or user (approve devices, use the portal)")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input; without it, a random password is made and printed")
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	name, err := usernameFlag(username)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	if role != pairgate.RoleAdmin && role != pairgate.RoleUser {
+		return misused(env, cmd, fmt.Errorf("--role %q: want admin or user", role))
+	}
+	password, generated, err := passwordFor(env, fromStdin)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	s, err := store.open(ctx)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	defer s.Close()
+	now := time.Now()
+	err = s.CreateUser(ctx, &pairgate.User{ID: secret.NewID("usr_", now), Username: name,
+		PasswordHash: secret.HashPassword(password), Role: role, CreatedAt: now, PasswordChangedAt: now})
+	if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
+		return failed(env, cmd, fmt.Errorf("an account named %q already exists", name))
+	}
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	fmt.Fprintf(env.Stdout, "created account %q (%s)\n", name, role)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password: %s\n(shown only this once)\n", password)
+	}
+	return ExitOK
+}
+
+func runUsersList(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin users list"
+	var store hostStoreFlags
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	store.register(fs)
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	s, err := store.open(ctx)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	defer s.Close()
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tCREATED\tPASSWORD CHANGED\tID")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.CreatedAt.UTC().Format(time.RFC3339),
+			u.PasswordChangedAt.UTC().Format(time.RFC3339), u.ID)
+	}
+	if err := tw.Flush(); err != nil {
+		return failed(env, cmd, err)
+	}
+	return ExitOK
+}
+
+// findUser returns the account a --username names.
+func findUser(ctx context.Context, s pairgate.Store, username string) (*pairgate.User, error) {
+	u, err := s.GetUserByUsername(ctx, username)
+	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
+		return nil, fmt.Errorf("no account named %q", username)
+	}
+	return u, err
+}
+
+func runUsersDelete(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin users delete"
+	var store hostStoreFlags
+	var username string
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	store.register(fs)
+	fs.StringVar(&username, "username", "", "the account to delete (required)")
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	name, err := usernameFlag(username)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	s, err := store.open(ctx)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	defer s.Close()
+	u, err := findUser(ctx, s, name)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	if u.Role == pairgate.RoleAdmin {
+		// Without an admin, nobody could sign in to the console to repair
+		// anything; keep at least one.
+		all, err := s.ListUsers(ctx)
+		if err != nil {
+			return failed(env, cmd, err)
+		}
+		admins := 0
+		for _, x := range all {
+			if x.Role == pairgate.RoleAdmin {
+				admins++
+			}
+		}
+		if admins <= 1 {
+			return failed(env, cmd, fmt.Errorf("%q is the last admin account; create another admin first", name))
+		}
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		return failed(env, cmd, err)
+	}
+	fmt.Fprintf(env.Stdout, "deleted account %q; its sessions ended and the user-mode devices it approved lost access\n", name)
+	return ExitOK
+}
+
+func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin users set-password"
+	var store hostStoreFlags
+	var username string
+	var fromStdin bool
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	store.register(fs)
+	fs.StringVar(&username, "username", "", "the account (required)")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the new password from the first line of standard input; without it, a random password is made and printed")
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	name, err := usernameFlag(username)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	password, generated, err := passwordFor(env, fromStdin)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	s, err := store.open(ctx)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	defer s.Close()
+	u, err := findUser(ctx, s, name)
+	if err != nil {
+		return failed(env, cmd, err)
+	}
+	if err := s.SetUserPassword(ctx, u.ID, secret.HashPassword(password), time.Now()); err != nil {
+		return failed(env, cmd, err)
+	}
+	fmt.Fprintf(env.Stdout, "changed the password of %q; it is signed out everywhere\n", name)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password: %s\n(shown only this once)\n", password)
+	}
+	return ExitOK
+}

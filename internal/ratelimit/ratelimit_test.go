@@ -1,0 +1,101 @@
+package ratelimit_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/sqlstore"
+	"github.com/pairgate/pairgate/internal/testenv"
+)
+
+func TestAllowCountsInOrderAndStopsAtTheFirstRefusal(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, testenv.SQLiteDSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, _ := secret.NewKeys(secret.NewMasterKey())
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l := ratelimit.New(store, keys, func() time.Time { return now })
+	perIP := ratelimit.Rule{Name: "ip", Limit: 2, Window: 10 * time.Minute}
+	perCode := ratelimit.Rule{Name: "code", Limit: 3, Window: 10 * time.Minute}
+
+	for i := range 2 {
+		if err := l.Allow(ctx, ratelimit.Hit{Rule: perIP, Subject: "192.0.2.1"}, ratelimit.Hit{Rule: perCode, Subject: "ABCD-EFGH"}); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	now = now.Add(3 * time.Minute)
+	err = l.Allow(ctx, ratelimit.Hit{Rule: perIP, Subject: "192.0.2.1"}, ratelimit.Hit{Rule: perCode, Subject: "ABCD-EFGH"})
+	if pairgate.ErrorCode(err) != pairgate.ERATELIMITED || pairgate.RetryAfter(err) != 7*time.Minute {
+		t.Fatalf("third attempt from one address: %v (retry %v), want rate_limited after 7m", err, pairgate.RetryAfter(err))
+	}
+	if msg := pairgate.ErrorMessage(err); msg != "too many attempts; try again in 7 minutes" {
+		t.Fatalf("message %q", msg)
+	}
+	// The refused attempt did not count against the code: it still has one
+	// attempt left, from another address.
+	if err := l.Allow(ctx, ratelimit.Hit{Rule: perIP, Subject: "192.0.2.2"}, ratelimit.Hit{Rule: perCode, Subject: "ABCD-EFGH"}); err != nil {
+		t.Fatalf("third attempt on the code: %v", err)
+	}
+	err = l.Allow(ctx, ratelimit.Hit{Rule: perIP, Subject: "192.0.2.3"}, ratelimit.Hit{Rule: perCode, Subject: "ABCD-EFGH"})
+	if pairgate.ErrorCode(err) != pairgate.ERATELIMITED {
+		t.Fatalf("fourth attempt on the code: %v", err)
+	}
+	// Rules with the same subject do not share a counter.
+	if err := l.Allow(ctx, ratelimit.Hit{Rule: ratelimit.Rule{Name: "other", Limit: 1, Window: time.Minute}, Subject: "192.0.2.1"}); err != nil {
+		t.Fatalf("another rule on a limited address: %v", err)
+	}
+}
+
+// TestSubjectsReachTheStoreOnlyHashed: what is counted is attacker input
+// (a typed code, a username); the database sees its keyed hash only.
+func TestSubjectsReachTheStoreOnlyHashed(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.SQLiteDSN(t)
+	store, err := sqlstore.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := secret.NewKeys(secret.NewMasterKey())
+	l := ratelimit.New(store, keys, nil)
+	subject := "very-recognisable-subject-4711"
+	if err := l.Allow(ctx, ratelimit.Hit{Rule: ratelimit.Rule{Name: "signin-account", Limit: 5, Window: time.Minute}, Subject: subject}); err != nil {
+		t.Fatal(err)
+	}
+	store.IntegrityCheck(ctx)
+	store.Close()
+	if n := testenv.RowCounts(t, dsn)["rate_limits"]; n != 1 {
+		t.Fatalf("%d rate_limits rows, want 1", n)
+	}
+	for _, f := range []string{dsn, dsn + "-wal"} {
+		b, _ := os.ReadFile(f) // the WAL may have been checkpointed away
+		if bytes.Contains(b, []byte(subject)) || bytes.Contains(b, []byte("signin-account")) {
+			t.Fatalf("%s holds the counted subject in plaintext", f)
+		}
+	}
+}
+
+func TestIn(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		500 * time.Millisecond:  "in a second",
+		1500 * time.Millisecond: "in 2 seconds",
+		59 * time.Second:        "in 59 seconds",
+		time.Minute:             "in a minute",
+		61 * time.Second:        "in 2 minutes",
+		7 * time.Minute:         "in 7 minutes",
+		time.Hour:               "in an hour",
+		90 * time.Minute:        "in 2 hours",
+	} {
+		if got := ratelimit.In(d); got != want {
+			t.Errorf("In(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,31 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/pairgate/pairgate"
+)
+
+func (s *Store) HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
+	if len(key) == 0 || limit < 1 || window <= 0 {
+		return false, 0, pairgate.Errorf(pairgate.EINVALID, "rate limit: empty key, or limit or window not positive")
+	}
+	// One statement, so that concurrent hits on one key serialise on its
+	// row (PostgreSQL's ON CONFLICT takes the row lock; SQLite has one
+	// writer) and each sees a distinct count: exactly limit of them pass.
+	// A window that has ended restarts at this hit.
+	var hits, end int64
+	err := s.wdb.QueryRowContext(ctx, `INSERT INTO rate_limits (key_hash, hits, window_end) VALUES ($1, 1, $3)
+		ON CONFLICT (key_hash) DO UPDATE SET
+			hits = CASE WHEN rate_limits.window_end <= $2 THEN 1 ELSE rate_limits.hits + 1 END,
+			window_end = CASE WHEN rate_limits.window_end <= $2 THEN $3 ELSE rate_limits.window_end END
+		RETURNING hits, window_end`, key, ns(now), ns(now.Add(window))).Scan(&hits, &end)
+	if err != nil {
+		return false, 0, s.fail(err, "hit rate limit")
+	}
+	if hits <= int64(limit) {
+		return true, 0, nil
+	}
+	return false, tm(end).Sub(now), nil
+}

@@ -1,0 +1,124 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pairgate/pairgate"
+)
+
+func testRateLimit(t *testing.T, s pairgate.Store) {
+	key, other := rnd(32), rnd(32)
+	const limit, window = 3, 10 * time.Minute
+	hit := func(k []byte, now time.Time) (bool, time.Duration) {
+		t.Helper()
+		ok, retry, err := s.HitRateLimit(ctx(t), k, limit, window, now)
+		must(t, err)
+		return ok, retry
+	}
+	for i := range limit {
+		if ok, _ := hit(key, t0.Add(time.Duration(i)*time.Second)); !ok {
+			t.Fatalf("hit %d of %d refused", i+1, limit)
+		}
+	}
+	ok, retry := hit(key, t0.Add(4*time.Minute))
+	if ok {
+		t.Fatalf("hit %d allowed with a limit of %d", limit+1, limit)
+	}
+	if retry != 6*time.Minute {
+		t.Fatalf("retry after %v, want the 6m left of the window", retry)
+	}
+	// Refused hits count too, and another key has its own window.
+	if ok, _ := hit(key, t0.Add(5*time.Minute)); ok {
+		t.Fatal("hit allowed after a refused one")
+	}
+	if ok, _ := hit(other, t0.Add(5*time.Minute)); !ok {
+		t.Fatal("a fresh key was refused: keys share a counter")
+	}
+	// The window ends exactly window after its first hit; the next hit
+	// starts a new one.
+	if ok, retry := hit(key, t0.Add(window-time.Nanosecond)); ok || retry != time.Nanosecond {
+		t.Fatalf("hit just before the window ends: allowed %v, retry %v", ok, retry)
+	}
+	for i := range limit {
+		if ok, _ := hit(key, t0.Add(window+time.Duration(i)*time.Second)); !ok {
+			t.Fatalf("hit %d of the new window refused", i+1)
+		}
+	}
+	if ok, retry := hit(key, t0.Add(window+time.Minute)); ok || retry != window-time.Minute {
+		t.Fatalf("new window: allowed %v, retry %v; want refused, %v", ok, retry, window-time.Minute)
+	}
+
+	for _, bad := range []struct {
+		key    []byte
+		limit  int
+		window time.Duration
+	}{{nil, 1, time.Minute}, {key, 0, time.Minute}, {key, 1, 0}} {
+		_, _, err := s.HitRateLimit(ctx(t), bad.key, bad.limit, bad.window, t0)
+		wantCode(t, err, pairgate.EINVALID)
+	}
+}
+
+// testRateLimitConcurrent: DESIGN.md 2.6 across replicas. Hits that arrive
+// at the same instant are counted one by one: exactly limit get through.
+func testRateLimitConcurrent(t *testing.T, s pairgate.Store) {
+	const n, limit = 40, 7
+	key := rnd(32)
+	var wg sync.WaitGroup
+	allowed := make([]bool, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			allowed[i], _, errs[i] = s.HitRateLimit(ctx(t), key, limit, time.Minute, t0)
+		}()
+	}
+	close(start)
+	waitOrDump(t, &wg)
+	got := 0
+	for i := range n {
+		must(t, errs[i])
+		if allowed[i] {
+			got++
+		}
+	}
+	if got != limit {
+		t.Fatalf("%d of %d concurrent hits allowed with a limit of %d", got, n, limit)
+	}
+}
+
+func testRateLimitGarbageCollect(t *testing.T, s pairgate.Store) {
+	short, long := rnd(32), rnd(32)
+	for _, k := range []struct {
+		key    []byte
+		window time.Duration
+	}{{short, time.Minute}, {long, time.Hour}} {
+		_, _, err := s.HitRateLimit(ctx(t), k.key, 1, k.window, t0)
+		must(t, err)
+	}
+	r, err := s.GarbageCollect(ctx(t), t0.Add(time.Minute-time.Nanosecond))
+	must(t, err)
+	if r.RateLimits != 0 {
+		t.Fatalf("GC deleted %d rate-limit windows that had not ended", r.RateLimits)
+	}
+	r, err = s.GarbageCollect(ctx(t), t0.Add(time.Minute))
+	must(t, err)
+	if r.RateLimits != 1 {
+		t.Fatalf("GC deleted %d rate-limit windows, want the 1 that ended", r.RateLimits)
+	}
+	// The long window still counts: its one allowed hit is spent.
+	ok, _, err := s.HitRateLimit(ctx(t), long, 1, time.Hour, t0.Add(2*time.Minute))
+	must(t, err)
+	if ok {
+		t.Fatal("GC reset a window that had not ended")
+	}
+	ok, _, err = s.HitRateLimit(ctx(t), short, 1, time.Minute, t0.Add(2*time.Minute))
+	must(t, err)
+	if !ok {
+		t.Fatal("a collected window still refuses")
+	}
+}

@@ -1,0 +1,263 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is Debian's Chromium; PAIRGATE_CHROMIUM overrides it. Tests
+// never download a browser.
+func ChromiumPath() string {
+	if p := os.Getenv("PAIRGATE_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// Phone is the viewport the pages are tested at: the narrowest common
+// phone width.
+const (
+	PhoneWidth  = 360
+	PhoneHeight = 740
+)
+
+// Browser is one headless Chromium process, shared by the tabs of a test.
+type Browser struct {
+	ctx context.Context
+}
+
+// StartBrowser starts headless Chromium for this test and stops it when the
+// test ends. It fails the test, saying how to install Chromium, when the
+// binary is missing.
+func StartBrowser(t testing.TB) *Browser {
+	t.Helper()
+	path := ChromiumPath()
+	if _, err := exec.LookPath(path); err != nil {
+		t.Fatalf("Chromium is not installed at %s (%v): install Debian's packages with `apt-get install chromium chromium-driver`, or run `make test`, which does; set PAIRGATE_CHROMIUM to use another binary", path, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root in CI containers
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(PhoneWidth, PhoneHeight),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	// The first action starts the browser, bound to the context it runs
+	// with: that must be bctx itself, which lives as long as the test.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		cancelBrowser()
+		cancelAlloc()
+		t.Fatalf("start Chromium %s: %v", path, err)
+	}
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	return &Browser{ctx: bctx}
+}
+
+// Tab is a browser tab with its own cookie jar (a fresh browser context),
+// showing pages as a phone 360 CSS pixels wide does.
+type Tab struct {
+	t   testing.TB
+	ctx context.Context
+}
+
+// Tab opens a new tab for t. Its actions fail t when they fail or take
+// longer than a minute in all.
+func (b *Browser) Tab(t testing.TB) *Tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	tab := &Tab{t: t, ctx: ctx}
+	// A phone: mobile viewport rules apply (the page's meta viewport),
+	// with a device scale of 2 so that screenshots are sharp to read.
+	tab.do(chromedp.EmulateViewport(PhoneWidth, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile,
+		chromedp.EmulateTouch, chromedp.EmulatePortrait))
+	// Pages must work without JavaScript: the tab runs none of theirs.
+	tab.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	return tab
+}
+
+func (tb *Tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// Navigate opens url and returns the HTTP status of the page it ends on.
+func (tb *Tab) Navigate(url string) int64 {
+	tb.t.Helper()
+	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(url))
+	if err != nil {
+		tb.t.Fatalf("browser: open %s: %v", url, err)
+	}
+	return resp.Status
+}
+
+// Fill types value into the field that the CSS selector finds, replacing
+// what it held.
+func (tb *Tab) Fill(sel, value string) {
+	tb.t.Helper()
+	tb.do(chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value))
+}
+
+// Submit clicks the element sel (a submit button), waits for the page the
+// form leads to, and returns its HTTP status.
+func (tb *Tab) Submit(sel string) int64 {
+	tb.t.Helper()
+	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("browser: submit %s: %v", sel, err)
+	}
+	return statusOf(resp)
+}
+
+func statusOf(r *network.Response) int64 {
+	if r == nil {
+		return 0
+	}
+	return r.Status
+}
+
+// Text returns the visible text of the first element sel finds.
+func (tb *Tab) Text(sel string) string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("browser: text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// Value returns the value of the form field sel finds.
+func (tb *Tab) Value(sel string) string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("browser: value of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Attr returns an attribute of the first element sel finds.
+func (tb *Tab) Attr(sel, name string) string {
+	tb.t.Helper()
+	attrs, err := chromedp.Run(tb.ctx, chromedp.Attributes(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("browser: attributes of %s: %v", sel, err)
+	}
+	return attrs[name]
+}
+
+// Location is the URL the tab shows.
+func (tb *Tab) Location() string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		tb.t.Fatalf("browser: location: %v", err)
+	}
+	return s
+}
+
+// ScrollWidth is the width of the page's content in CSS pixels: more than
+// the viewport means the page scrolls sideways on a phone.
+func (tb *Tab) ScrollWidth() int {
+	tb.t.Helper()
+	w, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		tb.t.Fatalf("browser: scroll width: %v", err)
+	}
+	return w
+}
+
+// Scripts counts the page's script elements.
+func (tb *Tab) Scripts() int {
+	tb.t.Helper()
+	n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.getElementsByTagName("script").length`))
+	if err != nil {
+		tb.t.Fatalf("browser: count scripts: %v", err)
+	}
+	return n
+}
+
+// Screenshot saves a PNG of the whole page as <ScreenshotDir>/<name>.png
+// and returns its path.
+func (tb *Tab) Screenshot(name string) string {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatalf("browser: screenshot: %v", err)
+	}
+	dir := ScreenshotDir(tb.t)
+	p := filepath.Join(dir, safeName.ReplaceAllString(name, "_")+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		tb.t.Fatalf("write screenshot: %v", err)
+	}
+	return p
+}
+
+var safeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// ScreenshotDir is where screenshots go: $PAIRGATE_TEST_OUTPUT, or
+// testout/screenshots at the root of the repository (ignored by git).
+func ScreenshotDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("PAIRGATE_TEST_OUTPUT")
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatalf("screenshots: %v; set PAIRGATE_TEST_OUTPUT", err)
+		}
+		dir = filepath.Join(root, "testout", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshots: %v", err)
+	}
+	return dir
+}
+
+// repoRoot finds the directory of go.mod above the working directory (a
+// package's directory while its tests run).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

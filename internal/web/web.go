@@ -1,0 +1,352 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/ratelimit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets/style.css
+var stylesheet []byte
+
+// stylesheetPath carries a hash of the stylesheet, so that it can be cached
+// for long and a new release is still fetched at once.
+var stylesheetPath = func() string {
+	sum := sha256.Sum256(stylesheet)
+	return "/assets/style.css?v=" + hex.EncodeToString(sum[:6])
+}()
+
+// pageCSP replaces the server's default policy (which allows nothing) on
+// HTML pages: they need their own stylesheet and nothing else, no script at
+// all, and forms may only post back here.
+const pageCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Limits are the rate limits of the pages (DESIGN.md 2.6). A normal device
+// flow uses three code attempts (entry, consent after sign-in, decision).
+type Limits struct {
+	CodePerIP        ratelimit.Rule // user or pairing code attempts per source address
+	CodePerCode      ratelimit.Rule // attempts on one code, from anywhere
+	SignInPerIP      ratelimit.Rule // sign-in attempts per source address
+	SignInPerAccount ratelimit.Rule // sign-in attempts per username, from anywhere
+}
+
+// DefaultLimits: codes have 20^8 (user) or 62^10 (pairing) values and live
+// ten minutes, so these limits leave guessing hopeless while an office
+// behind one address can still connect a row of printers. The per-account
+// limit bounds guessing of one password from many addresses; it also lets
+// an attacker hold an account's sign-in shut, a trade-off every password
+// form makes (the CLI's set-password still works).
+var DefaultLimits = Limits{
+	CodePerIP:        ratelimit.Rule{Name: "code-ip", Limit: 60, Window: 10 * time.Minute},
+	CodePerCode:      ratelimit.Rule{Name: "code", Limit: 10, Window: 10 * time.Minute},
+	SignInPerIP:      ratelimit.Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute},
+	SignInPerAccount: ratelimit.Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute},
+}
+
+// Config is what the pages need.
+type Config struct {
+	Issuer    string
+	Grants    *grants.Service
+	Sessions  *authn.Sessions
+	Passwords *authn.Passwords
+	Limiter   *ratelimit.Limiter
+	Limits    Limits // zero fields take DefaultLimits
+	IP        httpx.ClientIP
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Handlers serves the browser pages. Its methods are the pages; the
+// server's route table maps paths to them through Page.
+type Handlers struct {
+	cfg  Config
+	cop  *http.CrossOriginProtection
+	tmpl map[string]*template.Template
+}
+
+// New prepares the pages.
+func New(cfg Config) (*Handlers, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultLimits
+	for _, l := range []struct{ r, d *ratelimit.Rule }{
+		{&cfg.Limits.CodePerIP, &def.CodePerIP}, {&cfg.Limits.CodePerCode, &def.CodePerCode},
+		{&cfg.Limits.SignInPerIP, &def.SignInPerIP}, {&cfg.Limits.SignInPerAccount, &def.SignInPerAccount},
+	} {
+		if l.r.Limit <= 0 || l.r.Window <= 0 {
+			*l.r = *l.d
+		}
+	}
+	tmpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handlers{cfg: cfg, cop: http.NewCrossOriginProtection(), tmpl: tmpl}
+	// Behind a proxy that rewrites Host, the Origin of an older browser's
+	// same-site POST is the issuer's; trust exactly that one.
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
+		if err := h.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+	}
+	h.cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
+	return h, nil
+}
+
+func parseTemplates() (map[string]*template.Template, error) {
+	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout template: %w", err)
+	}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, p)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// Page adapts a page handler: HTML security headers, cross-origin
+// protection for every method that changes state, and errors rendered as
+// pages.
+func (h *Handlers) Page(fn httpx.HandlerFunc) http.Handler {
+	return h.cop.Handler(pageHeaders(httpx.Handle(fn, h.writeError, h.cfg.Log)))
+}
+
+// pageHeaders sets what every HTML response carries. Pages show codes,
+// names and addresses: no cache may keep them.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", pageCSP)
+		hd.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Stylesheet serves the one stylesheet.
+func (h *Handlers) Stylesheet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Type", "text/css; charset=utf-8")
+		hd.Set("Cache-Control", "public, max-age=604800")
+		hd.Set("Content-Length", strconv.Itoa(len(stylesheet)))
+		if r.Method != http.MethodHead {
+			w.Write(stylesheet)
+		}
+	})
+}
+
+// NotFound is the page for every unknown path.
+func (h *Handlers) NotFound() http.Handler {
+	return h.Page(func(w http.ResponseWriter, r *http.Request) error {
+		return pairgate.Errorf(pairgate.ENOTFOUND, "there is no page at this address")
+	})
+}
+
+// MethodNotAllowed answers a known page requested with the wrong method.
+func (h *Handlers) MethodNotAllowed(allow string) http.Handler {
+	return h.Page(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return h.message(w, r, http.StatusMethodNotAllowed, "Not allowed",
+			"This page cannot be used that way ("+r.Method+").", "")
+	})
+}
+
+// base is what the layout needs on every page.
+type base struct {
+	Title string
+	CSS   string
+	User  *pairgate.User // signed in, if anyone
+}
+
+// render executes a page into a buffer first, so that a template error is
+// a clean 500 rather than half a page.
+func (h *Handlers) render(w http.ResponseWriter, status int, name string, data any) error {
+	t, ok := h.tmpl[name]
+	if !ok {
+		return pairgate.Internal(fmt.Errorf("no template %q", name), "render")
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return pairgate.Internal(err, "render "+name)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func (h *Handlers) base(title string, u *pairgate.User) base {
+	return base{Title: title, CSS: stylesheetPath, User: u}
+}
+
+type messageView struct {
+	base
+	Heading string
+	Text    string
+	Detail  string
+	Link    string
+	LinkTo  string
+}
+
+// message renders a page that only says something.
+func (h *Handlers) message(w http.ResponseWriter, r *http.Request, status int, heading, text, detail string) error {
+	u, _ := h.user(r)
+	return h.render(w, status, "message", messageView{base: h.base(heading, u), Heading: heading, Text: text,
+		Detail: detail, Link: "Connect a device", LinkTo: "/device"})
+}
+
+// writeError renders an error that reached the top of a page handler.
+// Errors a page expects (a wrong code, a wrong password) are shown on the
+// page itself; what arrives here gets a page of its own.
+func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := httpx.StatusOf(err)
+	var heading, text, detail string
+	switch pairgate.ErrorCode(err) {
+	case pairgate.ENOTFOUND:
+		heading, text = "Page not found", "There is no page at this address. Check the link, or start again on your device."
+	case pairgate.ERATELIMITED:
+		setRetryAfter(w, err)
+		heading, text = "Too many attempts", limitedText(err)
+	case pairgate.EUNAVAILABLE:
+		w.Header().Set("Retry-After", "5")
+		heading, text = "Try again in a moment", "The server cannot reach its database right now. Wait a few seconds and try again."
+	case pairgate.ETOOLARGE:
+		heading, text = "Too much data", "The form sent more data than a page of this site ever needs."
+	case pairgate.EINTERNAL:
+		heading, text = "Something went wrong", "The server could not finish this request. Try again; if it keeps happening, tell your administrator."
+		detail = "Request id: " + w.Header().Get("X-Request-Id")
+	default:
+		heading, text = "That did not work", sentence(pairgate.ErrorMessage(err))
+	}
+	if rerr := h.message(w, r, status, heading, text, detail); rerr != nil {
+		h.cfg.Log.ErrorContext(r.Context(), "render error page", "err", rerr)
+		http.Error(w, text, status)
+	}
+}
+
+// crossOrigin refuses a state-changing request that another site's page
+// sent (cross-site request forgery).
+func (h *Handlers) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	h.cfg.Log.InfoContext(r.Context(), "cross-origin form post refused", "path", r.URL.Path,
+		"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "origin", r.Header.Get("Origin"))
+	if err := h.message(w, r, http.StatusForbidden, "Request refused",
+		"This form was sent from another website, so pairgate ignored it. Nothing was changed.",
+		"If you were following a link, open "+h.cfg.Issuer+"/device yourself and start there."); err != nil {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}
+}
+
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if d := pairgate.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+}
+
+// limitedText says in words when a rate-limited person may try again.
+func limitedText(err error) string {
+	return "There have been too many attempts from your network. For your safety, wait and try again " +
+		ratelimit.In(pairgate.RetryAfter(err)) + "."
+}
+
+// user returns the signed-in person, or nil.
+func (h *Handlers) user(r *http.Request) (*pairgate.User, error) {
+	u, _, err := h.cfg.Sessions.User(r.Context(), r)
+	if pairgate.ErrorCode(err) == pairgate.EUNAUTHORIZED {
+		return nil, nil
+	}
+	return u, err
+}
+
+// form reads a POSTed form: url-encoded, within the body limit, each field
+// at most once.
+func form(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	return httpx.Params(w, r, false)
+}
+
+// sentence turns a domain message ("that code has expired; …") into a
+// sentence for a page.
+func sentence(s string) string {
+	parts := strings.Split(s, "; ")
+	for i, p := range parts {
+		if p == "" {
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(p)
+		p = string(unicode.ToUpper(r)) + p[n:]
+		if !strings.HasSuffix(p, ".") && !strings.HasSuffix(p, "?") && !strings.HasSuffix(p, "!") {
+			p += "."
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, " ")
+}
+
+// LocalPath reports whether next may be redirected to after sign-in: a
+// path on this server, never another site. It refuses what browsers read
+// as a host ("//evil", "/\evil", and the same with tabs or newlines in
+// between, which browsers drop), schemes, and anything with control
+// characters or backslashes.
+func LocalPath(next string) bool {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	if len(next) > 1 && next[1] == '/' {
+		return false
+	}
+	u, err := url.Parse(next)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == "" && strings.HasPrefix(u.Path, "/")
+}
+
+// redirect sends the browser on with 303, so that a POST becomes a GET.
+func redirect(w http.ResponseWriter, r *http.Request, to string) error {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// signInURL is the sign-in page that returns to next afterwards.
+func signInURL(next string) string {
+	return "/auth/signin/?next=" + url.QueryEscape(next)
+}
