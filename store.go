@@ -191,6 +191,12 @@ type Store interface {
 	// many as the window has room for are allowed. retryAfter is how long
 	// until the window ends, when the attempt is refused.
 	HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (allowed bool, retryAfter time.Duration, err error)
+	// RateLimitHits returns the attempts counted against key in its current
+	// window and when that window ends, without counting one; 0 and the zero
+	// time when there is no running window.
+	RateLimitHits(ctx context.Context, key []byte, now time.Time) (hits int, windowEnd time.Time, err error)
+	// ResetRateLimit forgets a counter: an admin lifting a lock-out.
+	ResetRateLimit(ctx context.Context, key []byte) error
 
 	// GarbageCollect deletes expired grants, authorization codes, refresh
 	// tokens, revocations, keys, rate-limit windows, old audit events and

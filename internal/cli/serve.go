@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/audit"
@@ -266,16 +267,18 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	ip := httpx.ClientIP{Trusted: trusted}
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: cfg.Now}
 	clients := authn.NewClients(store, keys, cfg.Now)
+	limiter := ratelimit.New(store, keys, cfg.Now)
 	g := grants.New(store, keys, tokens, grants.Config{
 		Issuer: cfg.Issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
 	}, cfg.Now, log, rec)
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
+	g.LimitGuessing(authCodeGuessLimit(limiter, m))
 	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
 	wh, err := web.New(web.Config{
 		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: authn.NewPasswords(store, 0),
-		Limiter: ratelimit.New(store, keys, cfg.Now), IP: ip, Now: cfg.Now, Log: log,
+		Limiter: limiter, IP: ip, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
 		return nil, err
@@ -373,4 +376,25 @@ func redactDSN(dsn string) string {
 		return "postgres://…"
 	}
 	return u.Redacted()
+}
+
+// authCodeFailures limits wrong admin-issued codes per source address
+// (DESIGN.md 2.6). Only failures count: one right code legitimately enrolls
+// hundreds of devices from behind one NAT address. At 80 bits a code cannot
+// be guessed anyway; the limit keeps a scripted attacker from trying.
+var authCodeFailures = ratelimit.Rule{Name: "authcode-failures-ip", Limit: 30, Window: 10 * time.Minute}
+
+func authCodeGuessLimit(l *ratelimit.Limiter, m *metrics.Metrics) grants.GuessLimit {
+	return grants.GuessLimit{
+		Allow: func(ctx context.Context, kind, source string, key []byte) error {
+			err := l.Over(ctx, ratelimit.Hit{Rule: authCodeFailures, Subject: source})
+			if pairgate.ErrorCode(err) == pairgate.ERATELIMITED {
+				m.RateLimited(authCodeFailures.Name)
+			}
+			return err
+		},
+		Failed: func(ctx context.Context, kind, source string, key []byte) {
+			l.Count(ctx, ratelimit.Hit{Rule: authCodeFailures, Subject: source})
+		},
+	}
 }

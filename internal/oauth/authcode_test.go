@@ -225,3 +225,24 @@ func TestAuthorizationCodeBadInput(t *testing.T) {
 		t.Fatalf("refused requests wrote rows:\nbefore %v\nafter  %v", before, after)
 	}
 }
+
+// TestAuthorizationCodeGuessingIsLimited: DESIGN.md 2.6 for admin-issued
+// codes. Wrong codes from one address are limited; right codes are not
+// counted, so a whole site behind one NAT address can enroll with one code.
+func TestAuthorizationCodeGuessingIsLimited(t *testing.T) {
+	s := testenv.StartServer(t)
+	code, _ := newCode(t, s, pairgate.TTL6Hours)
+	for i := range 40 {
+		wantTokens(t, redeemForm(t, s, code, fmt.Sprintf("Laptop %d", i), fmt.Sprintf("NAT-%d", i)))
+	}
+	for i := range 30 {
+		wantError(t, redeemForm(t, s, fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-%04d", i), "Guess", ""), 400, "invalid_grant")
+	}
+	r := redeemForm(t, s, code, "Guesser", "")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("after 30 wrong codes, even the right one: %d %s", r.status, r.raw)
+	}
+	// The lock-out ends with its window.
+	s.Clock.Advance(10 * time.Minute)
+	wantTokens(t, redeemForm(t, s, code, "Later", ""))
+}

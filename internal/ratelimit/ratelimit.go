@@ -48,8 +48,7 @@ func New(store pairgate.Store, keys *secret.Keys, now func() time.Time) *Limiter
 func (l *Limiter) Allow(ctx context.Context, hits ...Hit) error {
 	now := l.now()
 	for _, h := range hits {
-		key := l.keys.Hash(secret.KindRateLimit, h.Rule.Name+"\x00"+h.Subject)
-		ok, retry, err := l.store.HitRateLimit(ctx, key, h.Rule.Limit, h.Rule.Window, now)
+		ok, retry, err := l.store.HitRateLimit(ctx, l.key(h), h.Rule.Limit, h.Rule.Window, now)
 		if err != nil {
 			return err
 		}
@@ -59,6 +58,47 @@ func (l *Limiter) Allow(ctx context.Context, hits ...Hit) error {
 		}
 	}
 	return nil
+}
+
+// Over refuses, like Allow, when any hit's counter is already past its
+// limit, but counts nothing: with Count, it limits failures only (wrong
+// codes), so that a fleet of devices behind one address redeeming one
+// right code is never refused.
+func (l *Limiter) Over(ctx context.Context, hits ...Hit) error {
+	now := l.now()
+	for _, h := range hits {
+		n, end, err := l.store.RateLimitHits(ctx, l.key(h), now)
+		if err != nil {
+			return err
+		}
+		if n >= h.Rule.Limit {
+			retry := end.Sub(now)
+			return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
+				Message: "too many failed attempts; try again " + In(retry)}
+		}
+	}
+	return nil
+}
+
+// Count counts the hits without refusing anything.
+func (l *Limiter) Count(ctx context.Context, hits ...Hit) error {
+	now := l.now()
+	for _, h := range hits {
+		if _, _, err := l.store.HitRateLimit(ctx, l.key(h), h.Rule.Limit, h.Rule.Window, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reset forgets the counter of one hit's rule and subject: an admin lifting
+// a lock-out.
+func (l *Limiter) Reset(ctx context.Context, h Hit) error {
+	return l.store.ResetRateLimit(ctx, l.key(h))
+}
+
+func (l *Limiter) key(h Hit) []byte {
+	return l.keys.Hash(secret.KindRateLimit, h.Rule.Name+"\x00"+h.Subject)
 }
 
 // In says in words when a wait of d ends: "in 40 seconds", "in 7 minutes".

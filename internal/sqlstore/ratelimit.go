@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/pairgate/pairgate"
@@ -28,4 +29,23 @@ func (s *Store) HitRateLimit(ctx context.Context, key []byte, limit int, window 
 		return true, 0, nil
 	}
 	return false, tm(end).Sub(now), nil
+}
+
+func (s *Store) RateLimitHits(ctx context.Context, key []byte, now time.Time) (int, time.Time, error) {
+	var hits, end int64
+	err := s.readRow(ctx, `SELECT hits, window_end FROM rate_limits WHERE key_hash = $1 AND window_end > $2`, key, ns(now)).Scan(&hits, &end)
+	if err == sql.ErrNoRows {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, s.fail(err, "read rate limit")
+	}
+	return int(hits), tm(end), nil
+}
+
+func (s *Store) ResetRateLimit(ctx context.Context, key []byte) error {
+	if _, err := s.exec(ctx, `DELETE FROM rate_limits WHERE key_hash = $1`, key); err != nil {
+		return s.fail(err, "reset rate limit")
+	}
+	return nil
 }

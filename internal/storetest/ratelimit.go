@@ -122,3 +122,33 @@ func testRateLimitGarbageCollect(t *testing.T, s pairgate.Store) {
 		t.Fatal("a collected window still refuses")
 	}
 }
+
+func testRateLimitPeekAndReset(t *testing.T, s pairgate.Store) {
+	key := rnd(32)
+	n, end, err := s.RateLimitHits(ctx(t), key, t0)
+	must(t, err)
+	if n != 0 || !end.IsZero() {
+		t.Fatalf("fresh key: %d hits, window end %v", n, end)
+	}
+	for range 4 {
+		_, _, err := s.HitRateLimit(ctx(t), key, 10, time.Minute, t0)
+		must(t, err)
+	}
+	n, end, err = s.RateLimitHits(ctx(t), key, t0.Add(time.Second))
+	must(t, err)
+	if n != 4 || !end.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("peek: %d hits, window end %v", n, end)
+	}
+	// Peeking counts nothing.
+	if n, _, _ = s.RateLimitHits(ctx(t), key, t0.Add(time.Second)); n != 4 {
+		t.Fatalf("peeking counted: %d", n)
+	}
+	if n, _, _ = s.RateLimitHits(ctx(t), key, t0.Add(time.Minute)); n != 0 {
+		t.Fatalf("an ended window still counts %d", n)
+	}
+	must(t, s.ResetRateLimit(ctx(t), key))
+	must(t, s.ResetRateLimit(ctx(t), key))
+	if n, _, _ = s.RateLimitHits(ctx(t), key, t0.Add(time.Second)); n != 0 {
+		t.Fatalf("after reset: %d hits", n)
+	}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimit", testRateLimit},
 		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
+		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
