@@ -28,10 +28,6 @@ func NewPasswords(store pairgate.Store, concurrency int) *Passwords {
 	return &Passwords{store: store, sem: make(chan struct{}, concurrency), wait: 10 * time.Second}
 }
 
-// MaxPasswordBytes bounds what is hashed; a password manager's 64
-// characters fit many times over.
-const MaxPasswordBytes = 1024
-
 // ErrWrongPassword is the one answer to every failed check: the message
 // does not tell whether the account exists.
 var ErrWrongPassword = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "wrong username or password"}
@@ -40,7 +36,7 @@ var ErrWrongPassword = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "w
 // malformed username costs the same hash as a wrong password, so that the
 // time taken does not tell which of the two was wrong.
 func (p *Passwords) Check(ctx context.Context, username, password string) (*pairgate.User, error) {
-	if len(password) > MaxPasswordBytes {
+	if len(password) > secret.MaxPasswordBytes {
 		return nil, ErrWrongPassword
 	}
 	if err := p.acquire(ctx); err != nil {

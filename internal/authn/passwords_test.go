@@ -27,7 +27,7 @@ func TestPasswordChecksAreBoundedAndSayNothing(t *testing.T) {
 	if u, err := p.Check(ctx, "ALICE", "alice's password"); err != nil || u.ID != "usr_1" {
 		t.Fatalf("right password: %v %v", u, err)
 	}
-	for _, c := range [][2]string{{"alice", "wrong"}, {"bob", "wrong"}, {"not a name!", "wrong"}, {"alice", string(make([]byte, MaxPasswordBytes+1))}} {
+	for _, c := range [][2]string{{"alice", "wrong"}, {"bob", "wrong"}, {"not a name!", "wrong"}, {"alice", string(make([]byte, secret.MaxPasswordBytes+1))}} {
 		if _, err := p.Check(ctx, c[0], c[1]); err != ErrWrongPassword {
 			t.Errorf("Check(%q): %v, want the one wrong-password error", c[0], err)
 		}

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/admin"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
 )
@@ -27,10 +28,6 @@ func usersCommand() *command {
 		{name: "set-password", summary: "set an account's password; it is signed out everywhere", run: runUsersSetPassword},
 	}}
 }
-
-// MinPasswordLength is the shortest password the CLI sets (NIST SP
-// 800-63B's minimum for passwords people choose).
-const MinPasswordLength = 8
 
 // hostStoreFlags are the flags every `admin users` command has: which
 // store to work on.
@@ -74,6 +71,22 @@ func (h *hostStoreFlags) open(ctx context.Context) (*sqlstore.Store, error) {
 	return store, nil
 }
 
+// service opens the store and returns the administrative operations on it,
+// so that the host commands keep the same rules (and leave the same audit
+// events) as the console and the admin API.
+func (h *hostStoreFlags) service(ctx context.Context) (*sqlstore.Store, *admin.Service, error) {
+	s, err := h.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, admin.New(s, nil, nil, audit.New(s, nil, nil, nil), nil, nil), nil
+}
+
+// hostActor is who the audit log names for a command run on the host.
+func hostActor(cmd string) admin.Actor {
+	return admin.Actor{Type: pairgate.ActorSystem, Name: cmd}
+}
+
 // readPassword reads one line from stdin: the password, without its line
 // ending.
 func readPassword(r io.Reader) (string, error) {
@@ -82,11 +95,11 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("--password-stdin: no password on standard input")
 	}
 	p := strings.TrimRight(line, "\r\n")
-	if len(p) < MinPasswordLength {
-		return "", fmt.Errorf("--password-stdin: the password must be at least %d characters", MinPasswordLength)
+	if len(p) < secret.MinPasswordLength {
+		return "", fmt.Errorf("--password-stdin: the password must be at least %d characters", secret.MinPasswordLength)
 	}
-	if len(p) > authn.MaxPasswordBytes {
-		return "", fmt.Errorf("--password-stdin: the password must be at most %d bytes", authn.MaxPasswordBytes)
+	if len(p) > secret.MaxPasswordBytes {
+		return "", fmt.Errorf("--password-stdin: the password must be at most %d bytes", secret.MaxPasswordBytes)
 	}
 	return p, nil
 }
@@ -148,19 +161,13 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, err := store.open(ctx)
+	s, svc, err := store.service(ctx)
 	if err != nil {
 		return failed(env, cmd, err)
 	}
 	defer s.Close()
-	now := time.Now()
-	err = s.CreateUser(ctx, &pairgate.User{ID: secret.NewID("usr_", now), Username: name,
-		PasswordHash: secret.HashPassword(password), Role: role, CreatedAt: now, PasswordChangedAt: now})
-	if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
-		return failed(env, cmd, fmt.Errorf("an account named %q already exists", name))
-	}
-	if err != nil {
-		return failed(env, cmd, err)
+	if _, _, err := svc.CreateUser(ctx, hostActor(cmd), name, role, password); err != nil {
+		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
 	}
 	fmt.Fprintf(env.Stdout, "created account %q (%s)\n", name, role)
 	if generated {
@@ -221,7 +228,7 @@ func runUsersDelete(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, err := store.open(ctx)
+	s, svc, err := store.service(ctx)
 	if err != nil {
 		return failed(env, cmd, err)
 	}
@@ -230,25 +237,8 @@ func runUsersDelete(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return failed(env, cmd, err)
 	}
-	if u.Role == pairgate.RoleAdmin {
-		// Without an admin, nobody could sign in to the console to repair
-		// anything; keep at least one.
-		all, err := s.ListUsers(ctx)
-		if err != nil {
-			return failed(env, cmd, err)
-		}
-		admins := 0
-		for _, x := range all {
-			if x.Role == pairgate.RoleAdmin {
-				admins++
-			}
-		}
-		if admins <= 1 {
-			return failed(env, cmd, fmt.Errorf("%q is the last admin account; create another admin first", name))
-		}
-	}
-	if err := s.DeleteUser(ctx, u.ID); err != nil {
-		return failed(env, cmd, err)
+	if err := svc.DeleteUser(ctx, hostActor(cmd), u.ID); err != nil {
+		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
 	}
 	fmt.Fprintf(env.Stdout, "deleted account %q; its sessions ended and the user-mode devices it approved lost access\n", name)
 	return ExitOK
@@ -274,7 +264,7 @@ func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, err := store.open(ctx)
+	s, svc, err := store.service(ctx)
 	if err != nil {
 		return failed(env, cmd, err)
 	}
@@ -283,8 +273,8 @@ func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return failed(env, cmd, err)
 	}
-	if err := s.SetUserPassword(ctx, u.ID, secret.HashPassword(password), time.Now()); err != nil {
-		return failed(env, cmd, err)
+	if _, err := svc.SetPassword(ctx, hostActor(cmd), u.ID, password); err != nil {
+		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
 	}
 	fmt.Fprintf(env.Stdout, "changed the password of %q; it is signed out everywhere\n", name)
 	if generated {

@@ -22,6 +22,14 @@ const (
 	argonKeyLen  = 32
 )
 
+// Password length rules: NIST SP 800-63B's minimum for passwords people
+// choose, and a bound on what is hashed (a password manager's 64 characters
+// fit many times over).
+const (
+	MinPasswordLength = 8
+	MaxPasswordBytes  = 1024
+)
+
 // HashPassword returns an argon2id hash in PHC string format.
 func HashPassword(password string) string {
 	salt := make([]byte, 16)
