@@ -43,6 +43,7 @@ func commands() *command {
 		{name: "keys", summary: "manage signing keys on this host's store", subs: []*command{
 			{name: "rotate", summary: "make a new signing key current; the old one stays published until its tokens expire", run: runKeysRotate},
 		}},
+		{name: "device", summary: "the device side: pair, authorize, token, status, logout", subs: deviceCommands()},
 		{name: "version", summary: "print the version", run: func(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintln(env.Stdout, "pairgate", Version)
 			return ExitOK
