@@ -151,7 +151,7 @@ func (af *authFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&af.server, "server", "", "the pairgate server's URL, its issuer (required)")
 	fs.StringVar(&af.clientID, "client-id", client.DefaultClientID, "the OAuth client")
 	fs.StringVar(&af.scope, "scope", "", "space-separated scopes to ask for (default: the client's)")
-	fs.StringVar(&af.hardwareID, "hardware-id", "", "identifies this device, so that authorizing it again updates its inventory entry (default: derived from the machine id on Linux, macOS and Windows; --hardware-id= for none)")
+	fs.StringVar(&af.hardwareID, "hardware-id", "", "identifies this device, so that authorizing it again updates its inventory entry (default, in device mode: derived from the machine id on Linux, macOS and Windows, never the raw id; --hardware-id= for none; elsewhere required for de-duplication)")
 }
 
 // hardwareIDSet reports whether --hardware-id was given, on the command
