@@ -1,10 +1,15 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -397,5 +402,96 @@ func TestPairDeniedAndExpired(t *testing.T) {
 	}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted: %v, want context.Canceled", err)
+	}
+}
+
+// recorder notes when each token request was sent and how it was answered,
+// to see the client's polling from the outside.
+type recorder struct {
+	mu    sync.Mutex
+	polls []poll
+}
+
+type poll struct {
+	at     time.Time
+	status int
+	errc   string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	at := time.Now()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/token") {
+		return resp, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(body, &e)
+	r.mu.Lock()
+	r.polls = append(r.polls, poll{at, resp.StatusCode, e.Error})
+	r.mu.Unlock()
+	return resp, nil
+}
+
+// TestPairingHonoursSlowDown: RFC 8628 §3.5 in the pairing dialect, whose
+// poll loop is this package's own. Another party polls the code too fast,
+// so the server answers the client's next poll with slow_down; the client
+// must then wait its interval plus 5 s (or the server's Retry-After, if
+// longer) before polling again, and still get its tokens.
+func TestPairingHonoursSlowDown(t *testing.T) {
+	s := testenv.StartServer(t) // interval 1 s
+	rec := &recorder{}
+	c, err := client.New(ctx(t), client.Config{Server: s.URL, HTTPClient: &http.Client{Transport: rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := c.Pair(ctx(t), client.PairOptions{Pairing: true, Show: func(p client.Prompt) error {
+		for range 3 {
+			http.Post(s.URL+"/oauth/token", "application/x-www-form-urlencoded",
+				strings.NewReader("grant_type=pairing_code&client_id=print-client&pairing_code="+p.UserCode))
+		}
+		// Approved once the client has been told to slow down: the server
+		// checks the pace of pending polls only.
+		go func() {
+			for {
+				rec.mu.Lock()
+				n := len(rec.polls)
+				slowed := n > 0 && rec.polls[n-1].errc == "slow_down"
+				rec.mu.Unlock()
+				if slowed {
+					s.ApprovePairingCode(t, p.UserCode)
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("Pair: %v", err)
+	}
+	if creds.RefreshToken == "" {
+		t.Fatal("no tokens")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	slowed := false
+	for i := 1; i < len(rec.polls); i++ {
+		prev, gap := rec.polls[i-1], rec.polls[i].at.Sub(rec.polls[i-1].at)
+		if prev.errc == "slow_down" {
+			slowed = true
+			if gap < 6*time.Second {
+				t.Fatalf("polled again %v after slow_down, want at least 1 s + 5 s: %+v", gap, rec.polls)
+			}
+		} else if gap < 900*time.Millisecond {
+			t.Fatalf("polled again after %v, faster than the interval: %+v", gap, rec.polls)
+		}
+	}
+	if !slowed || rec.polls[len(rec.polls)-1].status != http.StatusOK {
+		t.Fatalf("the server never said slow_down, or the last poll failed: %+v", rec.polls)
 	}
 }

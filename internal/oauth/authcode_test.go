@@ -221,6 +221,13 @@ func TestAuthorizationCodeBadInput(t *testing.T) {
 		})
 	}
 	after := testenv.RowCounts(t, s.DB)
+	// The wrong codes were counted against the source address (DESIGN.md
+	// 2.6): that counter is the one write a refused guess must make.
+	if after["rate_limits"] != 1 {
+		t.Errorf("wrong codes counted in %d rate-limit rows, want 1 (per source)", after["rate_limits"])
+	}
+	delete(before, "rate_limits")
+	delete(after, "rate_limits")
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Fatalf("refused requests wrote rows:\nbefore %v\nafter  %v", before, after)
 	}

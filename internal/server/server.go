@@ -106,7 +106,7 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 	if err != nil {
 		s.log.Warn("garbage collection failed", "err", err)
 	} else if r.Total() > 0 {
-		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "refresh_tokens", r.RefreshTokens,
+		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "authorization_codes", r.AuthorizationCodes, "refresh_tokens", r.RefreshTokens,
 			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
 			"sessions", r.Sessions, "rate_limits", r.RateLimits, "authorization_codes", r.AuthorizationCodes, "audit_events", r.AuditEvents)
 	}
