@@ -3,12 +3,17 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/admin"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
 // Handlers serves the JSON API.
@@ -17,6 +22,14 @@ type Handlers struct {
 	Devices *authn.Devices
 	IP      httpx.ClientIP
 	Log     *slog.Logger
+
+	// The admin API.
+	Admin     *admin.Service
+	APIKeys   *authn.APIKeys
+	Sessions  *authn.Sessions // the console's; nil: API keys only
+	Passwords *authn.Passwords
+	Limiter   *ratelimit.Limiter
+	Audit     *audit.Recorder
 }
 
 // Handle adapts an API handler: its errors are written as API errors.
@@ -44,6 +57,21 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Message = pairgate.ErrorMessage(err)
 	httpx.NoStore(w)
 	httpx.JSON(w, status, body)
+}
+
+// MethodNotAllowed answers an API path's other methods in API form.
+func MethodNotAllowed(methods []string) http.Handler {
+	allow := strings.Join(methods, ", ")
+	if slices.Contains(methods, "GET") {
+		allow += ", HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		var body apiError
+		body.Error.Code = "method_not_allowed"
+		body.Error.Message = "method " + r.Method + " not allowed; use " + allow
+		httpx.JSON(w, http.StatusMethodNotAllowed, body)
+	})
 }
 
 // WriteError lets the server answer in API form (404, 405) outside a handler.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
@@ -194,6 +195,7 @@ type App struct {
 	Clients  *authn.Clients
 	Grants   *grants.Service
 	Audit    *audit.Recorder
+	Admin    *admin.Service
 	Sessions *authn.Sessions
 	Server   *server.Server
 	Log      *slog.Logger
@@ -273,11 +275,16 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
 	}, cfg.Now, log, rec)
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
-	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log}
 	g.LimitGuessing(authCodeGuessLimit(limiter, m))
+	adm := admin.New(store, keys, g, rec, cfg.Now, log)
+	adm.ClientChanged = clients.Forget
 	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
+	passwords := authn.NewPasswords(store, 0)
+	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log,
+		Admin: adm, APIKeys: &authn.APIKeys{Store: store, Keys: keys, Now: cfg.Now}, Sessions: sessions,
+		Passwords: passwords, Limiter: limiter, Audit: rec}
 	wh, err := web.New(web.Config{
-		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: authn.NewPasswords(store, 0),
+		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: passwords,
 		Limiter: limiter, IP: ip, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
@@ -287,7 +294,7 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 		IP: ip, Log: log, Now: cfg.Now},
 		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: strings.HasPrefix(cfg.Issuer, "https://")})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
-		Audit: rec, Sessions: sessions, Server: srv, Log: log}, nil
+		Audit: rec, Admin: adm, Sessions: sessions, Server: srv, Log: log}, nil
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: in-flight

@@ -118,3 +118,32 @@ func parseJSONParams(body []byte) (url.Values, error) {
 	}
 	return out, nil
 }
+
+// DecodeJSON reads a JSON object body into v. Unknown fields are refused,
+// so that a typo in a field name is an error rather than a silent default.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := ReadBody(w, r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return pairgate.Errorf(pairgate.EINVALID, "the request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return pairgate.Errorf(pairgate.EINVALID, "field %q must be a %s", te.Field, te.Type.String())
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return pairgate.Errorf(pairgate.EINVALID, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		default:
+			return pairgate.Errorf(pairgate.EINVALID, "the request body is not valid JSON")
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return pairgate.Errorf(pairgate.EINVALID, "unexpected data after the JSON object")
+	}
+	return nil
+}

@@ -44,7 +44,42 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/oauth/", oauth.NotFound)
 
 	// JSON API.
-	mux.Handle("GET /api/v1/device", a.Handle(a.Device))
+	// apiRoute registers an API endpoint; every API path answers the
+	// methods it does not serve with a JSON 405 that lists the ones it does.
+	allowed := map[string][]string{}
+	var paths []string
+	apiRoute := func(method, path string, h http.Handler) {
+		mux.Handle(method+" "+path, h)
+		if allowed[path] == nil {
+			paths = append(paths, path)
+		}
+		allowed[path] = append(allowed[path], method)
+	}
+	apiRoute("GET", "/api/v1/device", a.Handle(a.Device))
+	if a.Admin != nil {
+		adm := a.RequireAdmin
+		apiRoute("POST", "/api/v1/authorization-codes", adm(a.CreateCode))
+		apiRoute("GET", "/api/v1/authorization-codes", adm(a.ListCodes))
+		apiRoute("DELETE", "/api/v1/authorization-codes/{id}", adm(a.DeleteCode))
+		apiRoute("GET", "/api/v1/devices", adm(a.ListDevices))
+		apiRoute("GET", "/api/v1/devices/{id}", adm(a.GetDevice))
+		apiRoute("DELETE", "/api/v1/devices/{id}", adm(a.DeleteDevice))
+		apiRoute("POST", "/api/v1/clients", adm(a.CreateClient))
+		apiRoute("GET", "/api/v1/clients", adm(a.ListClients))
+		apiRoute("GET", "/api/v1/clients/{id}", adm(a.GetClient))
+		apiRoute("DELETE", "/api/v1/clients/{id}", adm(a.DeleteClient))
+		apiRoute("POST", "/api/v1/api-keys", a.Handle(a.CreateAPIKey))
+		apiRoute("GET", "/api/v1/api-keys", adm(a.ListAPIKeys))
+		apiRoute("DELETE", "/api/v1/api-keys/{id}", adm(a.DeleteAPIKey))
+		apiRoute("GET", "/api/v1/users", adm(a.ListUsers))
+		apiRoute("POST", "/api/v1/users", adm(a.CreateUser))
+		apiRoute("DELETE", "/api/v1/users/{id}", adm(a.DeleteUser))
+		apiRoute("PUT", "/api/v1/users/{id}/password", adm(a.SetPassword))
+		apiRoute("GET", "/api/v1/audit-events", adm(a.ListAuditEvents))
+	}
+	for _, p := range paths {
+		mux.Handle(p, api.MethodNotAllowed(allowed[p]))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, pairgate.Errorf(pairgate.ENOTFOUND, "no such endpoint"))
 	})
