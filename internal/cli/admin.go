@@ -4,7 +4,7 @@ package cli
 // store of this host (it must work before any API key exists); the others
 // speak to a running server over the admin API.
 func adminCommands() []*command {
-	return []*command{
+	return append([]*command{
 		usersCommand(),
-	}
+	}, apiCommands()...)
 }

@@ -43,7 +43,7 @@ func commands() *command {
 		{name: "keys", summary: "manage signing keys on this host's store", subs: []*command{
 			{name: "rotate", summary: "make a new signing key current; the old one stays published until its tokens expire", run: runKeysRotate},
 		}},
-		{name: "admin", summary: "administer pairgate: accounts", subs: adminCommands()},
+		{name: "admin", summary: "administer pairgate: codes, devices, clients, API keys, accounts, audit log", subs: adminCommands()},
 		{name: "health", summary: "exit 0 when a server's /readyz (or the given URL) answers 200", run: runHealth},
 		{name: "device", summary: "the device side: pair, authorize, token, status, logout", subs: deviceCommands()},
 		{name: "version", summary: "print the version", run: func(ctx context.Context, env Env, args []string) int {
@@ -105,8 +105,23 @@ func usage(w io.Writer, path []string, c *command) {
 }
 
 // parseFlags parses args into fs after applying PAIRGATE_<FLAG> variables,
-// so that the command line wins over the environment.
+// so that the command line wins over the environment. Positional
+// arguments are refused.
 func parseFlags(fs *flag.FlagSet, env Env, args []string) error {
+	if err := parseFlagsAllowArgs(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(env.Stderr, err)
+		return err
+	}
+	return nil
+}
+
+// parseFlagsAllowArgs is parseFlags for commands that take positional
+// arguments too.
+func parseFlagsAllowArgs(fs *flag.FlagSet, env Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -121,15 +136,7 @@ func parseFlags(fs *flag.FlagSet, env Env, args []string) error {
 		fmt.Fprintln(env.Stderr, envErr)
 		return envErr
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
-		fmt.Fprintln(env.Stderr, err)
-		return err
-	}
-	return nil
+	return fs.Parse(args)
 }
 
 // flagStatus turns a flag parsing error into an exit status: -h is not a
