@@ -26,7 +26,6 @@ const (
 	AuditUserCreated       = "user.created"
 	AuditUserDeleted       = "user.deleted"
 	AuditPasswordChanged   = "user.password_changed"
-	AuditRateLimitLockout  = "ratelimit.locked_out"
 	AuditRateLimitUnlocked = "ratelimit.unlocked"
 )
 

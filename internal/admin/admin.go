@@ -9,12 +9,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
@@ -42,6 +44,8 @@ type Service struct {
 	// ClientChanged is told when a client is created or deleted, so that
 	// caches (authn.Clients) forget it at once on this replica.
 	ClientChanged func(id string)
+	// Limiter holds the guessing limits that ClearLockout lifts.
+	Limiter *ratelimit.Limiter
 }
 
 // New returns a Service.
@@ -361,6 +365,41 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 	}
 	s.record(ctx, a, pairgate.AuditPasswordChanged, id, map[string]string{"username": u.Username})
 	return generated, nil
+}
+
+// --- Lock-outs ---
+
+// ClearLockout lifts the guessing limits (DESIGN.md 2.6) that hold an
+// address or an account, for a person who was locked out and cannot wait.
+// It returns the names of the rules it reset.
+func (s *Service) ClearLockout(ctx context.Context, a Actor, ip, username string) ([]string, error) {
+	if ip == "" && username == "" {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "name an ip or a username (or both)")
+	}
+	if ip != "" {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil {
+			return nil, pairgate.Errorf(pairgate.EINVALID, "ip %q is not an IP address", ip)
+		}
+		ip = addr.Unmap().String()
+	}
+	var cleared []string
+	if ip != "" {
+		for _, r := range ratelimit.PerIPRules {
+			if err := s.Limiter.Reset(ctx, ratelimit.Hit{Rule: *r, Subject: ip}); err != nil {
+				return nil, err
+			}
+			cleared = append(cleared, r.Name)
+		}
+	}
+	if username != "" {
+		if err := s.Limiter.Reset(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerAccount, Subject: ratelimit.AccountSubject(username)}); err != nil {
+			return nil, err
+		}
+		cleared = append(cleared, ratelimit.SignInPerAccount.Name)
+	}
+	s.record(ctx, a, pairgate.AuditRateLimitUnlocked, ip+" "+username, map[string]string{"ip": ip, "username": username})
+	return cleared, nil
 }
 
 // --- Audit log ---

@@ -440,3 +440,20 @@ func (h *Handlers) ListAuditEvents(w http.ResponseWriter, r *http.Request, a adm
 	out["audit_events"] = list
 	return httpx.JSON(w, http.StatusOK, out)
 }
+
+// ClearLockout is POST /api/v1/lockouts/clear {"ip", "username"}: lifts the
+// guessing limits that hold an address or an account.
+func (h *Handlers) ClearLockout(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	var in struct {
+		IP       string `json:"ip"`
+		Username string `json:"username"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	cleared, err := h.Admin.ClearLockout(r.Context(), a, in.IP, in.Username)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, map[string]any{"cleared": cleared})
+}

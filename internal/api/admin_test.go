@@ -415,3 +415,48 @@ func TestConsoleSessionOpensTheAPI(t *testing.T) {
 }
 
 func adminActor() admin.Actor { return admin.Actor{Type: pairgate.ActorSystem, Name: "test"} }
+
+// TestLockoutsCanBeOutwaitedOrLifted: guessing a password locks the
+// account out (DESIGN.md 2.6); the person can wait, or an admin lifts it.
+func TestLockoutsCanBeOutwaitedOrLifted(t *testing.T) {
+	s := testenv.StartServer(t)
+	key := apiKey(t, s)
+	if _, _, err := s.App.Admin.CreateUser(context.Background(), adminActor(), "ops", "admin", "ops password 1"); err != nil {
+		t.Fatal(err)
+	}
+	try := func(pass string) int {
+		return call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"k"}`, "Authorization", basicAuth("OPS", pass)).status
+	}
+	for range 20 {
+		if st := try("guess"); st != 401 {
+			t.Fatalf("guess: %d", st)
+		}
+	}
+	if st := try("ops password 1"); st != 429 {
+		t.Fatalf("after 20 guesses the right password gets %d, want 429 (locked out)", st)
+	}
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/lockouts/clear", `{}`, bearer(key)...), 400)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/lockouts/clear", `{"ip":"not an ip"}`, bearer(key)...), 400)
+	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/lockouts/clear", `{"username":"ops"}`, bearer(key)...), 200)
+	if fmt.Sprint(r.body["cleared"]) != "[signin-account]" {
+		t.Fatalf("cleared %v", r.body["cleared"])
+	}
+	if st := try("ops password 1"); st != 201 {
+		t.Fatalf("after the admin lifted the lock-out: %d", st)
+	}
+	// Without an admin, the lock-out ends with its window.
+	for range 20 {
+		try("guess")
+	}
+	if st := try("ops password 1"); st != 429 {
+		t.Fatalf("not locked out again: %d", st)
+	}
+	s.Clock.Advance(10 * time.Minute)
+	if st := try("ops password 1"); st != 201 {
+		t.Fatalf("after the window: %d", st)
+	}
+	events, _ := s.App.Store.ListAuditEvents(context.Background(), pairgate.AuditFilter{Action: pairgate.AuditRateLimitUnlocked})
+	if len(events) != 1 {
+		t.Fatalf("%d unlock events", len(events))
+	}
+}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/admin"
@@ -63,14 +62,6 @@ func (h *Handlers) adminActor(ctx context.Context, r *http.Request) (admin.Actor
 		Message: "an admin API key (Authorization: Bearer pgk_…) or an admin's console session is required"}
 }
 
-// Sign-in limits for HTTP Basic on POST /api/v1/api-keys. The rule names
-// are the sign-in page's, so that both count against one budget per address
-// and per account.
-var (
-	basicPerIP      = ratelimit.Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute}
-	basicPerAccount = ratelimit.Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute}
-)
-
 // basicAdmin authenticates an admin by username and password (HTTP Basic),
 // for making the first API key without a browser (`pairgate admin login`).
 func (h *Handlers) basicAdmin(ctx context.Context, r *http.Request) (admin.Actor, bool, error) {
@@ -79,8 +70,10 @@ func (h *Handlers) basicAdmin(ctx context.Context, r *http.Request) (admin.Actor
 		return admin.Actor{}, false, nil
 	}
 	ip := h.IP.Of(r)
-	if err := h.Limiter.Allow(ctx, ratelimit.Hit{Rule: basicPerIP, Subject: ip},
-		ratelimit.Hit{Rule: basicPerAccount, Subject: user}); err != nil {
+	// The sign-in page's rules: both count against one budget per address
+	// and per account.
+	if err := h.Limiter.Allow(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerIP, Subject: ip},
+		ratelimit.Hit{Rule: ratelimit.SignInPerAccount, Subject: ratelimit.AccountSubject(user)}); err != nil {
 		return admin.Actor{}, true, err
 	}
 	u, err := h.Passwords.Check(ctx, user, pass)

@@ -53,6 +53,9 @@ func apiCommands() []*command {
 			{name: "list", summary: "list keys (never the keys themselves)", run: runAPIKeysList},
 			{name: "delete", summary: "revoke a key by ID", run: runAPIKeysDelete},
 		}},
+		{name: "lockouts", summary: "guessing limits", subs: []*command{
+			{name: "clear", summary: "lift the limits that hold an address (--ip) or an account (--username)", run: runLockoutsClear},
+		}},
 		{name: "audit", summary: "show the audit log (--action, --actor, --target, --since, --limit)", run: runAudit},
 	}
 }
@@ -767,5 +770,39 @@ func runAudit(ctx context.Context, env Env, args []string) int {
 	if err := c.print(raw, "TIME\tACTION\tBY\tTARGET\tFROM", rows); err != nil {
 		return apiStatus(env, cmd, err)
 	}
+	return ExitOK
+}
+
+func runLockoutsClear(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin lockouts clear"
+	var af apiFlags
+	var ip, username string
+	fs := newAPIFlagSet(env, "lockouts clear", "[--ip ADDRESS] [--username NAME]", &af)
+	fs.StringVar(&ip, "ip", "", "the address that is locked out")
+	fs.StringVar(&username, "username", "", "the account that is locked out of signing in")
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	if ip == "" && username == "" {
+		return apiStatus(env, cmd, usageError{errors.New("--ip or --username is required")})
+	}
+	c, err := af.client(env, true)
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	var out struct {
+		Cleared []string `json:"cleared"`
+	}
+	raw, err := c.do(ctx, "POST", "/api/v1/lockouts/clear", map[string]string{"ip": ip, "username": username}, &out)
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	if af.json {
+		if err := c.print(raw, "", nil); err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stdout, "cleared: %s\n", strings.Join(out.Cleared, ", "))
 	return ExitOK
 }

@@ -55,6 +55,8 @@ type Config struct {
 	TLSCert           string
 	TLSKey            string
 	AuditStdout       bool
+	RatePerSource     float64
+	RatePerClient     float64
 
 	// AuditLines receives audit events as JSON lines when AuditStdout is set.
 	AuditLines io.Writer
@@ -76,6 +78,8 @@ func DefaultConfig() Config {
 		RefreshGrace:      30 * time.Second,
 		SigningAlg:        "RS256",
 		KeyRotationPeriod: 30 * 24 * time.Hour,
+		RatePerSource:     100,
+		RatePerClient:     2000,
 		LogLevel:          "info",
 		LogFormat:         "text",
 	}
@@ -98,6 +102,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate (chain) to serve HTTPS with; reloaded when the file changes")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
+	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (bursts of twice that); 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
+	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -151,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := httpx.ParseTrusted(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %v", err))
+	}
+	if c.RatePerSource < 0 || c.RatePerClient < 0 {
+		errs = append(errs, errors.New("--rate-limit-per-source and --rate-limit-per-client must not be negative"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
@@ -274,10 +283,12 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 		Issuer: cfg.Issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
 	}, cfg.Now, log, rec)
-	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m}
+	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m,
+		PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, cfg.Now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, cfg.Now)}
 	g.LimitGuessing(authCodeGuessLimit(limiter, m))
 	adm := admin.New(store, keys, g, rec, cfg.Now, log)
 	adm.ClientChanged = clients.Forget
+	adm.Limiter = limiter
 	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
 	passwords := authn.NewPasswords(store, 0)
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log,
@@ -385,23 +396,20 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// authCodeFailures limits wrong admin-issued codes per source address
-// (DESIGN.md 2.6). Only failures count: one right code legitimately enrolls
-// hundreds of devices from behind one NAT address. At 80 bits a code cannot
-// be guessed anyway; the limit keeps a scripted attacker from trying.
-var authCodeFailures = ratelimit.Rule{Name: "authcode-failures-ip", Limit: 30, Window: 10 * time.Minute}
-
+// authCodeGuessLimit limits wrong admin-issued codes per source address
+// (DESIGN.md 2.6). At 80 bits a code cannot be guessed anyway; the limit
+// keeps a scripted attacker from trying.
 func authCodeGuessLimit(l *ratelimit.Limiter, m *metrics.Metrics) grants.GuessLimit {
 	return grants.GuessLimit{
 		Allow: func(ctx context.Context, kind, source string, key []byte) error {
-			err := l.Over(ctx, ratelimit.Hit{Rule: authCodeFailures, Subject: source})
+			err := l.Over(ctx, ratelimit.Hit{Rule: ratelimit.AuthCodeFailuresPerIP, Subject: source})
 			if pairgate.ErrorCode(err) == pairgate.ERATELIMITED {
-				m.RateLimited(authCodeFailures.Name)
+				m.RateLimited(ratelimit.AuthCodeFailuresPerIP.Name)
 			}
 			return err
 		},
 		Failed: func(ctx context.Context, kind, source string, key []byte) {
-			l.Count(ctx, ratelimit.Hit{Rule: authCodeFailures, Subject: source})
+			l.Count(ctx, ratelimit.Hit{Rule: ratelimit.AuthCodeFailuresPerIP, Subject: source})
 		},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
 // Handlers serves the OAuth endpoints.
@@ -28,6 +29,11 @@ type Handlers struct {
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 
+	// Capacity limits of the OAuth endpoints (nil: none): per source
+	// address on every endpoint, and per client on the token endpoint.
+	PerSource *ratelimit.Local
+	PerClient *ratelimit.Local
+
 	metaMu  sync.Mutex
 	meta    []byte
 	metaExp time.Time
@@ -38,8 +44,13 @@ func (h *Handlers) Handle(fn httpx.HandlerFunc) http.Handler {
 	return httpx.Handle(fn, writeError, h.Log)
 }
 
-// client reads the request's parameters and authenticates its client.
+// client reads the request's parameters and authenticates its client. A
+// source over its rate is refused before its body is read.
 func (h *Handlers) client(w http.ResponseWriter, r *http.Request) (url.Values, *pairgate.Client, error) {
+	if ok, wait := h.PerSource.Allow(h.ip(r)); !ok {
+		h.Metrics.RateLimited("oauth-per-source")
+		return nil, nil, &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: wait, Message: "too many requests from this address; slow down"}
+	}
 	p, err := httpx.Params(w, r, true)
 	if err != nil {
 		return nil, nil, err

@@ -705,3 +705,46 @@ func TestSigningAlgorithms(t *testing.T) {
 		})
 	}
 }
+
+// TestCapacityLimits: one address (or one client) sending far faster than
+// devices do gets 429 with Retry-After, in OAuth form; others are not
+// affected.
+func TestCapacityLimits(t *testing.T) {
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.RatePerSource = 5 }))
+	limited := 0
+	for range 30 {
+		r := post(t, s.URL+"/oauth/device/code", formType, "client_id=print-client")
+		if r.status == http.StatusTooManyRequests {
+			limited++
+			if r.header.Get("Retry-After") == "" || r.body["error"] != "slow_down" {
+				t.Fatalf("429 without Retry-After or OAuth error: %v %s", r.header, r.raw)
+			}
+		}
+	}
+	if limited < 15 {
+		t.Fatalf("only %d of 30 requests in a burst limited at 5/s (burst 10)", limited)
+	}
+	// Another address is not limited: through a trusted proxy, the header
+	// names the client.
+	p := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
+		c.RatePerSource = 5
+		c.TrustedProxies = "127.0.0.1"
+	}))
+	for i := range 30 {
+		r := post(t, p.URL+"/oauth/device/code", formType, "client_id=print-client", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		if r.status != 200 {
+			t.Fatalf("distinct address %d limited: %d %s", i, r.status, r.raw)
+		}
+	}
+	c := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.RatePerClient = 5 }))
+	limited = 0
+	for range 30 {
+		r := post(t, c.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token=x")
+		if r.status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited < 15 {
+		t.Fatalf("only %d of 30 token requests of one client limited at 5/s", limited)
+	}
+}

@@ -37,6 +37,10 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if ok, wait := h.PerClient.Allow(c.ID); !ok {
+		h.Metrics.RateLimited("token-per-client")
+		return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: wait, Message: "too many requests for this client; slow down"}
+	}
 	gt := p.Get("grant_type")
 	if gt == "" {
 		return pairgate.Errorf(pairgate.EINVALID, "grant_type is required")

@@ -76,6 +76,7 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("DELETE", "/api/v1/users/{id}", adm(a.DeleteUser))
 		apiRoute("PUT", "/api/v1/users/{id}/password", adm(a.SetPassword))
 		apiRoute("GET", "/api/v1/audit-events", adm(a.ListAuditEvents))
+		apiRoute("POST", "/api/v1/lockouts/clear", adm(a.ClearLockout))
 	}
 	for _, p := range paths {
 		mux.Handle(p, api.MethodNotAllowed(allowed[p]))

@@ -78,7 +78,8 @@ func LaunchProcess(t testing.TB, env []string, args ...string) *Process {
 	ln.Close()
 	p := &Process{URL: "http://" + addr, Addr: addr, out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(Binary(t), append([]string{"serve", "--addr", addr}, args...)...)
-	p.cmd.Env = append(os.Environ(), env...)
+	// As in StartServer, capacity limits are off unless the test sets them.
+	p.cmd.Env = append(append(os.Environ(), "PAIRGATE_RATE_LIMIT_PER_SOURCE=0", "PAIRGATE_RATE_LIMIT_PER_CLIENT=0"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

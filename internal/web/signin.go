@@ -70,7 +70,7 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 		v.Username = ""
 	}
 	ip := h.cfg.IP.Of(r)
-	account := strings.ToLower(username)
+	account := ratelimit.AccountSubject(username)
 	if err := h.cfg.Limiter.Allow(r.Context(),
 		ratelimit.Hit{Rule: h.cfg.Limits.SignInPerIP, Subject: ip},
 		ratelimit.Hit{Rule: h.cfg.Limits.SignInPerAccount, Subject: account}); err != nil {

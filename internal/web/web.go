@@ -58,10 +58,10 @@ type Limits struct {
 // an attacker hold an account's sign-in shut, a trade-off every password
 // form makes (the CLI's set-password still works).
 var DefaultLimits = Limits{
-	CodePerIP:        ratelimit.Rule{Name: "code-ip", Limit: 60, Window: 10 * time.Minute},
-	CodePerCode:      ratelimit.Rule{Name: "code", Limit: 10, Window: 10 * time.Minute},
-	SignInPerIP:      ratelimit.Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute},
-	SignInPerAccount: ratelimit.Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute},
+	CodePerIP:        ratelimit.CodeEntryPerIP,
+	CodePerCode:      ratelimit.CodeEntryPerCode,
+	SignInPerIP:      ratelimit.SignInPerIP,
+	SignInPerAccount: ratelimit.SignInPerAccount,
 }
 
 // Config is what the pages need.

@@ -1,0 +1,42 @@
+package ratelimit
+
+import (
+	"strings"
+	"time"
+)
+
+// The store-backed rules that limit guessing (DESIGN.md 2.6). They are
+// defined once, here, because several transports count against the same
+// budget (the sign-in page and the admin API's Basic authentication share
+// the sign-in rules) and an admin lifting a lock-out must find them all.
+//
+// Codes have 20^8 (user), 62^10 (pairing) or 2^80 (admin-issued) values and
+// live minutes to days, so these limits leave guessing hopeless while a
+// person mistyping never meets them.
+var (
+	// CodeEntryPerIP: user and pairing codes typed from one address.
+	CodeEntryPerIP = Rule{Name: "code-ip", Limit: 60, Window: 10 * time.Minute}
+	// CodeEntryPerCode: attempts at one code, from anywhere.
+	CodeEntryPerCode = Rule{Name: "code", Limit: 10, Window: 10 * time.Minute}
+	// SignInPerIP: sign-in attempts from one address.
+	SignInPerIP = Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute}
+	// SignInPerAccount: sign-in attempts at one username, from anywhere.
+	SignInPerAccount = Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute}
+	// AuthCodeFailuresPerIP: wrong admin-issued codes from one address.
+	// Only failures count: one right code legitimately enrolls hundreds of
+	// devices from behind one NAT address.
+	AuthCodeFailuresPerIP = Rule{Name: "authcode-failures-ip", Limit: 30, Window: 10 * time.Minute}
+)
+
+// PerIPRules are the rules whose subject is a source address.
+var PerIPRules = []*Rule{&CodeEntryPerIP, &SignInPerIP, &AuthCodeFailuresPerIP}
+
+// AccountSubject is the subject of SignInPerAccount for a typed username:
+// case and surrounding spaces do not make a new budget.
+func AccountSubject(username string) string {
+	s := strings.ToLower(strings.TrimSpace(username))
+	if len(s) > 256 {
+		s = s[:256]
+	}
+	return s
+}
