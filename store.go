@@ -63,6 +63,11 @@ type Store interface {
 	// GetDeviceAuthorizationByDeviceCode finds a grant by the hash of the code
 	// the device polls with. ENOTFOUND if there is none.
 	GetDeviceAuthorizationByDeviceCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// PollDeviceAuthorization is GetDeviceAuthorizationByDeviceCode for a
+	// poll, which is the request a fleet sends most: it fills in only ID,
+	// Kind, DeviceCodeHash, ClientID, Scopes, Mode, ExpiresAt, Interval,
+	// State, UserID and DeviceID.
+	PollDeviceAuthorization(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
 	// GetDeviceAuthorizationByUserCode finds a grant by the hash of the code a
 	// person typed. ENOTFOUND if there is none.
 	GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)

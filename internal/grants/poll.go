@@ -43,7 +43,7 @@ func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind 
 	a := s.polls.pending(key, now)
 	if a == nil {
 		var err error
-		a, err = s.store.GetDeviceAuthorizationByDeviceCode(ctx, hash)
+		a, err = s.store.PollDeviceAuthorization(ctx, hash)
 		if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
 			return nil, errUnknownCode
 		}

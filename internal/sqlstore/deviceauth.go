@@ -59,6 +59,29 @@ func (s *Store) GetDeviceAuthorizationByDeviceCode(ctx context.Context, hash []b
 	return s.getAuthz(ctx, preparedReads{s}, "device_code_hash", hash)
 }
 
+// PollDeviceAuthorization reads only what a poll needs: the request that
+// fleets send most does not pay for the columns only a consent page shows.
+func (s *Store) PollDeviceAuthorization(ctx context.Context, hash []byte) (*pairgate.DeviceAuthorization, error) {
+	var a pairgate.DeviceAuthorization
+	var scopes, mode string
+	var expires, interval int64
+	err := s.readRow(ctx, `SELECT id, kind, client_id, scopes, mode, expires_at, interval_ms, state, user_id, device_id
+		FROM device_authorizations WHERE device_code_hash = $1`, hash).
+		Scan(&a.ID, &a.Kind, &a.ClientID, &scopes, &mode, &expires, &interval, &a.State, &a.UserID, &a.DeviceID)
+	if err == sql.ErrNoRows {
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device authorization not found")
+	}
+	if err != nil {
+		return nil, s.fail(err, "poll device authorization")
+	}
+	a.DeviceCodeHash = hash
+	a.Scopes = splitList(scopes)
+	a.Mode = pairgate.Mode(mode)
+	a.ExpiresAt = tm(expires)
+	a.Interval = time.Duration(interval) * time.Millisecond
+	return &a, nil
+}
+
 func (s *Store) GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*pairgate.DeviceAuthorization, error) {
 	return s.getAuthz(ctx, preparedReads{s}, "user_code_hash", hash)
 }

@@ -287,6 +287,15 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s pairgate.Store) {
 	if got.ID != a.ID {
 		t.Fatalf("by user code: %+v", got)
 	}
+	polled, err := s.PollDeviceAuthorization(ctx(t), a.DeviceCodeHash)
+	must(t, err)
+	if polled.ID != a.ID || polled.Kind != a.Kind || polled.ClientID != c.ID || polled.State != pairgate.StatePending ||
+		polled.Mode != a.Mode || polled.Scopes.String() != "printing" || !polled.ExpiresAt.Equal(a.ExpiresAt) ||
+		polled.Interval != a.Interval || !bytes.Equal(polled.DeviceCodeHash, a.DeviceCodeHash) {
+		t.Fatalf("poll view: %+v", polled)
+	}
+	_, err = s.PollDeviceAuthorization(ctx(t), a.UserCodeHash)
+	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.GetDeviceAuthorizationByUserCode(ctx(t), a.DeviceCodeHash)
 	wantCode(t, err, pairgate.ENOTFOUND)
 
@@ -303,6 +312,9 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s pairgate.Store) {
 
 	approved, err := s.ApproveDeviceAuthorization(ctx(t), a.ID, deviceFor(a, "usr_1", now), now)
 	must(t, err)
+	if p, _ := s.PollDeviceAuthorization(ctx(t), a.DeviceCodeHash); p.State != pairgate.StateApproved || p.UserID != "usr_1" || p.DeviceID != approved.DeviceID {
+		t.Fatalf("poll view after approval: %+v", p)
+	}
 	if approved.State != pairgate.StateApproved || approved.UserID != "usr_1" || approved.DeviceID == "" || !approved.DecidedAt.Equal(now) {
 		t.Fatalf("approved: %+v", approved)
 	}
