@@ -47,6 +47,7 @@ func main() {
 	conc := flag.Int("c", 32, "concurrent clients")
 	dbURL := flag.String("db", "", "postgres:// URL of a server to benchmark on (default: embedded SQLite)")
 	only := flag.String("only", "", "comma-separated endpoints to run (default: all)")
+	alg := flag.String("signing-alg", "RS256", "access token signing algorithm: RS256, ES256 or EdDSA")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -62,7 +63,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pairgate-bench: -duration must be in (0, 5m] and -c in [1, 1024]")
 		os.Exit(2)
 	}
-	if err := run(*duration, *conc, *dbURL, *only); err != nil {
+	if err := run(*duration, *conc, *dbURL, *only, *alg); err != nil {
 		fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -80,7 +81,7 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-func run(d time.Duration, conc int, dbURL, only string) error {
+func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pairgate-bench-")
 	if err != nil {
@@ -91,6 +92,7 @@ func run(d time.Duration, conc int, dbURL, only string) error {
 	cfg := cli.DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.AdminPassword = "bench"
+	cfg.SigningAlg = alg
 	cfg.LogLevel = "warn"
 	// Each pending code is polled about once a second below; the shortest
 	// interval the server allows keeps those polls from being slow_down.
@@ -149,7 +151,7 @@ func run(d time.Duration, conc int, dbURL, only string) error {
 		{"refresh", b.refresh},
 		{"introspection", b.introspection},
 	}
-	fmt.Printf("pairgate-bench: %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
 	// Each endpoint is measured between two bare runs of its own and
 	// compared with their mean: on a shared machine the bare baseline
 	// drifts by a third from one run to the next, and a ratio against a
