@@ -116,13 +116,13 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, c *pairgate.Clien
 		return nil, err
 	}
 	if !ok {
-		s.guessFailed(ctx, ip, key)
+		s.codeFailed(ctx, c, ip, key, "not a code")
 		return nil, errWrongAuthCode
 	}
 	now := s.now()
 	ac, err := s.store.GetAuthorizationCodeByHash(ctx, key, now)
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		s.guessFailed(ctx, ip, key)
+		s.codeFailed(ctx, c, ip, key, "wrong, expired or deleted")
 		return nil, errWrongAuthCode
 	}
 	if err != nil {
@@ -141,11 +141,14 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, c *pairgate.Clien
 	// code deleted or expiring since the lookup issues nothing.
 	dev, err := s.store.IssueRefreshFamily(ctx, d, fam, first)
 	if pairgate.ErrorCode(err) == pairgate.EINVALIDGRANT {
+		s.codeFailed(ctx, c, ip, key, "deleted or expired while redeeming")
 		return nil, errWrongAuthCode
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeRedeemed, ActorType: pairgate.ActorClient, ActorID: c.ID,
+		Target: ac.ID, IP: ip, Details: map[string]string{"device_id": dev.ID, "device_name": dev.Name, "hardware_id": dev.HardwareID}})
 	s.log.Info("device authorized with an authorization code", "code_id", ac.ID, "client_id", c.ID, "device_id", dev.ID, "ip", ip)
 	return s.respond(ctx, pairgate.GrantAuthorizationCode, dev, fam.Subject, c.ID, scopes, refresh)
 }
@@ -177,6 +180,14 @@ func (s *Service) guessAllowed(ctx context.Context, ip string, key []byte) error
 		return nil
 	}
 	return s.guess.Allow(ctx, secret.KindAuthCode, ip, key)
+}
+
+// codeFailed counts a wrong code against its source and records it; the
+// code itself never reaches the audit log.
+func (s *Service) codeFailed(ctx context.Context, c *pairgate.Client, ip string, key []byte, why string) {
+	s.guessFailed(ctx, ip, key)
+	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeFailed, ActorType: pairgate.ActorClient, ActorID: c.ID,
+		IP: ip, Details: map[string]string{"reason": why}})
 }
 
 func (s *Service) guessFailed(ctx context.Context, ip string, key []byte) {

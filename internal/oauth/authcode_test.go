@@ -222,12 +222,15 @@ func TestAuthorizationCodeBadInput(t *testing.T) {
 	}
 	after := testenv.RowCounts(t, s.DB)
 	// The wrong codes were counted against the source address (DESIGN.md
-	// 2.6): that counter is the one write a refused guess must make.
-	if after["rate_limits"] != 1 {
-		t.Errorf("wrong codes counted in %d rate-limit rows, want 1 (per source)", after["rate_limits"])
+	// 2.6) and recorded in the audit log: those are the writes a refused
+	// guess must make, and the only ones.
+	if after["rate_limits"] != 1 || after["audit_events"] != 2 {
+		t.Errorf("wrong codes: %d rate-limit rows (want 1, per source), %d audit events (want 2)", after["rate_limits"], after["audit_events"])
 	}
-	delete(before, "rate_limits")
-	delete(after, "rate_limits")
+	for _, table := range []string{"rate_limits", "audit_events"} {
+		delete(before, table)
+		delete(after, table)
+	}
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Fatalf("refused requests wrote rows:\nbefore %v\nafter  %v", before, after)
 	}
@@ -252,4 +255,21 @@ func TestAuthorizationCodeGuessingIsLimited(t *testing.T) {
 	// The lock-out ends with its window.
 	s.Clock.Advance(10 * time.Minute)
 	wantTokens(t, redeemForm(t, s, code, "Later", ""))
+}
+
+// TestAuthorizationCodeAudit: redemptions and failures are in the audit
+// log, without the code.
+func TestAuthorizationCodeAudit(t *testing.T) {
+	s := testenv.StartServer(t)
+	code, ac := newCode(t, s, pairgate.TTL60Minutes)
+	wantTokens(t, redeemForm(t, s, code, "Audited", "AUD-1"))
+	wantError(t, redeemForm(t, s, "0000-0000-0000-0000", "Guess", ""), 400, "invalid_grant")
+	ok, _ := s.App.Store.ListAuditEvents(ctx(t), pairgate.AuditFilter{Action: pairgate.AuditCodeRedeemed})
+	bad, _ := s.App.Store.ListAuditEvents(ctx(t), pairgate.AuditFilter{Action: pairgate.AuditCodeFailed})
+	if len(ok) != 1 || ok[0].Target != ac.ID || ok[0].Details["device_name"] != "Audited" || ok[0].IP != "127.0.0.1" {
+		t.Fatalf("redeemed: %+v", ok)
+	}
+	if len(bad) != 1 || bad[0].IP != "127.0.0.1" || strings.Contains(fmt.Sprint(bad[0]), "0000-0000") {
+		t.Fatalf("failed: %+v", bad)
+	}
 }
