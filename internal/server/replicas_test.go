@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -28,7 +30,7 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	dsn := testenv.PostgresDSN(t)
 	mk := base64.StdEncoding.EncodeToString(secret.NewMasterKey())
 	env := []string{
-		"PAIRGATE_DB=" + dsn, "PAIRGATE_MASTER_KEY=" + mk, "PAIRGATE_ISSUER=https://pairgate.example",
+		"PAIRGATE_DB=" + dsn, "PAIRGATE_MASTER_KEY=" + mk, "PAIRGATE_ISSUER=http://pairgate.example",
 		"PAIRGATE_ADMIN_PASSWORD=" + testenv.AdminPassword, "PAIRGATE_POLL_INTERVAL=1s",
 		"PAIRGATE_REFRESH_GRACE=0s", "PAIRGATE_LOG_LEVEL=warn",
 	}
@@ -59,7 +61,7 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	// A device asks replica 1 for a code; the person approves elsewhere;
 	// 50 concurrent polls over all three replicas yield one token.
 	r := do(t, "POST", r1.URL+"/oauth/device/code", form, "client_id=print-client&mode=device&hardware_id=REPL-1")
-	if r.status != 200 || !strings.HasPrefix(r.body["verification_uri"].(string), "https://pairgate.example/") {
+	if r.status != 200 || !strings.HasPrefix(r.body["verification_uri"].(string), "http://pairgate.example/") {
 		t.Fatalf("device code: %d %s", r.status, r.raw)
 	}
 	body := "grant_type=" + url.QueryEscape(pairgate.GrantDeviceCode) + "&client_id=print-client&device_code=" + r.body["device_code"].(string)
@@ -71,7 +73,12 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 			t.Fatalf("poll before approval: %d %s", p.status, p.raw)
 		}
 	}
-	approver.ApproveUserCode(t, r.body["user_code"].(string))
+	// The person signs in on replica 2 and approves there.
+	browser := signInAt(t, r2.URL, "admin", testenv.AdminPassword)
+	consent := postWith(t, browser, r2.URL+"/device", url.Values{"user_code": {r.body["user_code"].(string)}, "action": {"approve"}})
+	if consent.StatusCode != 200 {
+		t.Fatalf("approval on replica 2: %d", consent.StatusCode)
+	}
 	time.Sleep(1100 * time.Millisecond) // the interval
 	var wg sync.WaitGroup
 	replies := make([]reply, 50)
@@ -102,6 +109,18 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 		t.Fatal("no poll got tokens")
 	}
 	devID := claimsOf(t, tokens["access_token"].(string))["device_id"].(string)
+
+	// Guessing counters live in the database: attempts at one user code
+	// spread over the replicas count against one budget (10 per code).
+	guess := url.Values{"user_code": {"BBBB-BBBB"}}
+	for i := range 10 {
+		if st := postWith(t, http.DefaultClient, reps[i%3].URL+"/device", guess).StatusCode; st != http.StatusNotFound && st != http.StatusBadRequest {
+			t.Fatalf("guess %d: %d", i+1, st)
+		}
+	}
+	if st := postWith(t, http.DefaultClient, r2.URL+"/device", guess).StatusCode; st != http.StatusTooManyRequests {
+		t.Fatalf("11th guess at one code over three replicas: %d, want 429", st)
+	}
 
 	// Refresh on replica 3, then reuse of the old token on replica 1
 	// revokes the family: the new token is dead on replica 2.
@@ -156,8 +175,14 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 			t.Fatalf("device API on %s before deletion: %d", rep.URL, st)
 		}
 	}
-	if err := approver.App.Store.DeleteDevice(t.Context(), devID); err != nil {
-		t.Fatal(err)
+	// An admin deletes the device through replica 2's admin API.
+	keyResp := do(t, "POST", r2.URL+"/api/v1/api-keys", "application/json", `{"name":"replicas"}`,
+		"Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:"+testenv.AdminPassword)))
+	if keyResp.status != 201 {
+		t.Fatalf("API key on replica 2: %d %s", keyResp.status, keyResp.raw)
+	}
+	if del := do(t, "DELETE", r2.URL+"/api/v1/devices/"+devID, "", "", "Authorization", "Bearer "+keyResp.body["key"].(string)); del.status != 204 {
+		t.Fatalf("delete on replica 2: %d %s", del.status, del.raw)
 	}
 	for _, rep := range reps {
 		if st := deviceStatus(t, rep.URL, at); st != 401 {
@@ -220,4 +245,28 @@ func claimsOf(t *testing.T, tok string) map[string]any {
 
 func deviceStatus(t *testing.T, base, tok string) int {
 	return do(t, "GET", base+"/api/v1/device", "", "", "Authorization", "Bearer "+tok).status
+}
+
+// signInAt signs in on a server's sign-in page and returns a client that
+// carries the session.
+func signInAt(t *testing.T, base, user, pass string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp := postWith(t, c, base+"/auth/signin/", url.Values{"username": {user}, "password": {pass}, "next": {"/"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in at %s: %d", base, resp.StatusCode)
+	}
+	return c
+}
+
+func postWith(t *testing.T, c *http.Client, u string, v url.Values) *http.Response {
+	t.Helper()
+	resp, err := c.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }
