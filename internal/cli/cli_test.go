@@ -16,31 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pairgate/pairgate/internal/cli"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
+	"github.com/pairgate/pairgate/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -58,7 +41,7 @@ func serve(t *testing.T, env map[string]string, args ...string) (addr string, st
 	t.Helper()
 	addr = freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	code := make(chan int, 1)
 	go func() {
 		code <- cli.Main(ctx, append([]string{"serve", "--addr", addr}, args...), cli.Env{
@@ -278,7 +261,7 @@ func TestTLSWithCertificateReloadAndHSTS(t *testing.T) {
 	first := writeCert(t, certFile, keyFile, 1)
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	code := make(chan int, 1)
 	go func() {
 		code <- cli.Main(ctx, []string{"serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"),

@@ -42,7 +42,7 @@ type result struct {
 // device runs `pairgate device …` in-process. HOME is not set, so nothing
 // can fall back to the real credentials file.
 func device(ctx context.Context, env map[string]string, args ...string) result {
-	var out, errb lockedBuffer
+	var out, errb testenv.Buffer
 	code := cli.Main(ctx, append([]string{"device"}, args...), cli.Env{
 		Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &errb,
 	})
@@ -141,7 +141,7 @@ func decodeQR(t *testing.T, out string) string {
 // printed its code, the output so far and a function that waits for it.
 func pairInBackground(t *testing.T, ctx context.Context, env map[string]string, args ...string) (string, func() result) {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main(ctx, append([]string{"device", "pair"}, args...), cli.Env{

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -286,7 +285,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestAuditLogRecordsSecurityEvents(t *testing.T) {
-	var lines syncLines
+	var lines testenv.Buffer
 	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
 		c.AuditStdout = true
 		c.AuditLines = &lines
@@ -336,21 +335,4 @@ func TestAuditLogRecordsSecurityEvents(t *testing.T) {
 	if strings.Contains(got, rt) {
 		t.Error("a refresh token reached the audit stream")
 	}
-}
-
-type syncLines struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -52,7 +52,7 @@ type Process struct {
 	URL  string
 	Addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 }
 
@@ -76,7 +76,7 @@ func LaunchProcess(t testing.TB, env []string, args ...string) *Process {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &Process{URL: "http://" + addr, Addr: addr, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{URL: "http://" + addr, Addr: addr, out: &Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(Binary(t), append([]string{"serve", "--addr", addr}, args...)...)
 	// As in StartServer, capacity limits are off unless the test sets them.
 	p.cmd.Env = append(append(os.Environ(), "PAIRGATE_RATE_LIMIT_PER_SOURCE=0", "PAIRGATE_RATE_LIMIT_PER_CLIENT=0"), env...)

@@ -45,7 +45,7 @@ type Server struct {
 	Clock   *Clock
 	DataDir string
 	DB      string
-	logs    *syncBuffer
+	logs    *Buffer
 }
 
 // AdminPassword is the password of the "admin" account of test servers.
@@ -91,7 +91,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	log := cli.NewLogger(logs, cfg.LogLevel, "json")
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := cli.NewApp(ctx, cfg, log, logs)
@@ -166,19 +166,25 @@ func (s *Server) DenyUserCode(t testing.TB, userCode string) {
 	}
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that goroutines may write to at once, for the
+// output of servers under test.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) Bytes() []byte {
+// Bytes returns a copy of what was written so far.
+func (s *Buffer) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.b.Bytes())
 }
+
+// String returns what was written so far.
+func (s *Buffer) String() string { return string(s.Bytes()) }
