@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/api"
@@ -279,13 +278,14 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: cfg.Now}
 	clients := authn.NewClients(store, keys, cfg.Now)
 	limiter := ratelimit.New(store, keys, cfg.Now)
+	limiter.OnRefused = m.RateLimited
 	g := grants.New(store, keys, tokens, grants.Config{
 		Issuer: cfg.Issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
 	}, cfg.Now, log, rec)
 	oh := &oauth.Handlers{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: cfg.Issuer, IP: ip, Log: log, Metrics: m,
 		PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, cfg.Now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, cfg.Now)}
-	g.LimitGuessing(authCodeGuessLimit(limiter, m))
+	g.LimitGuessing(authCodeGuessLimit(limiter))
 	adm := admin.New(store, keys, g, rec, cfg.Now, log)
 	adm.ClientChanged = clients.Forget
 	adm.Limiter = limiter
@@ -399,14 +399,10 @@ func redactDSN(dsn string) string {
 // authCodeGuessLimit limits wrong admin-issued codes per source address
 // (DESIGN.md 2.6). At 80 bits a code cannot be guessed anyway; the limit
 // keeps a scripted attacker from trying.
-func authCodeGuessLimit(l *ratelimit.Limiter, m *metrics.Metrics) grants.GuessLimit {
+func authCodeGuessLimit(l *ratelimit.Limiter) grants.GuessLimit {
 	return grants.GuessLimit{
 		Allow: func(ctx context.Context, kind, source string, key []byte) error {
-			err := l.Over(ctx, ratelimit.Hit{Rule: ratelimit.AuthCodeFailuresPerIP, Subject: source})
-			if pairgate.ErrorCode(err) == pairgate.ERATELIMITED {
-				m.RateLimited(ratelimit.AuthCodeFailuresPerIP.Name)
-			}
-			return err
+			return l.Over(ctx, ratelimit.Hit{Rule: ratelimit.AuthCodeFailuresPerIP, Subject: source})
 		},
 		Failed: func(ctx context.Context, kind, source string, key []byte) {
 			l.Count(ctx, ratelimit.Hit{Rule: ratelimit.AuthCodeFailuresPerIP, Subject: source})

@@ -31,6 +31,16 @@ type Limiter struct {
 	store pairgate.Store
 	keys  *secret.Keys
 	now   func() time.Time
+
+	// OnRefused, if set, is told the rule of every refused attempt (for
+	// metrics).
+	OnRefused func(rule string)
+}
+
+func (l *Limiter) refused(rule string) {
+	if l.OnRefused != nil {
+		l.OnRefused(rule)
+	}
 }
 
 // New returns a Limiter. now is the clock; nil means time.Now.
@@ -53,6 +63,7 @@ func (l *Limiter) Allow(ctx context.Context, hits ...Hit) error {
 			return err
 		}
 		if !ok {
+			l.refused(h.Rule.Name)
 			return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
 				Message: "too many attempts; try again " + In(retry)}
 		}
@@ -72,6 +83,7 @@ func (l *Limiter) Over(ctx context.Context, hits ...Hit) error {
 			return err
 		}
 		if n >= h.Rule.Limit {
+			l.refused(h.Rule.Name)
 			retry := end.Sub(now)
 			return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
 				Message: "too many failed attempts; try again " + In(retry)}
