@@ -311,7 +311,7 @@ func (s *Service) FindUser(ctx context.Context, idOrName string) (*pairgate.User
 		}
 	}
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "no account %q", idOrName)
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "no account named %q", idOrName)
 	}
 	return u, err
 }

@@ -134,6 +134,19 @@ func TestAdminCLIOverTheAPI(t *testing.T) {
 		t.Fatalf("audit:\n%s", out)
 	}
 
+	// Accounts over the API with --server, the same commands as on the host.
+	a.ok("a long password for eve\n", "users", "create", "--server", s.URL, "--username", "eve", "--role", "user", "--password-stdin")
+	if out = a.ok("", "users", "list", "--server", s.URL); !strings.Contains(out, "eve") || !strings.Contains(out, "admin") {
+		t.Fatalf("users list over the API:\n%s", out)
+	}
+	if out = a.ok("", "users", "set-password", "--server", s.URL, "--username", "eve"); !strings.Contains(out, "password: ") {
+		t.Fatalf("set-password over the API:\n%s", out)
+	}
+	if code, _, errs := a.run("", "users", "delete", "--server", s.URL, "--username", "admin"); code != cli.ExitFailure || !strings.Contains(errs, "last admin") {
+		t.Fatalf("deleting the last admin over the API: %d %s", code, errs)
+	}
+	a.ok("", "users", "delete", "--server", s.URL, "--username", "eve")
+
 	// A key from the environment wins over the saved one; a bad one is 5.
 	a.env = map[string]string{"PAIRGATE_API_KEY": "pgk_" + strings.Repeat("x", 43)}
 	if code, _, _ := a.run("", "codes", "list"); code != cli.ExitNotAuthorized {

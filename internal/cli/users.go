@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +22,7 @@ import (
 )
 
 func usersCommand() *command {
-	return &command{name: "users", summary: "manage local accounts, directly on this host's store", subs: []*command{
+	return &command{name: "users", summary: "manage local accounts, on this host's store or with --server over the admin API", subs: []*command{
 		{name: "create", summary: "create an account (--username, --role admin|user)", run: runUsersCreate},
 		{name: "list", summary: "list the accounts", run: runUsersList},
 		{name: "delete", summary: "delete an account; its sessions end and the user-mode devices it approved lose access", run: runUsersDelete},
@@ -137,13 +138,135 @@ func misused(env Env, cmd string, err error) int {
 	return ExitUsage
 }
 
+// userOps are the account operations, on this host's store or over a
+// server's admin API (--server): the same commands either way.
+type userOps interface {
+	create(ctx context.Context, username, role, password string) error
+	list(ctx context.Context) ([]*pairgate.User, error)
+	delete(ctx context.Context, username string) error
+	setPassword(ctx context.Context, username, password string) error
+	close()
+}
+
+// usersTarget is where `admin users` works: the host's store by default,
+// a server's admin API with --server.
+type usersTarget struct {
+	host hostStoreFlags
+	api  apiFlags
+}
+
+func (u *usersTarget) register(env Env, fs *flag.FlagSet) {
+	u.host.register(fs)
+	fs.StringVar(&u.api.server, "server", "", "work over this server's admin API (with the key 'pairgate admin login' saved, or --api-key) instead of this host's store")
+	fs.StringVar(&u.api.apiKey, "api-key", "", "admin API key for --server; PAIRGATE_API_KEY keeps it out of the process list")
+	u.api.profile = adminCredentialsFile(env)
+}
+
+func (u *usersTarget) open(ctx context.Context, env Env, cmd string) (userOps, error) {
+	if u.api.server != "" {
+		c, err := u.api.client(env, true)
+		if err != nil {
+			return nil, err
+		}
+		return apiUsers{c}, nil
+	}
+	s, svc, err := u.host.service(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hostUsers{s: s, svc: svc, actor: hostActor(cmd)}, nil
+}
+
+type hostUsers struct {
+	s     *sqlstore.Store
+	svc   *admin.Service
+	actor admin.Actor
+}
+
+func (h hostUsers) close() { h.s.Close() }
+
+func (h hostUsers) create(ctx context.Context, username, role, password string) error {
+	_, _, err := h.svc.CreateUser(ctx, h.actor, username, role, password)
+	return plain(err)
+}
+
+func (h hostUsers) list(ctx context.Context) ([]*pairgate.User, error) { return h.svc.ListUsers(ctx) }
+
+func (h hostUsers) delete(ctx context.Context, username string) error {
+	u, err := h.svc.FindUser(ctx, username)
+	if err != nil {
+		return plain(err)
+	}
+	return plain(h.svc.DeleteUser(ctx, h.actor, u.ID))
+}
+
+func (h hostUsers) setPassword(ctx context.Context, username, password string) error {
+	u, err := h.svc.FindUser(ctx, username)
+	if err != nil {
+		return plain(err)
+	}
+	_, err = h.svc.SetPassword(ctx, h.actor, u.ID, password)
+	return plain(err)
+}
+
+// plain turns a domain error into its public message, for the terminal.
+func plain(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(pairgate.ErrorMessage(err))
+}
+
+type apiUsers struct{ c *apiClient }
+
+func (a apiUsers) close() {}
+
+func (a apiUsers) create(ctx context.Context, username, role, password string) error {
+	_, err := a.c.do(ctx, "POST", "/api/v1/users", map[string]string{"username": username, "role": role, "password": password}, nil)
+	return err
+}
+
+func (a apiUsers) list(ctx context.Context) ([]*pairgate.User, error) {
+	var out struct {
+		Users []struct {
+			ID                string    `json:"id"`
+			Username          string    `json:"username"`
+			Role              string    `json:"role"`
+			CreatedAt         time.Time `json:"created_at"`
+			PasswordChangedAt time.Time `json:"password_changed_at"`
+		} `json:"users"`
+	}
+	if _, err := a.c.do(ctx, "GET", "/api/v1/users", nil, &out); err != nil {
+		return nil, err
+	}
+	var users []*pairgate.User
+	for _, u := range out.Users {
+		users = append(users, &pairgate.User{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt, PasswordChangedAt: u.PasswordChangedAt})
+	}
+	return users, nil
+}
+
+func (a apiUsers) delete(ctx context.Context, username string) error {
+	_, err := a.c.do(ctx, "DELETE", "/api/v1/users/"+url.PathEscape(username), nil, nil)
+	return err
+}
+
+func (a apiUsers) setPassword(ctx context.Context, username, password string) error {
+	_, err := a.c.do(ctx, "PUT", "/api/v1/users/"+url.PathEscape(username)+"/password", map[string]string{"password": password}, nil)
+	return err
+}
+
+// usersFailed prints an error of an `admin users` command with the exit
+// status the admin commands document.
+func usersFailed(env Env, cmd string, err error) int { return apiStatus(env, cmd, err) }
+
 func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin users create"
-	var store hostStoreFlags
+	var target usersTarget
 	var username, role string
 	var fromStdin bool
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	store.register(fs)
+	target.register(env, fs)
 	fs.StringVar(&username, "username", "", "the account's name (required)")
 	fs.StringVar(&role, "role", pairgate.RoleUser, "admin (everything) or user (approve devices, use the portal)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input; without it, a random password is made and printed")
@@ -161,13 +284,13 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, svc, err := store.service(ctx)
+	ops, err := target.open(ctx, env, cmd)
 	if err != nil {
-		return failed(env, cmd, err)
+		return usersFailed(env, cmd, err)
 	}
-	defer s.Close()
-	if _, _, err := svc.CreateUser(ctx, hostActor(cmd), name, role, password); err != nil {
-		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
+	defer ops.close()
+	if err := ops.create(ctx, name, role, password); err != nil {
+		return usersFailed(env, cmd, err)
 	}
 	fmt.Fprintf(env.Stdout, "created account %q (%s)\n", name, role)
 	if generated {
@@ -178,20 +301,20 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 
 func runUsersList(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin users list"
-	var store hostStoreFlags
+	var target usersTarget
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	store.register(fs)
+	target.register(env, fs)
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
-	s, err := store.open(ctx)
+	ops, err := target.open(ctx, env, cmd)
 	if err != nil {
-		return failed(env, cmd, err)
+		return usersFailed(env, cmd, err)
 	}
-	defer s.Close()
-	users, err := s.ListUsers(ctx)
+	defer ops.close()
+	users, err := ops.list(ctx)
 	if err != nil {
-		return failed(env, cmd, err)
+		return usersFailed(env, cmd, err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USERNAME\tROLE\tCREATED\tPASSWORD CHANGED\tID")
@@ -205,21 +328,12 @@ func runUsersList(ctx context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
-// findUser returns the account a --username names.
-func findUser(ctx context.Context, s pairgate.Store, username string) (*pairgate.User, error) {
-	u, err := s.GetUserByUsername(ctx, username)
-	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		return nil, fmt.Errorf("no account named %q", username)
-	}
-	return u, err
-}
-
 func runUsersDelete(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin users delete"
-	var store hostStoreFlags
+	var target usersTarget
 	var username string
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	store.register(fs)
+	target.register(env, fs)
 	fs.StringVar(&username, "username", "", "the account to delete (required)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
@@ -228,17 +342,13 @@ func runUsersDelete(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, svc, err := store.service(ctx)
+	ops, err := target.open(ctx, env, cmd)
 	if err != nil {
-		return failed(env, cmd, err)
+		return usersFailed(env, cmd, err)
 	}
-	defer s.Close()
-	u, err := findUser(ctx, s, name)
-	if err != nil {
-		return failed(env, cmd, err)
-	}
-	if err := svc.DeleteUser(ctx, hostActor(cmd), u.ID); err != nil {
-		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
+	defer ops.close()
+	if err := ops.delete(ctx, name); err != nil {
+		return usersFailed(env, cmd, err)
 	}
 	fmt.Fprintf(env.Stdout, "deleted account %q; its sessions ended and the user-mode devices it approved lost access\n", name)
 	return ExitOK
@@ -246,11 +356,11 @@ func runUsersDelete(ctx context.Context, env Env, args []string) int {
 
 func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin users set-password"
-	var store hostStoreFlags
+	var target usersTarget
 	var username string
 	var fromStdin bool
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	store.register(fs)
+	target.register(env, fs)
 	fs.StringVar(&username, "username", "", "the account (required)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the new password from the first line of standard input; without it, a random password is made and printed")
 	if err := parseFlags(fs, env, args); err != nil {
@@ -264,17 +374,13 @@ func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	s, svc, err := store.service(ctx)
+	ops, err := target.open(ctx, env, cmd)
 	if err != nil {
-		return failed(env, cmd, err)
+		return usersFailed(env, cmd, err)
 	}
-	defer s.Close()
-	u, err := findUser(ctx, s, name)
-	if err != nil {
-		return failed(env, cmd, err)
-	}
-	if _, err := svc.SetPassword(ctx, hostActor(cmd), u.ID, password); err != nil {
-		return failed(env, cmd, errors.New(pairgate.ErrorMessage(err)))
+	defer ops.close()
+	if err := ops.setPassword(ctx, name, password); err != nil {
+		return usersFailed(env, cmd, err)
 	}
 	fmt.Fprintf(env.Stdout, "changed the password of %q; it is signed out everywhere\n", name)
 	if generated {
