@@ -34,3 +34,14 @@ type Client struct {
 
 // AllowsGrant reports whether the client may use grant type gt.
 func (c *Client) AllowsGrant(gt string) bool { return slices.Contains(c.GrantTypes, gt) }
+
+// BrowserClientID is the built-in client of browsers authorized as devices
+// (an admin signing in to the console, the Self-service Portal). It has no
+// grant types, so nobody can use it at the token endpoint; its devices hold
+// browser sessions, not tokens.
+const BrowserClientID = "pairgate-browser"
+
+// BrowserClient is the built-in client as it is created when first needed.
+func BrowserClient(now time.Time) *Client {
+	return &Client{ID: BrowserClientID, Name: "Web browser", Public: true, Scopes: Scopes{"portal"}, CreatedAt: now}
+}

@@ -106,6 +106,17 @@ type Store interface {
 	// succeed. EINVALIDGRANT otherwise, with nothing written.
 	IssueRefreshFamily(ctx context.Context, d *Device, fam *RefreshFamily, first NewRefreshToken) (*Device, error)
 
+	// AuthorizeBrowser records a browser as a Device (created, or updated
+	// as in ApproveDeviceAuthorization when the same client and hardware
+	// ID, the browser's own id, is known) and starts sess as its device
+	// session, in one transaction. sess.DeviceID is set from the stored
+	// device. The device's other sessions that carry no person end: a
+	// browser holds one device authorization at a time, as a device holds
+	// one refresh family. When d.AuthCodeID is set, the code is checked and
+	// counted exactly as in IssueRefreshFamily; EINVALIDGRANT otherwise,
+	// with nothing written.
+	AuthorizeBrowser(ctx context.Context, d *Device, sess *Session) (*Device, error)
+
 	// CreateAuthorizationCode stores an admin-issued code. ECONFLICT if its
 	// hash (or ID) collides with a stored one: the caller generates a new
 	// code and tries again (DESIGN.md 2.6).
