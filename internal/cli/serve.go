@@ -294,9 +294,10 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log,
 		Admin: adm, APIKeys: &authn.APIKeys{Store: store, Keys: keys, Now: cfg.Now}, Sessions: sessions,
 		Passwords: passwords, Limiter: limiter, Audit: rec}
+	browsers := &authn.Browsers{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
 	wh, err := web.New(web.Config{
 		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: passwords,
-		Limiter: limiter, IP: ip, Now: cfg.Now, Log: log,
+		Limiter: limiter, Admin: adm, Browsers: browsers, Audit: rec, IP: ip, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ const (
 	PrefixAPIKey       = "pgk_"
 	PrefixClientSecret = "pgs_"
 	PrefixSession      = "pgx_"
+	// PrefixBrowser marks the device session of a browser authorized as a
+	// device: a cookie of its own, never accepted as a person's session.
+	PrefixBrowser = "pgb_"
 )
 
 // Hash kinds, one per kind of secret.

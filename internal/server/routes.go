@@ -114,6 +114,14 @@ func (s *Server) routes() *http.ServeMux {
 		page("/auth/signin/{$}", w.SignIn, w.SignInPost)
 		page("/auth/signout", w.SignOutPage, w.SignOut)
 		page("/oauth/authorize/pairing/{$}", w.Pairing, w.PairingPost)
+		page("/portal", w.Portal, w.PortalPost)
+		// The Admin Console.
+		page("/admin", w.Console, nil)
+		page("/admin/audit", w.ConsoleAudit, nil)
+		page("/admin/codes", nil, w.ConsoleGenerate)
+		page("/admin/codes/{id}/delete", nil, w.ConsoleDeleteCode)
+		page("/admin/devices/{id}/delete", nil, w.ConsoleDeleteDevice)
+		mux.Handle("GET /admin/{$}", w.Page(w.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
 		mux.Handle("GET /auth/signin", w.Page(w.AddSlash))

@@ -11,11 +11,12 @@ import (
 
 type signInView struct {
 	base
-	Next      string
-	Username  string
-	Error     string
-	Notice    string
-	ForDevice bool // signing in to approve a device: say so
+	Next       string
+	Username   string
+	Error      string
+	Notice     string
+	ForDevice  bool // signing in to approve a device: say so
+	ForConsole bool // signing in to the Admin Console
 }
 
 // nextParam returns next if it is a local path, else "".
@@ -28,6 +29,11 @@ func nextParam(v string) string {
 
 func forDevice(next string) bool {
 	return strings.HasPrefix(next, "/device") || strings.HasPrefix(next, "/oauth/authorize/")
+}
+
+// forConsole reports whether a sign-in leads to the Admin Console.
+func forConsole(next string) bool {
+	return next == "/admin" || strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "/admin?")
 }
 
 // SignIn is GET /auth/signin/. Someone already signed in goes straight on
@@ -45,7 +51,7 @@ func (h *Handlers) SignIn(w http.ResponseWriter, r *http.Request) error {
 		}
 		return redirect(w, r, next)
 	}
-	v := signInView{base: h.base("Sign in", nil), Next: next, ForDevice: forDevice(next)}
+	v := signInView{base: h.base("Sign in", nil), Next: next, ForDevice: forDevice(next), ForConsole: forConsole(next)}
 	if q.Get("signed_out") != "" {
 		v.Notice = "You are signed out."
 	}
@@ -60,7 +66,7 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := nextParam(p.Get("next"))
 	username, password := strings.TrimSpace(p.Get("username")), p.Get("password")
-	v := signInView{base: h.base("Sign in", nil), Next: next, Username: username, ForDevice: forDevice(next)}
+	v := signInView{base: h.base("Sign in", nil), Next: next, Username: username, ForDevice: forDevice(next), ForConsole: forConsole(next)}
 	if username == "" || password == "" {
 		v.Error = "Enter your username and your password."
 		return h.render(w, http.StatusBadRequest, "signin", v)
@@ -84,6 +90,14 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.cfg.Passwords.Check(r.Context(), username, password)
 	if err == authn.ErrWrongPassword {
 		h.cfg.Log.InfoContext(r.Context(), "sign-in failed", "ip", ip)
+		// Who tried is anonymous; the name they typed is kept (shortened),
+		// the password never.
+		name := username
+		if len(name) > 64 {
+			name = name[:64]
+		}
+		h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignInFailed, ActorType: pairgate.ActorAnon,
+			IP: ip, Details: map[string]string{"username": name, "via": "sign-in page"}})
 		v.Error = "Wrong username or password."
 		return h.render(w, http.StatusBadRequest, "signin", v)
 	}
@@ -94,6 +108,13 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.cfg.Log.InfoContext(r.Context(), "signed in", "user_id", u.ID, "ip", ip)
+	h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignInSucceeded, ActorType: pairgate.ActorUser,
+		ActorID: u.ID, ActorName: u.Username, IP: ip, Details: map[string]string{"via": "sign-in page"}})
+	if u.Role == pairgate.RoleAdmin && forConsole(next) {
+		if err := h.authorizeAdminBrowser(w, r, u, ip); err != nil {
+			return err
+		}
+	}
 	if next == "" {
 		next = "/"
 	}
@@ -119,10 +140,40 @@ func (h *Handlers) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if _, err := form(w, r); err != nil {
 		return err
 	}
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
 	if err := h.cfg.Sessions.SignOut(r.Context(), w, r); err != nil {
 		return err
 	}
+	if u != nil {
+		h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignOut, ActorType: pairgate.ActorUser,
+			ActorID: u.ID, ActorName: u.Username})
+	}
 	return redirect(w, r, "/auth/signin/?signed_out=1")
+}
+
+// authorizeAdminBrowser makes the browser an admin signs in to the
+// console with an authorized device (DESIGN.md: "an administrator who
+// signs in to the console from a browser that is not yet authorized
+// authorizes that browser as a device"). A browser that already is one
+// stays as it is. It happens at sign-in, not on every console page, so
+// that an admin who deletes this browser from the inventory sees it stay
+// deleted.
+func (h *Handlers) authorizeAdminBrowser(w http.ResponseWriter, r *http.Request, u *pairgate.User, ip string) error {
+	_, err := h.cfg.Browsers.Device(r.Context(), r, ip)
+	if pairgate.ErrorCode(err) != pairgate.EUNAUTHORIZED {
+		return err
+	}
+	b := h.browserFor(r, "")
+	ba, err := h.cfg.Grants.AuthorizeBrowserForAdmin(r.Context(), u, b)
+	if err != nil {
+		return err
+	}
+	h.cfg.Browsers.SetCookies(w, ba.Token, b.ID)
+	h.cfg.Log.InfoContext(r.Context(), "browser authorized by an admin's sign-in", "device_id", ba.Device.ID, "user_id", u.ID, "ip", ip)
+	return nil
 }
 
 type homeView struct{ base }

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/admin"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
@@ -72,9 +74,16 @@ type Config struct {
 	Passwords *authn.Passwords
 	Limiter   *ratelimit.Limiter
 	Limits    Limits // zero fields take DefaultLimits
-	IP        httpx.ClientIP
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Admin performs the console's operations.
+	Admin *admin.Service
+	// Browsers finds the device a browser is authorized as (the portal,
+	// the console's own browser).
+	Browsers *authn.Browsers
+	// Audit records sign-ins and sign-outs; nil records none.
+	Audit *audit.Recorder
+	IP    httpx.ClientIP
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Handlers serves the browser pages. Its methods are the pages; the
@@ -101,6 +110,9 @@ func New(cfg Config) (*Handlers, error) {
 		if l.r.Limit <= 0 || l.r.Window <= 0 {
 			*l.r = *l.d
 		}
+	}
+	if cfg.Admin == nil || cfg.Browsers == nil || cfg.Grants == nil {
+		return nil, fmt.Errorf("web: Config needs Grants, Admin and Browsers")
 	}
 	tmpl, err := parseTemplates()
 	if err != nil {
@@ -194,6 +206,9 @@ type base struct {
 	Title string
 	CSS   string
 	User  *pairgate.User // signed in, if anyone
+	// Wide pages (the console's tables) use the width of a desktop
+	// screen; the others stay a phone-sized card.
+	Wide bool
 }
 
 // render executes a page into a buffer first, so that a template error is

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/pairgate/pairgate"
+)
+
+// The Self-service Portal (/portal): a browser that is an authorized
+// device opens it without a password; any other browser is asked for an
+// authorization code, and a right one authorizes it (DESIGN.md section 1).
+
+type portalView struct {
+	base
+	// The authorized browser's device.
+	Device       *pairgate.Device
+	How          string
+	AuthorizedAt string
+	Scopes       []scopeView
+	// The code form.
+	Code        string
+	DeviceName  string
+	DefaultName string
+	Dialog      string // why the code was refused; shown as a dialog
+	Error       string // anything else wrong with the form
+	Limited     bool
+}
+
+// Portal is GET /portal.
+func (h *Handlers) Portal(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.cfg.Browsers.Device(r.Context(), r, h.cfg.IP.Of(r))
+	switch pairgate.ErrorCode(err) {
+	case "":
+		return h.portalDevice(w, r, d)
+	case pairgate.EUNAUTHORIZED:
+		return h.portalForm(w, r, http.StatusOK, portalView{})
+	}
+	return err
+}
+
+func (h *Handlers) portalDevice(w http.ResponseWriter, r *http.Request, d *pairgate.Device) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	v := portalView{base: h.base("Self-service Portal", u), Device: d, AuthorizedAt: consoleTime(d.AuthorizedAt)}
+	switch d.AuthMethod {
+	case pairgate.AuthByAuthorizationCode:
+		v.How = "with an authorization code from your administrator"
+	case pairgate.AuthByAdminSignIn:
+		v.How = "when an administrator signed in on it"
+	default:
+		v.How = strings.ToLower(authMethodText(d))
+	}
+	for _, s := range d.Scopes {
+		text, ok := pairgate.ScopeDescriptions[s]
+		if !ok {
+			text = s
+		}
+		v.Scopes = append(v.Scopes, scopeView{Name: s, Text: text})
+	}
+	return h.render(w, http.StatusOK, "portal", v)
+}
+
+func (h *Handlers) portalForm(w http.ResponseWriter, r *http.Request, status int, v portalView) error {
+	u, err := h.user(r)
+	if err != nil {
+		return err
+	}
+	v.base = h.base("Self-service Portal", u)
+	v.DefaultName = browserName(r.UserAgent())
+	return h.render(w, status, "portal", v)
+}
+
+// PortalPost is POST /portal: a code typed in. A wrong or missing code
+// shows the "Authorization Code Incorrect/Missing" dialog and changes
+// nothing but the count of wrong codes from this address; a right one
+// authorizes the browser and opens the portal.
+func (h *Handlers) PortalPost(w http.ResponseWriter, r *http.Request) error {
+	p, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	ip := h.cfg.IP.Of(r)
+	if _, err := h.cfg.Browsers.Device(r.Context(), r, ip); err == nil {
+		return redirect(w, r, "/portal") // already authorized: nothing to do
+	} else if pairgate.ErrorCode(err) != pairgate.EUNAUTHORIZED {
+		return err
+	}
+	code := strings.TrimSpace(p.Get("code"))
+	name := strings.TrimSpace(p.Get("device_name"))
+	v := portalView{Code: code, DeviceName: name}
+	if len(code) > 64 {
+		v.Code = ""
+	}
+	b := h.browserFor(r, name)
+	ba, err := h.cfg.Grants.AuthorizeBrowserWithCode(r.Context(), code, b)
+	switch pairgate.ErrorCode(err) {
+	case "":
+		h.cfg.Browsers.SetCookies(w, ba.Token, b.ID)
+		return redirect(w, r, "/portal")
+	case pairgate.EINVALID:
+		if code == "" {
+			v.Dialog = "Enter the authorization code your administrator gave you."
+		} else {
+			v.Error = sentence(pairgate.ErrorMessage(err)) // the device name
+		}
+		return h.portalForm(w, r, http.StatusBadRequest, v)
+	case pairgate.EINVALIDGRANT:
+		v.Dialog = "That code is not right: it may be mistyped, expired or deleted. Check it with your administrator and try again."
+		return h.portalForm(w, r, http.StatusBadRequest, v)
+	case pairgate.ERATELIMITED:
+		setRetryAfter(w, err)
+		v.Dialog, v.Limited = limitedText(err), true
+		return h.portalForm(w, r, http.StatusTooManyRequests, v)
+	}
+	return err
+}
