@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,65 @@ func (tb *Tab) Attr(sel, name string) string {
 		tb.t.Fatalf("browser: attributes of %s: %v", sel, err)
 	}
 	return attrs[name]
+}
+
+// Select chooses the option with this value in the <select> sel finds.
+func (tb *Tab) Select(sel, value string) {
+	tb.t.Helper()
+	tb.do(chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// Click clicks the element sel finds without waiting for a page to load:
+// for controls that change the page in place (closing a <dialog>).
+func (tb *Tab) Click(sel string) {
+	tb.t.Helper()
+	tb.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// Bool evaluates a JavaScript expression for the test (the page itself
+// runs none) and returns its boolean value.
+func (tb *Tab) Bool(expr string) bool {
+	tb.t.Helper()
+	b, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](expr))
+	if err != nil {
+		tb.t.Fatalf("browser: evaluate %s: %v", expr, err)
+	}
+	return b
+}
+
+// String evaluates a JavaScript expression for the test and returns its
+// string value.
+func (tb *Tab) String(expr string) string {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		tb.t.Fatalf("browser: evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// Count returns how many elements the CSS selector sel finds.
+func (tb *Tab) Count(sel string) int {
+	tb.t.Helper()
+	n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+	if err != nil {
+		tb.t.Fatalf("browser: count %s: %v", sel, err)
+	}
+	return n
+}
+
+// Desktop shows pages as a desktop browser window width CSS pixels wide
+// does; Phone goes back to the phone the tab starts as.
+func (tb *Tab) Desktop(width, height int64) {
+	tb.t.Helper()
+	tb.do(chromedp.EmulateViewport(width, height, chromedp.EmulateScale(1)))
+}
+
+// Phone shows pages as the tab's phone again.
+func (tb *Tab) Phone() {
+	tb.t.Helper()
+	tb.do(chromedp.EmulateViewport(PhoneWidth, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile,
+		chromedp.EmulateTouch, chromedp.EmulatePortrait))
 }
 
 // Location is the URL the tab shows.

@@ -47,11 +47,11 @@ func (h *Handlers) portalDevice(w http.ResponseWriter, r *http.Request, d *pairg
 	v := portalView{base: h.base("Self-service Portal", u), Device: d, AuthorizedAt: consoleTime(d.AuthorizedAt)}
 	switch d.AuthMethod {
 	case pairgate.AuthByAuthorizationCode:
-		v.How = "with an authorization code from your administrator"
+		v.How = "With an authorization code from your administrator"
 	case pairgate.AuthByAdminSignIn:
-		v.How = "when an administrator signed in on it"
+		v.How = "An administrator signed in on it"
 	default:
-		v.How = strings.ToLower(authMethodText(d))
+		v.How = authMethodText(d)
 	}
 	for _, s := range d.Scopes {
 		text, ok := pairgate.ScopeDescriptions[s]
