@@ -9,6 +9,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
 // The Admin Console (DESIGN.md section 3): the Authorized Devices page,
@@ -58,9 +59,9 @@ type ttlOption struct {
 }
 
 type codeRow struct {
-	ID, Code, TTL, Expires, Created, CreatedBy string
-	Uses                                       int
-	DeleteURL                                  string
+	ID, Code, TTL, Expires, ExpiresIn, Created, CreatedBy string
+	Uses                                                  int
+	DeleteURL                                             string
 }
 
 type deviceRow struct {
@@ -188,7 +189,11 @@ func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, ge
 		return err
 	}
 	for _, c := range codes {
-		v.Codes = append(v.Codes, codeRow{ID: c.ID, Code: c.Code, TTL: c.TTL.Label(), Expires: consoleTime(c.ExpiresAt),
+		var in string
+		if !c.ExpiresAt.IsZero() {
+			in = ratelimit.In(c.ExpiresAt.Sub(h.cfg.Now()))
+		}
+		v.Codes = append(v.Codes, codeRow{ID: c.ID, Code: c.Code, TTL: c.TTL.Label(), Expires: consoleTime(c.ExpiresAt), ExpiresIn: in,
 			Created: consoleTime(c.CreatedAt), CreatedBy: orID(names, c.CreatedBy), Uses: c.Uses,
 			DeleteURL: devicesURL(v.Search, v.After, "delete_code", c.ID)})
 	}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/admin"
+	pgadmin "github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
@@ -211,6 +211,24 @@ func TestConsoleBrowser(t *testing.T) {
 		if err := refresh(t, s, tokens.body["refresh_token"].(string)); !invalidGrant(err) {
 			t.Fatalf("refresh after delete: %v, want invalid_grant", err)
 		}
+		rs, sec, err := s.App.Admin.CreateClient(context.Background(), adminActor(t, s), pgadmin.NewClient{ID: "printing-api",
+			Name: "Printing API", GrantTypes: []string{pairgate.GrantRefreshToken}, Scopes: []string{"printing"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ireq, _ := http.NewRequest("POST", s.URL+"/oauth/introspect", strings.NewReader("token="+url.QueryEscape(tokens.body["access_token"].(string))))
+		ireq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		ireq.SetBasicAuth(rs.ID, sec)
+		iresp, err := http.DefaultClient.Do(ireq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in map[string]any
+		json.NewDecoder(iresp.Body).Decode(&in)
+		iresp.Body.Close()
+		if iresp.StatusCode != 200 || in["active"] != false {
+			t.Fatalf("introspection after delete: %d %v, want inactive", iresp.StatusCode, in)
+		}
 		req, _ := http.NewRequest("GET", s.URL+"/api/v1/device", nil)
 		req.Header.Set("Authorization", "Bearer "+tokens.body["access_token"].(string))
 		resp, err := http.DefaultClient.Do(req)
@@ -371,4 +389,4 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 }
 
-func adminActor(t *testing.T, s *testenv.Server) admin.Actor { return admin.UserActor(s.Admin(t)) }
+func adminActor(t *testing.T, s *testenv.Server) pgadmin.Actor { return pgadmin.UserActor(s.Admin(t)) }
