@@ -575,7 +575,11 @@ func TestPortalCodeGuessingIsLimited(t *testing.T) {
 // instead of adding one; a refused attempt leaves no trace, and the
 // portal's device answers the API like no token does.
 func TestPortalSameBrowserIsOneDevice(t *testing.T) {
-	s := testenv.StartServer(t)
+	t.Run("SQLite", func(t *testing.T) { testPortalSameBrowser(t, testenv.StartServer(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) { testPortalSameBrowser(t, testenv.StartServer(t, testenv.WithPostgres(t))) })
+}
+
+func testPortalSameBrowser(t *testing.T, s *testenv.Server) {
 	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), pairgate.TTL24Hours)
 	if err != nil {
 		t.Fatal(err)
