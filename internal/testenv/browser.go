@@ -201,17 +201,6 @@ func (tb *Tab) Bool(expr string) bool {
 	return b
 }
 
-// String evaluates a JavaScript expression for the test and returns its
-// string value.
-func (tb *Tab) String(expr string) string {
-	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		tb.t.Fatalf("browser: evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
 // Count returns how many elements the CSS selector sel finds.
 func (tb *Tab) Count(sel string) int {
 	tb.t.Helper()

@@ -155,9 +155,9 @@ func (h *Handlers) SignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // authorizeAdminBrowser makes the browser an admin signs in to the
-// console with an authorized device (DESIGN.md: "an administrator who
+// console with an authorized device (DESIGN.md: "An administrator who
 // signs in to the console from a browser that is not yet authorized
-// authorizes that browser as a device"). A browser that already is one
+// authorizes that browser as a device."). A browser that already is one
 // stays as it is. It happens at sign-in, not on every console page, so
 // that an admin who deletes this browser from the inventory sees it stay
 // deleted.
