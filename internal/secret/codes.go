@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -61,11 +62,39 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadd
 
 // NewID returns prefix followed by 48 bits of milliseconds and 80 random
 // bits, so that IDs sort by creation time and pages of a list are stable.
+//
+// Within one process, IDs made in the same millisecond still sort in the
+// order they were made (the random part of the previous one plus one, as
+// ULID's monotonic mode does), so that lists ordered by ID — the audit
+// log — keep events in order.
 func NewID(prefix string, now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	rand.Read(b[6:])
+	ms := now.UnixMilli()
+	lastID.Lock()
+	if ms <= lastID.ms {
+		// Same (or, after a clock step back, an earlier) millisecond:
+		// continue from the last ID.
+		ms = lastID.ms
+		b = lastID.b
+		for i := 15; i >= 6; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		binary.BigEndian.PutUint64(b[:8], uint64(ms)<<16)
+		rand.Read(b[6:])
+	}
+	lastID.ms, lastID.b = ms, b
+	lastID.Unlock()
 	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+var lastID struct {
+	sync.Mutex
+	ms int64
+	b  [16]byte
 }
 
 // randomString draws n characters uniformly from alphabet.
