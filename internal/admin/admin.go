@@ -198,6 +198,11 @@ func (s *Service) GetClient(ctx context.Context, id string) (*pairgate.Client, e
 
 // DeleteClient deletes a client with its devices and their tokens.
 func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
+	if id == pairgate.BrowserClientID {
+		// Deleting it would sign every authorized browser out at once;
+		// delete those devices one by one if that is what is meant.
+		return pairgate.Errorf(pairgate.ECONFLICT, "%s is built in: it holds the browsers authorized as devices; delete those devices instead", id)
+	}
 	if err := s.store.DeleteClient(ctx, id); err != nil {
 		return err
 	}

@@ -307,6 +307,7 @@ func TestClientsAPI(t *testing.T) {
 		t.Fatalf("list: %s", list.raw)
 	}
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/clients/kiosk", "", bearer(key)...), 200)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/clients/pairgate-browser", "", bearer(key)...), 409)
 	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/clients/printing-api", "", bearer(key)...), 204)
 	// Deleted, it is refused at once on this replica.
 	req, _ = http.NewRequest("POST", s.URL+"/oauth/introspect", strings.NewReader(form))
