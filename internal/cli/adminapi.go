@@ -392,39 +392,6 @@ func runAPIKeysCreate(ctx context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
-func runAPIKeysList(ctx context.Context, env Env, args []string) int {
-	const cmd = "pairgate admin apikeys list"
-	var af apiFlags
-	fs := newAPIFlagSet(env, "apikeys list", "", &af)
-	if err := parseFlags(fs, env, args); err != nil {
-		return flagStatus(err)
-	}
-	c, err := af.client(env, true)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var out struct {
-		Keys []struct {
-			ID         string     `json:"id"`
-			Name       string     `json:"name"`
-			CreatedAt  time.Time  `json:"created_at"`
-			LastUsedAt *time.Time `json:"last_used_at"`
-		} `json:"api_keys"`
-	}
-	raw, err := c.do(ctx, "GET", "/api/v1/api-keys", nil, &out)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var rows [][]string
-	for _, k := range out.Keys {
-		rows = append(rows, []string{k.ID, k.Name, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")})
-	}
-	if err := c.print(raw, "ID\tNAME\tCREATED\tLAST USED", rows); err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	return ExitOK
-}
-
 func runAPIKeysDelete(ctx context.Context, env Env, args []string) int {
 	return deleteByID(ctx, env, args, "apikeys delete", "/api/v1/api-keys/", "API key")
 }
@@ -485,34 +452,6 @@ func runCodesCreate(ctx context.Context, env Env, args []string) int {
 		return apiStatus(env, cmd, err)
 	}
 	if err := c.print(raw, "CODE\tTIME TO LIVE\tEXPIRES\tID", [][]string{{out.Code, out.TTLLabel, fmtTime(out.ExpiresAt, "never"), out.ID}}); err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	return ExitOK
-}
-
-func runCodesList(ctx context.Context, env Env, args []string) int {
-	const cmd = "pairgate admin codes list"
-	var af apiFlags
-	fs := newAPIFlagSet(env, "codes list", "", &af)
-	if err := parseFlags(fs, env, args); err != nil {
-		return flagStatus(err)
-	}
-	c, err := af.client(env, true)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var out struct {
-		Codes []codeOut `json:"authorization_codes"`
-	}
-	raw, err := c.do(ctx, "GET", "/api/v1/authorization-codes", nil, &out)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var rows [][]string
-	for _, k := range out.Codes {
-		rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID})
-	}
-	if err := c.print(raw, "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID", rows); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
@@ -675,38 +614,6 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
-func runClientsList(ctx context.Context, env Env, args []string) int {
-	const cmd = "pairgate admin clients list"
-	var af apiFlags
-	fs := newAPIFlagSet(env, "clients list", "", &af)
-	if err := parseFlags(fs, env, args); err != nil {
-		return flagStatus(err)
-	}
-	c, err := af.client(env, true)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var out struct {
-		Clients []clientOut `json:"clients"`
-	}
-	raw, err := c.do(ctx, "GET", "/api/v1/clients", nil, &out)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	var rows [][]string
-	for _, k := range out.Clients {
-		kind := "confidential"
-		if k.Public {
-			kind = "public"
-		}
-		rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
-	}
-	if err := c.print(raw, "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES", rows); err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	return ExitOK
-}
-
 func runClientsDelete(ctx context.Context, env Env, args []string) int {
 	return deleteByID(ctx, env, args, "clients delete", "/api/v1/clients/", "client")
 }
@@ -806,3 +713,68 @@ func runLockoutsClear(ctx context.Context, env Env, args []string) int {
 	fmt.Fprintf(env.Stdout, "cleared: %s\n", strings.Join(out.Cleared, ", "))
 	return ExitOK
 }
+
+// listCommand runs a `… list` command: GET path, decode the answer into T,
+// print it as rows under header (or as JSON).
+func listCommand[T any](name, path, header string, rows func(T) [][]string) func(context.Context, Env, []string) int {
+	return func(ctx context.Context, env Env, args []string) int {
+		cmd := "pairgate admin " + name
+		var af apiFlags
+		fs := newAPIFlagSet(env, name, "", &af)
+		if err := parseFlags(fs, env, args); err != nil {
+			return flagStatus(err)
+		}
+		c, err := af.client(env, true)
+		if err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		var out T
+		raw, err := c.do(ctx, "GET", path, nil, &out)
+		if err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		if err := c.print(raw, header, rows(out)); err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		return ExitOK
+	}
+}
+
+var runAPIKeysList = listCommand("apikeys list", "/api/v1/api-keys", "ID\tNAME\tCREATED\tLAST USED",
+	func(out struct {
+		Keys []struct {
+			ID         string     `json:"id"`
+			Name       string     `json:"name"`
+			CreatedAt  time.Time  `json:"created_at"`
+			LastUsedAt *time.Time `json:"last_used_at"`
+		} `json:"api_keys"`
+	}) (rows [][]string) {
+		for _, k := range out.Keys {
+			rows = append(rows, []string{k.ID, k.Name, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")})
+		}
+		return rows
+	})
+
+var runCodesList = listCommand("codes list", "/api/v1/authorization-codes", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID",
+	func(out struct {
+		Codes []codeOut `json:"authorization_codes"`
+	}) (rows [][]string) {
+		for _, k := range out.Codes {
+			rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID})
+		}
+		return rows
+	})
+
+var runClientsList = listCommand("clients list", "/api/v1/clients", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
+	func(out struct {
+		Clients []clientOut `json:"clients"`
+	}) (rows [][]string) {
+		for _, k := range out.Clients {
+			kind := "confidential"
+			if k.Public {
+				kind = "public"
+			}
+			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
+		}
+		return rows
+	})
