@@ -275,6 +275,9 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	})
 	trusted, _ := httpx.ParseTrusted(cfg.TrustedProxies)
 	ip := httpx.ClientIP{Trusted: trusted}
+	// An https issuer means browsers reach pairgate over TLS, even when a
+	// proxy terminates it: cookies are Secure and HSTS is sent.
+	https := strings.HasPrefix(cfg.Issuer, "https://")
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: cfg.Now}
 	clients := authn.NewClients(store, keys, cfg.Now)
 	limiter := ratelimit.New(store, keys, cfg.Now)
@@ -289,12 +292,12 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	adm := admin.New(store, keys, g, rec, cfg.Now, log)
 	adm.ClientChanged = clients.Forget
 	adm.Limiter = limiter
-	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
+	sessions := &authn.Sessions{Store: store, Keys: keys, Now: cfg.Now, Secure: https}
 	passwords := authn.NewPasswords(store, 0)
 	ah := &api.Handlers{Store: store, Devices: &authn.Devices{Store: store, Tokens: tokens, Now: cfg.Now}, IP: ip, Log: log,
 		Admin: adm, APIKeys: &authn.APIKeys{Store: store, Keys: keys, Now: cfg.Now}, Sessions: sessions,
 		Passwords: passwords, Limiter: limiter, Audit: rec}
-	browsers := &authn.Browsers{Store: store, Keys: keys, Now: cfg.Now, Secure: strings.HasPrefix(cfg.Issuer, "https://")}
+	browsers := &authn.Browsers{Store: store, Keys: keys, Now: cfg.Now, Secure: https}
 	wh, err := web.New(web.Config{
 		Issuer: cfg.Issuer, Grants: g, Sessions: sessions, Passwords: passwords,
 		Limiter: limiter, Admin: adm, Browsers: browsers, Audit: rec, IP: ip, Now: cfg.Now, Log: log,
@@ -304,7 +307,7 @@ func wire(ctx context.Context, cfg Config, store *sqlstore.Store, log *slog.Logg
 	}
 	srv := server.New(server.Parts{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Web: wh, Metrics: m, Audit: rec,
 		IP: ip, Log: log, Now: cfg.Now},
-		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: strings.HasPrefix(cfg.Issuer, "https://")})
+		server.Config{KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: https})
 	return &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
 		Audit: rec, Admin: adm, Sessions: sessions, Server: srv, Log: log}, nil
 }
