@@ -86,7 +86,9 @@ func (b *Browsers) BrowserID(r *http.Request) string {
 	if c, err := r.Cookie(BrowserCookie); err == nil && ValidBrowserID(c.Value) {
 		return c.Value
 	}
-	return secret.NewID("br_", b.Now())
+	// Random, not time-ordered: another browser must not be able to guess
+	// this one's id and take over its inventory entry.
+	return secret.RandomID("br_")
 }
 
 // ValidBrowserID reports whether s has the shape of an id BrowserID makes.

@@ -91,6 +91,15 @@ func NewID(prefix string, now time.Time) string {
 	return prefix + idEncoding.EncodeToString(b[:])
 }
 
+// RandomID returns prefix followed by 128 random bits in NewID's alphabet
+// and length: an identifier that must not be guessable (a browser's id,
+// which names its device), unlike NewID's, which are ordered.
+func RandomID(prefix string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	return prefix + idEncoding.EncodeToString(b[:])
+}
+
 var lastID struct {
 	sync.Mutex
 	ms int64

@@ -30,3 +30,12 @@ func TestIDsSortInTheOrderTheyWereMade(t *testing.T) {
 		t.Fatal("an ID from a later millisecond sorts before earlier ones")
 	}
 }
+
+// TestRandomIDsShareNothing: ids made in the same millisecond have no
+// common prefix beyond theirs, unlike NewID's.
+func TestRandomIDsShareNothing(t *testing.T) {
+	a, b := secret.RandomID("br_"), secret.RandomID("br_")
+	if len(a) != 29 || a[:11] == b[:11] {
+		t.Fatalf("%s and %s look related", a, b)
+	}
+}
