@@ -183,7 +183,8 @@ type Store interface {
 	// CreateAPIKey stores a new admin API key. ECONFLICT on a hash collision.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// GetAPIKeyByHash finds a key by the keyed hash of its value, if its
-	// creator still exists and is still an admin. ENOTFOUND otherwise.
+	// creator still exists, with the creator's current role and name.
+	// ENOTFOUND otherwise.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// ListAPIKeys returns every key, newest first.
 	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
@@ -211,6 +212,12 @@ type Store interface {
 	// window and when that window ends, without counting one; 0 and the zero
 	// time when there is no running window.
 	RateLimitHits(ctx context.Context, key []byte, now time.Time) (hits int, windowEnd time.Time, err error)
+	// RefundRateLimit gives back one attempt counted against key in its
+	// running window, never going below zero: an attempt counted before a
+	// secret was looked up that turned out to be right (a fleet behind one
+	// address redeeming one right code is never refused). A window that
+	// has ended, or an unknown key, is left alone.
+	RefundRateLimit(ctx context.Context, key []byte, now time.Time) error
 	// ResetRateLimit forgets a counter: an admin lifting a lock-out.
 	ResetRateLimit(ctx context.Context, key []byte) error
 

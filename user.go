@@ -2,12 +2,6 @@ package pairgate
 
 import "time"
 
-// Roles of local accounts.
-const (
-	RoleAdmin = "admin" // everything
-	RoleUser  = "user"  // approve pairings, use the portal
-)
-
 // User is a local account. PasswordHash is an argon2id PHC string.
 type User struct {
 	ID                string

@@ -38,7 +38,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
@@ -89,9 +90,10 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	cfg := cli.DefaultConfig()
+	cfg := app.Default()
 	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.AdminPassword = "bench"
+	cfg.AdminPassword = "bench password, not for use"
+	cfg.MetricsAddr = ""
 	cfg.SigningAlg = alg
 	cfg.LogLevel = "warn"
 	// Each pending code is polled about once a second below; the shortest
@@ -116,14 +118,14 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	}
 	cfg.Addr = ln.Addr().String()
 	cfg.Issuer = "http://" + cfg.Addr
-	app, err := cli.NewApp(ctx, cfg, cli.NewLogger(os.Stderr, "warn", "text"), io.Discard)
+	a, err := app.New(ctx, cfg, app.Options{Log: app.NewLogger(os.Stderr, "warn", "text")})
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer a.Close()
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go app.Serve(sctx, ln)
+	go a.Serve(sctx, ln)
 
 	bare, err := startBare()
 	if err != nil {
@@ -131,7 +133,7 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	}
 	defer bare.Close()
 
-	b := &bench{base: cfg.Issuer, app: app, d: d, conc: conc, client: &http.Client{Transport: &http.Transport{
+	b := &bench{base: cfg.Issuer, app: a, d: d, conc: conc, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, IdleConnTimeout: time.Minute,
 	}}}
 	want := map[string]bool{}
@@ -200,7 +202,7 @@ func startBare() (net.Listener, error) {
 
 type bench struct {
 	base   string
-	app    *cli.App
+	app    *app.App
 	d      time.Duration
 	conc   int
 	client *http.Client
@@ -369,11 +371,11 @@ func (b *bench) authorize(n int) ([]map[string]any, error) {
 		var da map[string]string
 		json.NewDecoder(resp.Body).Decode(&da)
 		resp.Body.Close()
-		p, err := b.app.Grants.FindUserCode(context.Background(), da["user_code"])
+		p, err := b.app.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: da["user_code"], IP: "127.0.0.1"})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := b.app.Grants.Approve(context.Background(), p, admin, ""); err != nil {
+		if _, err := b.app.Grants.Approve(context.Background(), grants.Decision{Pending: p, User: admin}); err != nil {
 			return nil, err
 		}
 		resp, err = b.client.Do(form(b.base+"/oauth/token", "grant_type="+url.QueryEscape(pairgate.GrantDeviceCode)+"&client_id=print-client&device_code="+da["device_code"]))

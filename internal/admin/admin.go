@@ -11,52 +11,107 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/audit"
-	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
-// Actor is who performs an operation, for the audit log.
+// Actor is who performs an operation: what it may do, and how the audit
+// log names it.
 type Actor struct {
-	Type string // pairgate.ActorUser, ActorAPIKey or ActorSystem
-	ID   string
-	Name string
+	Type  string // pairgate.ActorUser, ActorAPIKey or ActorSystem
+	ID    string
+	Name  string
+	Perms pairgate.Permissions
+	// Owner is the account an API key acts for; for a person, themselves.
+	Owner string
 }
 
-// UserActor is a person signed in to the console.
+// UserActor is a person who signed in interactively (the console, or a
+// password at the admin API): their role's permissions.
 func UserActor(u *pairgate.User) Actor {
-	return Actor{Type: pairgate.ActorUser, ID: u.ID, Name: u.Username}
+	return Actor{Type: pairgate.ActorUser, ID: u.ID, Name: u.Username, Perms: pairgate.RolePermissions(u.Role), Owner: u.ID}
+}
+
+// KeyActor is an API key: what its scopes and its owner's current role
+// both allow, never account management.
+func KeyActor(k *pairgate.APIKey) Actor {
+	return Actor{Type: pairgate.ActorAPIKey, ID: k.ID, Name: k.Name, Perms: pairgate.APIKeyPermissions(k.Scopes, k.OwnerRole),
+		Owner: k.CreatedBy}
+}
+
+// HostActor is a command run on the server's host with its store: the
+// break-glass path, which may do everything.
+func HostActor(cmd string) Actor {
+	return Actor{Type: pairgate.ActorSystem, Name: cmd, Perms: pairgate.AllPermissions()}
+}
+
+// Interactive reports whether a person is acting, not a key.
+func (a Actor) Interactive() bool { return a.Type == pairgate.ActorUser || a.Type == pairgate.ActorSystem }
+
+// need refuses an operation the actor may not perform.
+func (a Actor) need(p pairgate.Permission) error {
+	if a.Perms.Has(p) {
+		return nil
+	}
+	if a.Type == pairgate.ActorAPIKey {
+		return pairgate.Errorf(pairgate.EFORBIDDEN, "this API key may not do that: it needs %s, which its scopes or its owner's role do not give", p)
+	}
+	return pairgate.Errorf(pairgate.EFORBIDDEN, "your role may not do that (it needs %s)", p)
+}
+
+// needInteractive refuses an operation that only a person may perform.
+func (a Actor) needInteractive(p pairgate.Permission, what string) error {
+	if !a.Interactive() {
+		return pairgate.Errorf(pairgate.EFORBIDDEN, "%s needs a person signed in (the console, or a username and password), not an API key", what)
+	}
+	return a.need(p)
+}
+
+// Deps are what the administrative operations work with. Every field is
+// required.
+type Deps struct {
+	Store   pairgate.Store
+	Keys    *secret.Keys
+	Audit   *audit.Recorder
+	Limiter *ratelimit.Limiter // holds the guessing limits that ClearLockout lifts
+	Log     *slog.Logger
+	Now     func() time.Time
+	// ClientChanged is told when a client is created or deleted, so that
+	// caches (authn.Clients) forget it at once on this replica.
+	ClientChanged func(id string)
+	// PasswordChanged is told when an account's password changed (the
+	// first-start password file goes at the first change).
+	PasswordChanged func(u *pairgate.User)
 }
 
 // Service performs administrative operations.
 type Service struct {
-	store  pairgate.Store
-	keys   *secret.Keys
-	grants *grants.Service
-	audit  *audit.Recorder
-	now    func() time.Time
-	log    *slog.Logger
+	store           pairgate.Store
+	keys            *secret.Keys
+	audit           *audit.Recorder
+	limiter         *ratelimit.Limiter
+	now             func() time.Time
+	log             *slog.Logger
+	clientChanged   func(id string)
+	passwordChanged func(u *pairgate.User)
 
-	// ClientChanged is told when a client is created or deleted, so that
-	// caches (authn.Clients) forget it at once on this replica.
-	ClientChanged func(id string)
-	// Limiter holds the guessing limits that ClearLockout lifts.
-	Limiter *ratelimit.Limiter
+	// authCode generates codes; tests replace it to force collisions.
+	authCode func() string
 }
 
 // New returns a Service.
-func New(store pairgate.Store, keys *secret.Keys, g *grants.Service, rec *audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+func New(d Deps) (*Service, error) {
+	if d.Store == nil || d.Keys == nil || d.Audit == nil || d.Limiter == nil || d.Log == nil || d.Now == nil ||
+		d.ClientChanged == nil || d.PasswordChanged == nil {
+		return nil, fmt.Errorf("admin: every dependency is required")
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{store: store, keys: keys, grants: g, audit: rec, now: now, log: log}
+	return &Service{store: d.Store, keys: d.Keys, audit: d.Audit, limiter: d.Limiter, now: d.Now, log: d.Log,
+		clientChanged: d.ClientChanged, passwordChanged: d.PasswordChanged, authCode: secret.AuthorizationCode}, nil
 }
 
 func (s *Service) record(ctx context.Context, a Actor, action, target string, details map[string]string) {
@@ -64,36 +119,13 @@ func (s *Service) record(ctx context.Context, a Actor, action, target string, de
 		Target: target, Details: details})
 }
 
-// --- Authorization codes ---
-
-// CreateCode generates an authorization code that lives for ttl.
-func (s *Service) CreateCode(ctx context.Context, a Actor, ttl pairgate.CodeTTL) (string, *pairgate.AuthorizationCode, error) {
-	code, ac, err := s.grants.CreateAuthorizationCode(ctx, ttl, a.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	s.record(ctx, a, pairgate.AuditCodeGenerated, ac.ID, map[string]string{"ttl": string(ttl)})
-	return code, ac, nil
-}
-
-// ListCodes returns the codes that have not expired, with their values.
-func (s *Service) ListCodes(ctx context.Context) ([]grants.ActiveCode, error) {
-	return s.grants.ListAuthorizationCodes(ctx)
-}
-
-// DeleteCode deletes a code: no device can redeem it from now on.
-func (s *Service) DeleteCode(ctx context.Context, a Actor, id string) error {
-	if err := s.grants.DeleteAuthorizationCode(ctx, id); err != nil {
-		return err
-	}
-	s.record(ctx, a, pairgate.AuditCodeDeleted, id, nil)
-	return nil
-}
-
 // --- Devices ---
 
 // ListDevices returns a page of the inventory.
-func (s *Service) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
+func (s *Service) ListDevices(ctx context.Context, a Actor, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
+	if err := a.need(pairgate.PermDevicesRead); err != nil {
+		return nil, err
+	}
 	if len(f.Search) > 200 {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "search text longer than 200 characters")
 	}
@@ -101,13 +133,19 @@ func (s *Service) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*
 }
 
 // GetDevice returns one device.
-func (s *Service) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
+func (s *Service) GetDevice(ctx context.Context, a Actor, id string) (*pairgate.Device, error) {
+	if err := a.need(pairgate.PermDevicesRead); err != nil {
+		return nil, err
+	}
 	return s.store.GetDevice(ctx, id)
 }
 
 // DeleteDevice removes a device from the inventory and revokes it at once
 // (DESIGN.md 2.2): to come back it must authorize again.
 func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
+	if err := a.need(pairgate.PermDevicesWrite); err != nil {
+		return err
+	}
 	d, err := s.store.GetDevice(ctx, id)
 	if err != nil {
 		return err
@@ -125,16 +163,19 @@ func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
 
 // NewClient is what an admin asks for when registering a client.
 type NewClient struct {
-	ID         string   `json:"client_id"`
-	Name       string   `json:"name"`
-	Public     bool     `json:"public"`
-	GrantTypes []string `json:"grant_types"`
-	Scopes     []string `json:"scopes"`
+	ID         string
+	Name       string
+	Public     bool
+	GrantTypes []string
+	Scopes     []string
 }
 
 // CreateClient registers a client. A confidential client's secret is
 // returned this once; only its keyed hash is stored.
 func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pairgate.Client, string, error) {
+	if err := a.need(pairgate.PermClientsWrite); err != nil {
+		return nil, "", err
+	}
 	if err := validClientID(nc.ID); err != nil {
 		return nil, "", err
 	}
@@ -143,17 +184,17 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	}
 	gts := nc.GrantTypes
 	if len(gts) == 0 {
-		return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant_types is required: any of %v", pairgate.AllGrantTypes)
+		return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant_types is required: any of %s", strings.Join(pairgate.AllGrantTypes, ", "))
 	}
 	for _, g := range gts {
 		if !slices.Contains(pairgate.AllGrantTypes, g) {
-			return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant type %q is not supported; use any of %v", g, pairgate.AllGrantTypes)
+			return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant type '%s' is not supported; use any of %s", pairgate.Printable(g, 80), strings.Join(pairgate.AllGrantTypes, ", "))
 		}
 	}
 	scopes := pairgate.ParseScopes(pairgate.Scopes(nc.Scopes).String())
 	for _, sc := range scopes {
 		if !pairgate.ValidScopeToken(sc) {
-			return nil, "", pairgate.Errorf(pairgate.EINVALID, "scope %q is malformed", sc)
+			return nil, "", pairgate.Errorf(pairgate.EINVALID, "scope '%s' is malformed", pairgate.Printable(sc, 80))
 		}
 	}
 	if len(scopes) == 0 {
@@ -187,17 +228,26 @@ func validClientID(id string) error {
 }
 
 // ListClients returns every client.
-func (s *Service) ListClients(ctx context.Context) ([]*pairgate.Client, error) {
+func (s *Service) ListClients(ctx context.Context, a Actor) ([]*pairgate.Client, error) {
+	if err := a.need(pairgate.PermClientsRead); err != nil {
+		return nil, err
+	}
 	return s.store.ListClients(ctx)
 }
 
 // GetClient returns one client.
-func (s *Service) GetClient(ctx context.Context, id string) (*pairgate.Client, error) {
+func (s *Service) GetClient(ctx context.Context, a Actor, id string) (*pairgate.Client, error) {
+	if err := a.need(pairgate.PermClientsRead); err != nil {
+		return nil, err
+	}
 	return s.store.GetClient(ctx, id)
 }
 
 // DeleteClient deletes a client with its devices and their tokens.
 func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
+	if err := a.need(pairgate.PermClientsWrite); err != nil {
+		return err
+	}
 	if id == pairgate.BrowserClientID {
 		// Deleting it would sign every authorized browser out at once;
 		// delete those devices one by one if that is what is meant.
@@ -211,28 +261,30 @@ func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
 	return nil
 }
 
-func (s *Service) changed(id string) {
-	if s.ClientChanged != nil {
-		s.ClientChanged(id)
-	}
-}
+func (s *Service) changed(id string) { s.clientChanged(id) }
 
 // --- API keys ---
 
-// CreateAPIKey makes an API key that acts for the admin who makes it. The
+// CreateAPIKey makes an API key that acts for the person who makes it,
+// within scopes (none: pairgate.ScopeRead). Only a person makes keys —
+// signed in to the console or with a password — never another key. The
 // key is returned this once.
-func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (*pairgate.APIKey, string, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string, scopes []string) (*pairgate.APIKey, string, error) {
 	if a.Type != pairgate.ActorUser {
-		return nil, "", pairgate.Errorf(pairgate.EFORBIDDEN, "API keys are made by a signed-in admin, not by another key")
+		return nil, "", pairgate.Errorf(pairgate.EFORBIDDEN, "API keys are made by a person signed in (the console, or a username and password), not by another key")
 	}
 	if name == "" || len(name) > 128 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "name is required, at most 128 bytes")
+	}
+	sc, err := pairgate.ParseAPIKeyScopes(scopes)
+	if err != nil {
+		return nil, "", err
 	}
 	now := s.now()
 	for range 4 {
 		key := secret.Token(secret.PrefixAPIKey)
 		k := &pairgate.APIKey{ID: secret.NewID("key_", now), Name: name, KeyHash: s.keys.Hash(secret.KindAPIKey, key),
-			CreatedBy: a.ID, CreatedAt: now}
+			Scopes: sc, CreatedBy: a.ID, CreatedAt: now, OwnerName: a.Name}
 		err := s.store.CreateAPIKey(ctx, k)
 		if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
 			continue
@@ -240,34 +292,64 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (*pair
 		if err != nil {
 			return nil, "", err
 		}
-		s.record(ctx, a, pairgate.AuditAPIKeyCreated, k.ID, map[string]string{"name": name})
+		s.record(ctx, a, pairgate.AuditAPIKeyCreated, k.ID, map[string]string{"name": name, "scopes": sc.String()})
 		return k, key, nil
 	}
 	return nil, "", pairgate.Internal(fmt.Errorf("API key collisions"), "create API key")
 }
 
-// ListAPIKeys returns every API key (never the keys themselves).
-func (s *Service) ListAPIKeys(ctx context.Context) ([]*pairgate.APIKey, error) {
-	return s.store.ListAPIKeys(ctx)
+// ListAPIKeys returns the API keys (never the keys themselves): every key
+// for who may read them all, else the caller's own.
+func (s *Service) ListAPIKeys(ctx context.Context, a Actor) ([]*pairgate.APIKey, error) {
+	all, err := s.store.ListAPIKeys(ctx)
+	if err != nil || a.Perms.Has(pairgate.PermAPIKeysRead) {
+		return all, err
+	}
+	var own []*pairgate.APIKey
+	for _, k := range all {
+		if k.CreatedBy == a.Owner {
+			own = append(own, k)
+		}
+	}
+	return own, nil
 }
 
-// DeleteAPIKey revokes an API key at once.
+// DeleteAPIKey revokes an API key at once: a person their own keys, an
+// admin anyone's. Keys revoke no keys.
 func (s *Service) DeleteAPIKey(ctx context.Context, a Actor, id string) error {
+	if !a.Interactive() {
+		return pairgate.Errorf(pairgate.EFORBIDDEN, "API keys are revoked by a person signed in, not by another key")
+	}
+	keys, err := s.store.ListAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var k *pairgate.APIKey
+	for _, x := range keys {
+		if x.ID == id {
+			k = x
+		}
+	}
+	if k == nil {
+		return pairgate.Errorf(pairgate.ENOTFOUND, "no API key with that id")
+	}
+	if k.CreatedBy != a.Owner {
+		if err := a.need(pairgate.PermUsersWrite); err != nil {
+			return err
+		}
+	}
 	if err := s.store.DeleteAPIKey(ctx, id); err != nil {
 		return err
 	}
-	s.record(ctx, a, pairgate.AuditAPIKeyDeleted, id, nil)
+	s.record(ctx, a, pairgate.AuditAPIKeyDeleted, id, map[string]string{"name": k.Name})
 	return nil
 }
 
 // --- Accounts ---
 
 func checkPassword(p string) error {
-	if len(p) < secret.MinPasswordLength {
-		return pairgate.Errorf(pairgate.EINVALID, "the password must be at least %d characters", secret.MinPasswordLength)
-	}
-	if len(p) > secret.MaxPasswordBytes {
-		return pairgate.Errorf(pairgate.EINVALID, "the password must be at most %d bytes", secret.MaxPasswordBytes)
+	if err := secret.CheckNewPassword(p); err != nil {
+		return pairgate.Errorf(pairgate.EINVALID, "%s", err.Error())
 	}
 	return nil
 }
@@ -275,12 +357,15 @@ func checkPassword(p string) error {
 // CreateUser creates an account. An empty password makes a random one,
 // returned this once.
 func (s *Service) CreateUser(ctx context.Context, a Actor, username, role, password string) (*pairgate.User, string, error) {
+	if err := a.needInteractive(pairgate.PermUsersWrite, "creating accounts"); err != nil {
+		return nil, "", err
+	}
 	name, ok := pairgate.NormalizeUsername(username)
 	if !ok {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "username: use 1 to 64 characters of a-z, 0-9, '.', '_', '-' and '@'")
 	}
-	if role != pairgate.RoleAdmin && role != pairgate.RoleUser {
-		return nil, "", pairgate.Errorf(pairgate.EINVALID, "role must be admin or user")
+	if !pairgate.ValidRole(role) {
+		return nil, "", pairgate.Errorf(pairgate.EINVALID, "role must be one of %s", strings.Join(pairgate.Roles, ", "))
 	}
 	generated := ""
 	if password == "" {
@@ -294,7 +379,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, username, role, passw
 		Role: role, CreatedAt: now, PasswordChangedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
-			return nil, "", pairgate.Errorf(pairgate.ECONFLICT, "an account named %q already exists", name)
+			return nil, "", pairgate.Errorf(pairgate.ECONFLICT, "an account named '%s' already exists", name)
 		}
 		return nil, "", err
 	}
@@ -303,7 +388,10 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, username, role, passw
 }
 
 // ListUsers returns every account.
-func (s *Service) ListUsers(ctx context.Context) ([]*pairgate.User, error) {
+func (s *Service) ListUsers(ctx context.Context, a Actor) ([]*pairgate.User, error) {
+	if err := a.need(pairgate.PermUsersRead); err != nil {
+		return nil, err
+	}
 	return s.store.ListUsers(ctx)
 }
 
@@ -316,7 +404,7 @@ func (s *Service) FindUser(ctx context.Context, idOrName string) (*pairgate.User
 		}
 	}
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "no account named %q", idOrName)
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "no account named '%s'", pairgate.Printable(idOrName, 64))
 	}
 	return u, err
 }
@@ -325,6 +413,9 @@ func (s *Service) FindUser(ctx context.Context, idOrName string) (*pairgate.User
 // devices it approved lose access. The last admin cannot be deleted:
 // without one nobody could sign in to repair anything.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
+	if err := a.needInteractive(pairgate.PermUsersWrite, "deleting accounts"); err != nil {
+		return err
+	}
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
 		return err
@@ -341,7 +432,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 			}
 		}
 		if admins <= 1 {
-			return pairgate.Errorf(pairgate.ECONFLICT, "%q is the last admin account; create another admin first", u.Username)
+			return pairgate.Errorf(pairgate.ECONFLICT, "'%s' is the last admin account; create another admin first", u.Username)
 		}
 	}
 	if err := s.store.DeleteUser(ctx, id); err != nil {
@@ -352,8 +443,17 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 }
 
 // SetPassword replaces an account's password (empty: a random one,
-// returned this once); the account is signed out everywhere.
+// returned this once); the account is signed out everywhere. A person may
+// change their own; an admin anyone's. Never with an API key.
 func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string) (string, error) {
+	if !a.Interactive() {
+		return "", pairgate.Errorf(pairgate.EFORBIDDEN, "passwords are changed by a person signed in, not by an API key")
+	}
+	if id != a.Owner || a.Type != pairgate.ActorUser {
+		if err := a.need(pairgate.PermUsersWrite); err != nil {
+			return "", err
+		}
+	}
 	generated := ""
 	if password == "" {
 		password = secret.Password()
@@ -369,6 +469,7 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 		return "", err
 	}
 	s.record(ctx, a, pairgate.AuditPasswordChanged, id, map[string]string{"username": u.Username})
+	s.passwordChanged(u)
 	return generated, nil
 }
 
@@ -378,27 +479,30 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 // address or an account, for a person who was locked out and cannot wait.
 // It returns the names of the rules it reset.
 func (s *Service) ClearLockout(ctx context.Context, a Actor, ip, username string) ([]string, error) {
+	if err := a.need(pairgate.PermLockoutsWrite); err != nil {
+		return nil, err
+	}
 	if ip == "" && username == "" {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "name an ip or a username (or both)")
 	}
 	if ip != "" {
 		addr, err := netip.ParseAddr(ip)
 		if err != nil {
-			return nil, pairgate.Errorf(pairgate.EINVALID, "ip %q is not an IP address", ip)
+			return nil, pairgate.Errorf(pairgate.EINVALID, "ip '%s' is not an IP address", pairgate.Printable(ip, 64))
 		}
 		ip = addr.Unmap().String()
 	}
 	var cleared []string
 	if ip != "" {
 		for _, r := range ratelimit.PerIPRules {
-			if err := s.Limiter.Reset(ctx, ratelimit.Hit{Rule: *r, Subject: ip}); err != nil {
+			if err := s.limiter.Reset(ctx, ratelimit.Hit{Rule: *r, Subject: ratelimit.Source(ip)}); err != nil {
 				return nil, err
 			}
 			cleared = append(cleared, r.Name)
 		}
 	}
 	if username != "" {
-		if err := s.Limiter.Reset(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerAccount, Subject: ratelimit.AccountSubject(username)}); err != nil {
+		if err := s.limiter.Reset(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerAccount, Subject: ratelimit.AccountSubject(username)}); err != nil {
 			return nil, err
 		}
 		cleared = append(cleared, ratelimit.SignInPerAccount.Name)
@@ -410,6 +514,9 @@ func (s *Service) ClearLockout(ctx context.Context, a Actor, ip, username string
 // --- Audit log ---
 
 // ListAuditEvents returns a page of the audit log, newest first.
-func (s *Service) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
+func (s *Service) ListAuditEvents(ctx context.Context, a Actor, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
+	if err := a.need(pairgate.PermAuditRead); err != nil {
+		return nil, err
+	}
 	return s.store.ListAuditEvents(ctx, f)
 }

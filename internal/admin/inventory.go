@@ -7,7 +7,10 @@ import (
 )
 
 // CountDevices returns how many devices the inventory holds.
-func (s *Service) CountDevices(ctx context.Context) (int, error) {
+func (s *Service) CountDevices(ctx context.Context, a Actor) (int, error) {
+	if err := a.need(pairgate.PermDevicesRead); err != nil {
+		return 0, err
+	}
 	return s.store.CountDevices(ctx)
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -9,39 +10,55 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/adminapi"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/httpx"
-	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
-// Handlers serves the JSON API.
-type Handlers struct {
-	Store   pairgate.Store
-	Devices *authn.Devices
-	IP      httpx.ClientIP
-	Log     *slog.Logger
-
-	// The admin API.
+// Deps are what the JSON API works with. Every field is required.
+type Deps struct {
 	Admin     *admin.Service
-	APIKeys   *authn.APIKeys
-	Sessions  *authn.Sessions // the console's; nil: API keys only
-	Passwords *authn.Passwords
-	Limiter   *ratelimit.Limiter
+	Devices   *authn.Devices   // the device API's access tokens
+	APIKeys   *authn.APIKeys   // admin tooling
+	Sessions  *authn.Sessions  // the console's session, for its own calls
+	Passwords *authn.Passwords // Basic authentication when making an API key
 	Audit     *audit.Recorder
+	IP        httpx.ClientIP
+	Log       *slog.Logger
 }
 
-// Handle adapts an API handler: its errors are written as API errors.
+// Handlers serves the JSON API: the admin API and the device API.
+type Handlers struct {
+	admin     *admin.Service
+	devices   *authn.Devices
+	apiKeys   *authn.APIKeys
+	sessions  *authn.Sessions
+	passwords *authn.Passwords
+	audit     *audit.Recorder
+	ip        httpx.ClientIP
+	log       *slog.Logger
+}
+
+// New returns the API's handlers.
+func New(d Deps) (*Handlers, error) {
+	if d.Admin == nil || d.Devices == nil || d.APIKeys == nil || d.Sessions == nil || d.Passwords == nil || d.Audit == nil || d.Log == nil {
+		return nil, errors.New("api: every dependency is required")
+	}
+	return &Handlers{admin: d.Admin, devices: d.Devices, apiKeys: d.APIKeys, sessions: d.Sessions, passwords: d.Passwords,
+		audit: d.Audit, ip: d.IP, log: d.Log}, nil
+}
+
+// Handle adapts an API handler: its errors are written as API errors, and
+// nothing it answers is cached (the API's answers name devices, codes and
+// people).
 func (h *Handlers) Handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(fn, writeError, h.Log)
-}
-
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	inner := httpx.Handle(fn, writeError, h.log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.NoStore(w)
+		inner.ServeHTTP(w, r)
+	})
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -52,7 +69,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if d := pairgate.RetryAfter(err); d > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
-	var body apiError
+	var body adminapi.ErrorBody
 	body.Error.Code = pairgate.ErrorCode(err)
 	body.Error.Message = pairgate.ErrorMessage(err)
 	httpx.NoStore(w)
@@ -67,9 +84,10 @@ func MethodNotAllowed(methods []string) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		var body apiError
+		var body adminapi.ErrorBody
 		body.Error.Code = "method_not_allowed"
-		body.Error.Message = "method " + r.Method + " not allowed; use " + allow
+		body.Error.Message = "method " + pairgate.Printable(r.Method, 16) + " not allowed; use " + allow
+		httpx.NoStore(w)
 		httpx.JSON(w, http.StatusMethodNotAllowed, body)
 	})
 }
@@ -93,11 +111,10 @@ type DeviceInfo struct {
 
 // Device is GET /api/v1/device: who am I.
 func (h *Handlers) Device(w http.ResponseWriter, r *http.Request) error {
-	c, d, err := h.Devices.Authenticate(r.Context(), r, h.IP.Of(r))
+	c, d, err := h.devices.Authenticate(r.Context(), r, h.ip.Of(r))
 	if err != nil {
 		return err
 	}
-	httpx.NoStore(w)
 	return httpx.JSON(w, http.StatusOK, DeviceInfo{
 		DeviceID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
 		Subject: c.Subject, Scope: c.Scope, AuthMethod: d.AuthMethod, AuthorizedAt: d.AuthorizedAt,

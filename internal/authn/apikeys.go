@@ -10,9 +10,17 @@ import (
 
 // APIKeys authenticates admin tooling by its Bearer pgk_ key.
 type APIKeys struct {
-	Store pairgate.Store
-	Keys  *secret.Keys
-	Now   func() time.Time
+	store pairgate.Store
+	keys  *secret.Keys
+	now   func() time.Time
+}
+
+// NewAPIKeys returns the API key authenticator.
+func NewAPIKeys(store pairgate.Store, keys *secret.Keys, now func() time.Time) *APIKeys {
+	if store == nil || keys == nil || now == nil {
+		panic("authn.NewAPIKeys: store, keys and clock are required")
+	}
+	return &APIKeys{store: store, keys: keys, now: now}
 }
 
 var errBadAPIKey = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "the API key is invalid or revoked"}
@@ -28,15 +36,15 @@ func (a *APIKeys) Authenticate(ctx context.Context, token string) (k *pairgate.A
 	if !secret.LooksLike(token, secret.PrefixAPIKey) {
 		return nil, false, errBadAPIKey
 	}
-	k, err = a.Store.GetAPIKeyByHash(ctx, a.Keys.Hash(secret.KindAPIKey, token))
+	k, err = a.store.GetAPIKeyByHash(ctx, a.keys.Hash(secret.KindAPIKey, token))
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
 		return nil, false, errBadAPIKey
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	if now := a.Now(); now.Sub(k.LastUsedAt) >= apiKeyTouchEvery {
-		if err := a.Store.TouchAPIKey(ctx, k.ID, now); err != nil {
+	if now := a.now(); now.Sub(k.LastUsedAt) >= apiKeyTouchEvery {
+		if err := a.store.TouchAPIKey(ctx, k.ID, now); err != nil {
 			return nil, false, err
 		}
 		firstUse = true

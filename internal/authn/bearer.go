@@ -12,9 +12,17 @@ import (
 
 // Devices authenticates devices by their Bearer access tokens.
 type Devices struct {
-	Store  pairgate.Store
-	Tokens *accesstoken.Issuer
-	Now    func() time.Time
+	store  pairgate.Store
+	tokens *accesstoken.Issuer
+	now    func() time.Time
+}
+
+// NewDevices returns the device authenticator.
+func NewDevices(store pairgate.Store, tokens *accesstoken.Issuer, now func() time.Time) *Devices {
+	if store == nil || tokens == nil || now == nil {
+		panic("authn.NewDevices: store, token issuer and clock are required")
+	}
+	return &Devices{store: store, tokens: tokens, now: now}
 }
 
 // touchEvery limits how often a device's last-seen time is written: once a
@@ -39,12 +47,12 @@ func (d *Devices) Authenticate(ctx context.Context, r *http.Request, ip string) 
 	if !ok {
 		return nil, nil, &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "a Bearer access token is required"}
 	}
-	c, dev, err := d.Tokens.Active(ctx, d.Store, tok)
+	c, dev, err := d.tokens.Active(ctx, d.store, tok)
 	if err != nil {
 		return nil, nil, err
 	}
-	if now := d.Now(); now.Sub(dev.LastSeenAt) > touchEvery {
-		if err := d.Store.TouchDevice(ctx, dev.ID, ip, now); err != nil {
+	if now := d.now(); now.Sub(dev.LastSeenAt) > touchEvery {
+		if err := d.store.TouchDevice(ctx, dev.ID, ip, now); err != nil {
 			return nil, nil, err
 		}
 		dev.LastSeenAt, dev.LastIP = now, ip

@@ -34,11 +34,20 @@ var errNoBrowserDevice = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: 
 
 // Browsers finds the device a browser is authorized as.
 type Browsers struct {
-	Store pairgate.Store
-	Keys  *secret.Keys
-	Now   func() time.Time
-	// Secure marks the cookies Secure (the issuer is https).
-	Secure bool
+	store pairgate.Store
+	keys  *secret.Keys
+	now   func() time.Time
+	// secure marks the cookies Secure (the issuer is https).
+	secure bool
+}
+
+// NewBrowsers returns the finder of browsers' devices. secure marks the
+// cookies Secure: the issuer is https.
+func NewBrowsers(store pairgate.Store, keys *secret.Keys, now func() time.Time, secure bool) *Browsers {
+	if store == nil || keys == nil || now == nil {
+		panic("authn.NewBrowsers: store, keys and clock are required")
+	}
+	return &Browsers{store: store, keys: keys, now: now, secure: secure}
 }
 
 // Device returns the device the request's browser is authorized as, and
@@ -50,20 +59,20 @@ func (b *Browsers) Device(ctx context.Context, r *http.Request, ip string) (*pai
 	if err != nil || !secret.LooksLike(c.Value, secret.PrefixBrowser) {
 		return nil, errNoBrowserDevice
 	}
-	now := b.Now()
-	h := b.Keys.Hash(secret.KindSession, c.Value)
-	sess, err := b.Store.GetSession(ctx, h, now)
+	now := b.now()
+	h := b.keys.Hash(secret.KindSession, c.Value)
+	sess, err := b.store.GetSession(ctx, h, now)
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND || (err == nil && sess.DeviceID == "") {
 		return nil, errNoBrowserDevice
 	}
 	if err != nil {
 		return nil, err
 	}
-	d, err := b.Store.GetDevice(ctx, sess.DeviceID)
+	d, err := b.store.GetDevice(ctx, sess.DeviceID)
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
 		// The device went without its session (its client was deleted):
 		// the session is worthless, and goes too.
-		if err := b.Store.DeleteSession(ctx, h); err != nil {
+		if err := b.store.DeleteSession(ctx, h); err != nil {
 			return nil, err
 		}
 		return nil, errNoBrowserDevice
@@ -72,7 +81,7 @@ func (b *Browsers) Device(ctx context.Context, r *http.Request, ip string) (*pai
 		return nil, err
 	}
 	if now.Sub(d.LastSeenAt) >= deviceTouchEvery || (ip != "" && ip != d.LastIP) {
-		if err := b.Store.TouchDevice(ctx, d.ID, ip, now); err != nil {
+		if err := b.store.TouchDevice(ctx, d.ID, ip, now); err != nil {
 			return nil, err
 		}
 		d.LastSeenAt, d.LastIP = now, ip
@@ -110,6 +119,6 @@ func ValidBrowserID(s string) bool {
 func (b *Browsers) SetCookies(w http.ResponseWriter, token, browserID string) {
 	for _, c := range []struct{ name, value string }{{DeviceCookie, token}, {BrowserCookie, browserID}} {
 		http.SetCookie(w, &http.Cookie{Name: c.name, Value: c.value, Path: "/", MaxAge: browserCookieAge,
-			HttpOnly: true, Secure: b.Secure, SameSite: http.SameSiteLaxMode})
+			HttpOnly: true, Secure: b.secure, SameSite: http.SameSiteLaxMode})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/secret"
@@ -91,6 +92,9 @@ func ClientCredentials(r *http.Request, params url.Values) (Credentials, error) 
 		sec, err2 := url.QueryUnescape(pass)
 		if err1 != nil || err2 != nil || id == "" {
 			return Credentials{}, errClientAuth
+		}
+		if !utf8.ValidString(id) || !utf8.ValidString(sec) {
+			return Credentials{}, pairgate.Errorf(pairgate.EINVALID, "the client credentials are not valid UTF-8")
 		}
 		if body := params.Get("client_id"); body != "" && body != id {
 			return Credentials{}, pairgate.Errorf(pairgate.EINVALID, "client_id in the body differs from the one in the Authorization header")

@@ -13,7 +13,7 @@ import (
 
 func TestPasswordChecksAreBoundedAndSayNothing(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "pairgate.db"), nil)
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "pairgate.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,31 +27,26 @@ const sessionTouchEvery = time.Minute
 // Sessions manages browser sessions: server-side rows found by the keyed
 // hash of an HttpOnly, SameSite=Lax cookie.
 type Sessions struct {
-	Store pairgate.Store
-	Keys  *secret.Keys
-	Now   func() time.Time
-	// Secure marks the cookie Secure; set it when the issuer is https, so
-	// that the cookie never travels in the clear.
-	Secure          bool
-	IdleTimeout     time.Duration // zero means DefaultIdleTimeout
-	AbsoluteTimeout time.Duration // zero means DefaultAbsoluteTimeout
+	store pairgate.Store
+	keys  *secret.Keys
+	now   func() time.Time
+	// secure marks the cookie Secure: the issuer is https, so the cookie
+	// never travels in the clear.
+	secure   bool
+	idle     time.Duration
+	absolute time.Duration
+}
+
+// NewSessions returns the session manager. idle and absolute are the
+// session limits (DefaultIdleTimeout, DefaultAbsoluteTimeout).
+func NewSessions(store pairgate.Store, keys *secret.Keys, now func() time.Time, secure bool, idle, absolute time.Duration) *Sessions {
+	if store == nil || keys == nil || now == nil || idle <= 0 || absolute <= 0 {
+		panic("authn.NewSessions: store, keys, clock and positive timeouts are required")
+	}
+	return &Sessions{store: store, keys: keys, now: now, secure: secure, idle: idle, absolute: absolute}
 }
 
 var errNoSession = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "not signed in"}
-
-func (s *Sessions) idle() time.Duration {
-	if s.IdleTimeout > 0 {
-		return s.IdleTimeout
-	}
-	return DefaultIdleTimeout
-}
-
-func (s *Sessions) absolute() time.Duration {
-	if s.AbsoluteTimeout > 0 {
-		return s.AbsoluteTimeout
-	}
-	return DefaultAbsoluteTimeout
-}
 
 // cookieValue returns the session token a request carries, if it has the
 // shape of one; anything else is not looked up.
@@ -71,23 +66,23 @@ func (s *Sessions) Get(ctx context.Context, r *http.Request) (*pairgate.Session,
 	if !ok {
 		return nil, errNoSession
 	}
-	h := s.Keys.Hash(secret.KindSession, tok)
-	now := s.Now()
-	sess, err := s.Store.GetSession(ctx, h, now)
+	h := s.keys.Hash(secret.KindSession, tok)
+	now := s.now()
+	sess, err := s.store.GetSession(ctx, h, now)
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	if now.Sub(sess.LastSeenAt) > s.idle() {
-		if err := s.Store.DeleteSession(ctx, h); err != nil {
+	if now.Sub(sess.LastSeenAt) > s.idle {
+		if err := s.store.DeleteSession(ctx, h); err != nil {
 			return nil, err
 		}
 		return nil, errNoSession
 	}
 	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
-		if err := s.Store.TouchSession(ctx, h, now); err != nil {
+		if err := s.store.TouchSession(ctx, h, now); err != nil {
 			return nil, err
 		}
 		sess.LastSeenAt = now
@@ -106,7 +101,7 @@ func (s *Sessions) User(ctx context.Context, r *http.Request) (*pairgate.User, *
 	if sess.UserID == "" {
 		return nil, nil, errNoSession
 	}
-	u, err := s.Store.GetUser(ctx, sess.UserID)
+	u, err := s.store.GetUser(ctx, sess.UserID)
 	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
 		return nil, nil, errNoSession
 	}
@@ -130,14 +125,11 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return err
 	}
 	tok := secret.Token(secret.PrefixSession)
-	now := s.Now()
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	if err := s.Store.CreateSession(ctx, &pairgate.Session{
-		IDHash: s.Keys.Hash(secret.KindSession, tok), UserID: u.ID, DeviceID: deviceID,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute()), IP: ip, UserAgent: ua,
+	now := s.now()
+	ua := pairgate.Shorten(r.UserAgent(), 256)
+	if err := s.store.CreateSession(ctx, &pairgate.Session{
+		IDHash: s.keys.Hash(secret.KindSession, tok), UserID: u.ID, DeviceID: deviceID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute), IP: ip, UserAgent: ua,
 	}); err != nil {
 		return err
 	}
@@ -159,7 +151,7 @@ func (s *Sessions) end(ctx context.Context, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	return s.Store.DeleteSession(ctx, s.Keys.Hash(secret.KindSession, tok))
+	return s.store.DeleteSession(ctx, s.keys.Hash(secret.KindSession, tok))
 }
 
 // cookie is the session cookie: a browser-session cookie (no Max-Age), so
@@ -168,5 +160,5 @@ func (s *Sessions) end(ctx context.Context, r *http.Request) error {
 // in a chat to the consent page) but not on their POSTs.
 func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
 }

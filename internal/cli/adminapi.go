@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,10 +14,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pairgate/pairgate/adminapi"
 )
 
 // The `pairgate admin` commands that speak to a running server over the
-// admin API (DESIGN.md section 3): the CLI is the API's first client.
+// admin API (DESIGN.md section 3), through the public client package
+// adminapi: the CLI is the API's first client.
 
 const adminExitHelp = `
 Exit status:
@@ -32,14 +34,14 @@ Exit status:
 
 func apiCommands() []*command {
 	return []*command{
-		{name: "login", summary: "make an API key with an admin's username and password, and save it for the other commands", run: runAdminLogin},
+		{name: "login", summary: "make an API key with your username and password, and save it for the other commands", run: runAdminLogin},
 		{name: "codes", summary: "authorization codes for devices and install scripts", subs: []*command{
 			{name: "create", summary: "generate a code: --ttl 30m|60m|6h|24h|48h|never", run: runCodesCreate},
 			{name: "list", summary: "list the codes that have not expired", run: runCodesList},
 			{name: "delete", summary: "delete a code by ID: no device can redeem it any more", run: runCodesDelete},
 		}},
 		{name: "devices", summary: "the device inventory", subs: []*command{
-			{name: "list", summary: "list devices (--search, --limit, --after)", run: runDevicesList},
+			{name: "list", summary: "list devices (--search, --state, --limit, --after, --all)", run: runDevicesList},
 			{name: "get", summary: "show one device by ID", run: runDevicesGet},
 			{name: "delete", summary: "delete a device by ID: it is revoked at once and must authorize again", run: runDevicesDelete},
 		}},
@@ -49,14 +51,14 @@ func apiCommands() []*command {
 			{name: "delete", summary: "delete a client by ID, with its devices", run: runClientsDelete},
 		}},
 		{name: "apikeys", summary: "admin API keys", subs: []*command{
-			{name: "create", summary: "make a key with an admin's username and password (--name, --username, password on stdin)", run: runAPIKeysCreate},
+			{name: "create", summary: "make a key with your username and password (--name, --scopes, --username, password on stdin)", run: runAPIKeysCreate},
 			{name: "list", summary: "list keys (never the keys themselves)", run: runAPIKeysList},
 			{name: "delete", summary: "revoke a key by ID", run: runAPIKeysDelete},
 		}},
 		{name: "lockouts", summary: "guessing limits", subs: []*command{
 			{name: "clear", summary: "lift the limits that hold an address (--ip) or an account (--username)", run: runLockoutsClear},
 		}},
-		{name: "audit", summary: "show the audit log (--action, --actor, --target, --since, --limit)", run: runAudit},
+		{name: "audit", summary: "show the audit log (--action, --actor, --target, --since, --limit, --all)", run: runAudit},
 	}
 }
 
@@ -72,7 +74,7 @@ func newAPIFlagSet(env Env, name, synopsis string, af *apiFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("pairgate admin "+name, flag.ContinueOnError)
 	fs.StringVar(&af.server, "server", "", "server URL (default: the one saved by 'pairgate admin login', else http://localhost:8080)")
 	fs.StringVar(&af.apiKey, "api-key", "", "admin API key (default: the one saved by 'pairgate admin login'); PAIRGATE_API_KEY keeps it out of the process list")
-	fs.BoolVar(&af.json, "json", false, "print the server's JSON instead of a table")
+	fs.BoolVar(&af.json, "json", false, "print JSON instead of a table")
 	fs.StringVar(&af.profile, "credentials", adminCredentialsFile(env), "where 'pairgate admin login' saves the server and key")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: pairgate admin %s %s\n\nFlags (each also PAIRGATE_<FLAG>):\n", name, synopsis)
@@ -101,11 +103,10 @@ type savedCredentials struct {
 	APIKey string `json:"api_key"`
 }
 
-// apiClient calls the admin API.
+// apiClient is the typed admin API client with what the commands print to.
 type apiClient struct {
+	*adminapi.Client
 	server string
-	key    string
-	http   *http.Client
 	out    io.Writer
 	asJSON bool
 }
@@ -122,24 +123,24 @@ func (af *apiFlags) client(env Env, needKey bool) (*apiClient, error) {
 			return nil, fmt.Errorf("%s: %v", af.profile, err)
 		}
 	}
-	c := &apiClient{server: af.server, key: af.apiKey, http: &http.Client{Timeout: 30 * time.Second}, out: env.Stdout, asJSON: af.json}
-	if c.server == "" {
-		c.server = saved.Server
+	server, key := af.server, af.apiKey
+	if server == "" {
+		server = saved.Server
 	}
-	if c.server == "" {
-		c.server = "http://localhost:8080"
+	if server == "" {
+		server = "http://localhost:8080"
 	}
-	if c.key == "" && (af.server == "" || af.server == saved.Server) {
-		c.key = saved.APIKey
+	if key == "" && (af.server == "" || af.server == saved.Server) {
+		key = saved.APIKey
 	}
-	c.server = strings.TrimRight(c.server, "/")
-	if u, err := url.Parse(c.server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError{fmt.Errorf("--server %q: want an http(s) URL", c.server)}
+	server = strings.TrimRight(server, "/")
+	if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError{fmt.Errorf("--server %q: want an http(s) URL", server)}
 	}
-	if needKey && c.key == "" {
+	if needKey && key == "" {
 		return nil, notAuthorized{errors.New("no API key: run 'pairgate admin login', or pass --api-key / PAIRGATE_API_KEY")}
 	}
-	return c, nil
+	return &apiClient{Client: adminapi.New(server, key), server: server, out: env.Stdout, asJSON: af.json}, nil
 }
 
 type usageError struct{ error }
@@ -152,86 +153,31 @@ func apiStatus(env Env, cmd string, err error) int {
 	var u usageError
 	var n notAuthorized
 	var un unavailable
+	var ae *adminapi.Error
+	var te *adminapi.TransportError
 	switch {
 	case errors.As(err, &u):
 		return ExitUsage
 	case errors.As(err, &n):
 		return ExitNotAuthorized
-	case errors.As(err, &un):
+	case errors.As(err, &un), errors.As(err, &te):
+		return ExitUnavailable
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		return ExitNotAuthorized
+	case errors.As(err, &ae) && ae.Unavailable():
 		return ExitUnavailable
 	default:
 		return ExitFailure
 	}
 }
 
-// do sends a request and decodes a JSON answer into out (if not nil). The
-// raw answer is returned for --json.
-func (c *apiClient) do(ctx context.Context, method, path string, body any, out any, header ...string) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, unavailable{fmt.Errorf("cannot reach %s: %v", c.server, err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, unavailable{fmt.Errorf("reading the answer of %s: %v", c.server, err)}
-	}
-	if resp.StatusCode >= 400 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		msg := strings.TrimSpace(string(raw))
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			msg = e.Error.Message
-		}
-		err := fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized:
-			return nil, notAuthorized{err}
-		case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			return nil, unavailable{err}
-		}
-		return nil, err
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return nil, fmt.Errorf("%s answered something that is not the admin API: %v", c.server, err)
-		}
-	}
-	return raw, nil
-}
-
-// print writes raw JSON with --json, else a table.
-func (c *apiClient) print(raw []byte, header string, rows [][]string) error {
+// print writes v as JSON with --json, else a table.
+func (c *apiClient) print(v any, header string, rows [][]string) error {
 	if c.asJSON {
-		var buf bytes.Buffer
-		if json.Indent(&buf, raw, "", "  ") != nil {
-			buf.Write(raw)
-		}
-		buf.WriteByte('\n')
-		_, err := c.out.Write(buf.Bytes())
-		return err
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
@@ -290,32 +236,28 @@ func readSecretLine(r io.Reader, what string) (string, error) {
 	return line, nil
 }
 
-func createKey(ctx context.Context, c *apiClient, env Env, username, name string) (map[string]any, []byte, error) {
+func createKey(ctx context.Context, c *apiClient, env Env, username, name string, scopes []string) (*adminapi.APIKey, error) {
 	password, err := readSecretLine(env.Stdin, "password")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	c.key = ""
-	var out map[string]any
-	raw, err := c.do(ctx, "POST", "/api/v1/api-keys", map[string]string{"name": name}, &out,
-		"Authorization", "Basic "+basicValue(username, password))
-	return out, raw, err
+	return c.WithPassword(username, password).CreateAPIKey(ctx, adminapi.NewAPIKey{Name: name, Scopes: scopes})
 }
 
-func basicValue(user, pass string) string {
-	req, _ := http.NewRequest("GET", "http://x", nil)
-	req.SetBasicAuth(user, pass)
-	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
-}
+// allScopes are the scopes `admin login` asks for: the key a person uses
+// at the command line reaches what their role allows, no more.
+var allScopes = []string{adminapi.ScopeRead, adminapi.ScopeCodesWrite, adminapi.ScopeDevicesWrite, adminapi.ScopePrintersWrite,
+	adminapi.ScopeClientsWrite, adminapi.ScopeLockoutsWrite}
 
 func runAdminLogin(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin login"
 	var af apiFlags
-	var username, name string
+	var username, name, scopes string
 	fs := newAPIFlagSet(env, "login", "--server URL [--username admin] < password", &af)
-	fs.StringVar(&username, "username", "admin", "the admin account")
+	fs.StringVar(&username, "username", "admin", "your account")
 	host, _ := os.Hostname()
 	fs.StringVar(&name, "name", "pairgate admin login on "+host, "a name for the key, shown in the console")
+	fs.StringVar(&scopes, "scopes", strings.Join(allScopes, ","), "comma-separated scopes of the key; it reaches what both they and your role allow")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -323,16 +265,15 @@ func runAdminLogin(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	out, _, err := createKey(ctx, c, env, username, name)
+	k, err := createKey(ctx, c, env, username, name, splitComma(scopes))
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	key, _ := out["key"].(string)
-	b, _ := json.MarshalIndent(savedCredentials{Server: c.server, APIKey: key}, "", "  ")
+	b, _ := json.MarshalIndent(savedCredentials{Server: c.server, APIKey: k.Key}, "", "  ")
 	if err := writeFileAtomic(af.profile, append(b, '\n')); err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	fmt.Fprintf(env.Stdout, "logged in to %s; API key %s saved to %s\n", c.server, out["id"], af.profile)
+	fmt.Fprintf(env.Stdout, "logged in to %s; API key %s (%s) saved to %s\n", c.server, k.ID, strings.Join(k.Scopes, " "), af.profile)
 	return ExitOK
 }
 
@@ -368,10 +309,11 @@ func writeFileAtomic(path string, data []byte) error {
 func runAPIKeysCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin apikeys create"
 	var af apiFlags
-	var username, name string
-	fs := newAPIFlagSet(env, "apikeys create", "--name NAME [--username admin] < password", &af)
-	fs.StringVar(&username, "username", "admin", "the admin account the key acts for")
+	var username, name, scopes string
+	fs := newAPIFlagSet(env, "apikeys create", "--name NAME [--scopes read,codes:write] [--username admin] < password", &af)
+	fs.StringVar(&username, "username", "admin", "the account the key acts for: yours")
 	fs.StringVar(&name, "name", "", "a name for the key (required)")
+	fs.StringVar(&scopes, "scopes", "read", "comma-separated scopes: read, codes:write, devices:write, printers:write, clients:write, lockouts:write")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -382,53 +324,49 @@ func runAPIKeysCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	out, raw, err := createKey(ctx, c, env, username, name)
+	k, err := createKey(ctx, c, env, username, name, splitComma(scopes))
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	if err := c.print(raw, "ID\tNAME\tKEY (shown only this once)", [][]string{{fmt.Sprint(out["id"]), fmt.Sprint(out["name"]), fmt.Sprint(out["key"])}}); err != nil {
+	if err := c.print(k, "ID\tNAME\tSCOPES\tKEY (shown only this once)", [][]string{{k.ID, k.Name, strings.Join(k.Scopes, " "), k.Key}}); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
 }
 
-func runAPIKeysDelete(ctx context.Context, env Env, args []string) int {
-	return deleteByID(ctx, env, args, "apikeys delete", "/api/v1/api-keys/", "API key")
-}
-
-// deleteByID runs a `… delete ID` command.
-func deleteByID(ctx context.Context, env Env, args []string, name, path, what string) int {
-	cmd := "pairgate admin " + name
-	var af apiFlags
-	fs := newAPIFlagSet(env, name, "ID", &af)
-	id, err := oneArg(fs, env, args, what+" ID")
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+// deleteCommand runs a `… delete ID` command.
+func deleteCommand(name, what string, del func(*apiClient, context.Context, string) error) func(context.Context, Env, []string) int {
+	return func(ctx context.Context, env Env, args []string) int {
+		cmd := "pairgate admin " + name
+		var af apiFlags
+		fs := newAPIFlagSet(env, name, "ID", &af)
+		id, err := oneArg(fs, env, args, what+" ID")
+		if err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return ExitOK
+			}
+			return apiStatus(env, cmd, err)
 		}
-		return apiStatus(env, cmd, err)
+		c, err := af.client(env, true)
+		if err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		if err := del(c, ctx, id); err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		fmt.Fprintf(env.Stdout, "deleted %s %s\n", what, id)
+		return ExitOK
 	}
-	c, err := af.client(env, true)
-	if err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	if _, err := c.do(ctx, "DELETE", path+url.PathEscape(id), nil, nil); err != nil {
-		return apiStatus(env, cmd, err)
-	}
-	fmt.Fprintf(env.Stdout, "deleted %s %s\n", what, id)
-	return ExitOK
 }
+
+var (
+	runAPIKeysDelete = deleteCommand("apikeys delete", "API key", func(c *apiClient, ctx context.Context, id string) error { return c.DeleteAPIKey(ctx, id) })
+	runCodesDelete   = deleteCommand("codes delete", "authorization code", func(c *apiClient, ctx context.Context, id string) error { return c.DeleteCode(ctx, id) })
+	runDevicesDelete = deleteCommand("devices delete", "device", func(c *apiClient, ctx context.Context, id string) error { return c.DeleteDevice(ctx, id) })
+	runClientsDelete = deleteCommand("clients delete", "client", func(c *apiClient, ctx context.Context, id string) error { return c.DeleteClient(ctx, id) })
+)
 
 // --- codes ---
-
-type codeOut struct {
-	ID        string     `json:"id"`
-	Code      string     `json:"code"`
-	TTL       string     `json:"ttl"`
-	TTLLabel  string     `json:"ttl_label"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	Uses      int        `json:"uses"`
-}
 
 func runCodesCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin codes create"
@@ -446,53 +384,40 @@ func runCodesCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	var out codeOut
-	raw, err := c.do(ctx, "POST", "/api/v1/authorization-codes", map[string]string{"ttl": ttl}, &out)
+	out, err := c.CreateCode(ctx, adminapi.NewCode{TTL: ttl})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	if err := c.print(raw, "CODE\tTIME TO LIVE\tEXPIRES\tID", [][]string{{out.Code, out.TTLLabel, fmtTime(out.ExpiresAt, "never"), out.ID}}); err != nil {
+	if err := c.print(out, "CODE\tTIME TO LIVE\tEXPIRES\tID", [][]string{{out.Code, out.TTLLabel, fmtTime(out.ExpiresAt, "never"), out.ID}}); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
 }
 
-func runCodesDelete(ctx context.Context, env Env, args []string) int {
-	return deleteByID(ctx, env, args, "codes delete", "/api/v1/authorization-codes/", "authorization code")
-}
-
 // --- devices ---
 
-type deviceOut struct {
-	ID           string     `json:"id"`
-	Name         string     `json:"name"`
-	ClientID     string     `json:"client_id"`
-	Mode         string     `json:"mode"`
-	HardwareID   string     `json:"hardware_id"`
-	AuthorizedBy string     `json:"authorized_by"`
-	CodeID       string     `json:"authorization_code_id"`
-	ApprovedBy   string     `json:"approved_by"`
-	Scopes       []string   `json:"scopes"`
-	AuthorizedAt *time.Time `json:"authorized_at"`
-	LastSeenAt   *time.Time `json:"last_seen_at"`
-	LastIP       string     `json:"last_ip"`
+func deviceRow(d adminapi.Device) []string {
+	state := d.State
+	if state == "" {
+		state = "active"
+	}
+	return []string{d.ID, d.Name, state, d.Mode, d.AuthorizedBy, d.HardwareID, d.ClientID, fmtTime(&d.AuthorizedAt, ""),
+		fmtTime(d.LastSeenAt, "never"), d.LastIP}
 }
 
-func (d deviceOut) row() []string {
-	return []string{d.ID, d.Name, d.Mode, d.AuthorizedBy, d.HardwareID, d.ClientID, fmtTime(d.AuthorizedAt, ""), fmtTime(d.LastSeenAt, "never"), d.LastIP}
-}
-
-const deviceHeader = "ID\tNAME\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP"
+const deviceHeader = "ID\tNAME\tSTATE\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP"
 
 func runDevicesList(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin devices list"
 	var af apiFlags
-	var search, after string
-	var limit int
-	fs := newAPIFlagSet(env, "devices list", "[--search TEXT] [--limit N] [--after ID]", &af)
-	fs.StringVar(&search, "search", "", "only devices whose name, hardware id, client, id or last IP contains this")
-	fs.IntVar(&limit, "limit", 100, "at most this many devices (1 to 1000)")
-	fs.StringVar(&after, "after", "", "the page after this device ID (printed at the end of a full page)")
+	var q adminapi.DeviceQuery
+	var all bool
+	fs := newAPIFlagSet(env, "devices list", "[--search TEXT] [--state STATE] [--limit N] [--after ID] [--all]", &af)
+	fs.StringVar(&q.Search, "search", "", "only devices whose name, hardware id, client, id or last IP contains this")
+	fs.StringVar(&q.State, "state", "", "only devices in this state: active, signed_out, revoked or expired")
+	fs.IntVar(&q.Limit, "limit", 100, "at most this many devices (1 to 1000)")
+	fs.StringVar(&q.After, "after", "", "the page after this device ID (printed at the end of a full page)")
+	fs.BoolVar(&all, "all", false, "every page, to the end of the inventory")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -500,30 +425,25 @@ func runDevicesList(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	q := url.Values{"limit": {fmt.Sprint(limit)}}
-	if search != "" {
-		q.Set("q", search)
+	var out *adminapi.DeviceList
+	if all {
+		out = &adminapi.DeviceList{}
+		out.Devices, err = c.AllDevices(ctx, q)
+	} else {
+		out, err = c.ListDevices(ctx, q)
 	}
-	if after != "" {
-		q.Set("after", after)
-	}
-	var out struct {
-		Devices []deviceOut `json:"devices"`
-		Next    string      `json:"next"`
-	}
-	raw, err := c.do(ctx, "GET", "/api/v1/devices?"+q.Encode(), nil, &out)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	var rows [][]string
 	for _, d := range out.Devices {
-		rows = append(rows, d.row())
+		rows = append(rows, deviceRow(d))
 	}
-	if err := c.print(raw, deviceHeader, rows); err != nil {
+	if err := c.print(out, deviceHeader, rows); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	if out.Next != "" && !af.json {
-		fmt.Fprintf(env.Stderr, "more devices: add --after %s\n", out.Next)
+		fmt.Fprintf(env.Stderr, "more devices: add --after %s (or --all)\n", out.Next)
 	}
 	return ExitOK
 }
@@ -543,38 +463,20 @@ func runDevicesGet(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	var d deviceOut
-	raw, err := c.do(ctx, "GET", "/api/v1/devices/"+url.PathEscape(id), nil, &d)
+	d, err := c.GetDevice(ctx, id)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	if err := c.print(raw, deviceHeader, [][]string{d.row()}); err != nil {
+	if err := c.print(d, deviceHeader, [][]string{deviceRow(*d)}); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
 }
 
-func runDevicesDelete(ctx context.Context, env Env, args []string) int {
-	return deleteByID(ctx, env, args, "devices delete", "/api/v1/devices/", "device")
-}
-
 // --- clients ---
 
-type clientOut struct {
-	ClientID     string   `json:"client_id"`
-	Name         string   `json:"name"`
-	Public       bool     `json:"public"`
-	GrantTypes   []string `json:"grant_types"`
-	Scopes       []string `json:"scopes"`
-	ClientSecret string   `json:"client_secret"`
-}
-
 func splitComma(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, f)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 func runClientsCreate(ctx context.Context, env Env, args []string) int {
@@ -598,9 +500,8 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	var out clientOut
-	raw, err := c.do(ctx, "POST", "/api/v1/clients", map[string]any{"client_id": id, "name": name, "public": public,
-		"grant_types": splitComma(grants), "scopes": splitComma(scopes)}, &out)
+	out, err := c.CreateClient(ctx, adminapi.NewClient{ClientID: id, Name: name, Public: public,
+		GrantTypes: splitComma(grants), Scopes: splitComma(scopes)})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
@@ -608,14 +509,10 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	if secret == "" {
 		secret = "(public client: none)"
 	}
-	if err := c.print(raw, "CLIENT ID\tNAME\tSECRET (shown only this once)", [][]string{{out.ClientID, out.Name, secret}}); err != nil {
+	if err := c.print(out, "CLIENT ID\tNAME\tSECRET (shown only this once)", [][]string{{out.ClientID, out.Name, secret}}); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
-}
-
-func runClientsDelete(ctx context.Context, env Env, args []string) int {
-	return deleteByID(ctx, env, args, "clients delete", "/api/v1/clients/", "client")
 }
 
 // --- audit ---
@@ -623,46 +520,39 @@ func runClientsDelete(ctx context.Context, env Env, args []string) int {
 func runAudit(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin audit"
 	var af apiFlags
-	var action, actor, target, since string
-	var limit int
-	fs := newAPIFlagSet(env, "audit", "[--action signin.] [--actor ID] [--target ID] [--since 24h|RFC3339] [--limit N]", &af)
-	fs.StringVar(&action, "action", "", `an action ("device.deleted") or a prefix ending in "." ("signin.")`)
-	fs.StringVar(&actor, "actor", "", "only events by this user, key or client ID")
-	fs.StringVar(&target, "target", "", "only events about this ID")
+	var q adminapi.AuditQuery
+	var since string
+	var all bool
+	fs := newAPIFlagSet(env, "audit", "[--action signin.] [--actor ID] [--target ID] [--since 24h|RFC3339] [--limit N] [--all]", &af)
+	fs.StringVar(&q.Action, "action", "", `an action ("device.deleted") or a prefix ending in "." ("signin.")`)
+	fs.StringVar(&q.Actor, "actor", "", "only events by this user, key or client ID")
+	fs.StringVar(&q.Target, "target", "", "only events about this ID")
 	fs.StringVar(&since, "since", "", "only events since a duration ago (24h) or an RFC 3339 time")
-	fs.IntVar(&limit, "limit", 100, "at most this many events (1 to 1000)")
+	fs.IntVar(&q.Limit, "limit", 100, "at most this many events (1 to 1000)")
+	fs.BoolVar(&all, "all", false, "every page, to the oldest event")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
-	q := url.Values{"limit": {fmt.Sprint(limit)}}
-	for k, v := range map[string]string{"action": action, "actor": actor, "target": target} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
 	if since != "" {
 		if d, err := time.ParseDuration(since); err == nil {
-			q.Set("since", time.Now().Add(-d).UTC().Format(time.RFC3339))
+			q.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, since); err == nil {
+			q.Since = t
 		} else {
-			q.Set("since", since)
+			return apiStatus(env, cmd, usageError{fmt.Errorf("--since %q: want a duration (24h) or an RFC 3339 time", since)})
 		}
 	}
 	c, err := af.client(env, true)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	var out struct {
-		Events []struct {
-			Time      time.Time `json:"time"`
-			Action    string    `json:"action"`
-			ActorType string    `json:"actor_type"`
-			ActorID   string    `json:"actor_id"`
-			ActorName string    `json:"actor_name"`
-			Target    string    `json:"target"`
-			IP        string    `json:"ip"`
-		} `json:"audit_events"`
+	var out *adminapi.AuditList
+	if all {
+		out = &adminapi.AuditList{}
+		out.Events, err = c.AllAuditEvents(ctx, q)
+	} else {
+		out, err = c.ListAuditEvents(ctx, q)
 	}
-	raw, err := c.do(ctx, "GET", "/api/v1/audit-events?"+q.Encode(), nil, &out)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
@@ -674,8 +564,11 @@ func runAudit(ctx context.Context, env Env, args []string) int {
 		}
 		rows = append(rows, []string{fmtTime(&e.Time, ""), e.Action, e.ActorType + " " + who, e.Target, e.IP})
 	}
-	if err := c.print(raw, "TIME\tACTION\tBY\tTARGET\tFROM", rows); err != nil {
+	if err := c.print(out, "TIME\tACTION\tBY\tTARGET\tFROM", rows); err != nil {
 		return apiStatus(env, cmd, err)
+	}
+	if out.Next != "" && !af.json {
+		fmt.Fprintln(env.Stderr, "more events: add --all")
 	}
 	return ExitOK
 }
@@ -683,29 +576,26 @@ func runAudit(ctx context.Context, env Env, args []string) int {
 func runLockoutsClear(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin lockouts clear"
 	var af apiFlags
-	var ip, username string
+	var in adminapi.Lockout
 	fs := newAPIFlagSet(env, "lockouts clear", "[--ip ADDRESS] [--username NAME]", &af)
-	fs.StringVar(&ip, "ip", "", "the address that is locked out")
-	fs.StringVar(&username, "username", "", "the account that is locked out of signing in")
+	fs.StringVar(&in.IP, "ip", "", "the address that is locked out")
+	fs.StringVar(&in.Username, "username", "", "the account that is locked out of signing in")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
-	if ip == "" && username == "" {
+	if in.IP == "" && in.Username == "" {
 		return apiStatus(env, cmd, usageError{errors.New("--ip or --username is required")})
 	}
 	c, err := af.client(env, true)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	var out struct {
-		Cleared []string `json:"cleared"`
-	}
-	raw, err := c.do(ctx, "POST", "/api/v1/lockouts/clear", map[string]string{"ip": ip, "username": username}, &out)
+	out, err := c.ClearLockout(ctx, in)
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	if af.json {
-		if err := c.print(raw, "", nil); err != nil {
+		if err := c.print(out, "", nil); err != nil {
 			return apiStatus(env, cmd, err)
 		}
 		return ExitOK
@@ -714,9 +604,9 @@ func runLockoutsClear(ctx context.Context, env Env, args []string) int {
 	return ExitOK
 }
 
-// listCommand runs a `… list` command: GET path, decode the answer into T,
-// print it as rows under header (or as JSON).
-func listCommand[T any](name, path, header string, rows func(T) [][]string) func(context.Context, Env, []string) int {
+// listCommand runs a `… list` command: ask with list, print the answer as
+// rows under header (or as JSON).
+func listCommand[T any](name, header string, list func(*apiClient, context.Context) ([]T, error), row func(T) []string) func(context.Context, Env, []string) int {
 	return func(ctx context.Context, env Env, args []string) int {
 		cmd := "pairgate admin " + name
 		var af apiFlags
@@ -728,53 +618,46 @@ func listCommand[T any](name, path, header string, rows func(T) [][]string) func
 		if err != nil {
 			return apiStatus(env, cmd, err)
 		}
-		var out T
-		raw, err := c.do(ctx, "GET", path, nil, &out)
+		items, err := list(c, ctx)
 		if err != nil {
 			return apiStatus(env, cmd, err)
 		}
-		if err := c.print(raw, header, rows(out)); err != nil {
+		var rows [][]string
+		for _, it := range items {
+			rows = append(rows, row(it))
+		}
+		if items == nil {
+			items = []T{}
+		}
+		if err := c.print(items, header, rows); err != nil {
 			return apiStatus(env, cmd, err)
 		}
 		return ExitOK
 	}
 }
 
-var runAPIKeysList = listCommand("apikeys list", "/api/v1/api-keys", "ID\tNAME\tCREATED\tLAST USED",
-	func(out struct {
-		Keys []struct {
-			ID         string     `json:"id"`
-			Name       string     `json:"name"`
-			CreatedAt  time.Time  `json:"created_at"`
-			LastUsedAt *time.Time `json:"last_used_at"`
-		} `json:"api_keys"`
-	}) (rows [][]string) {
-		for _, k := range out.Keys {
-			rows = append(rows, []string{k.ID, k.Name, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")})
+var runAPIKeysList = listCommand("apikeys list", "ID\tNAME\tSCOPES\tOWNER\tCREATED\tLAST USED",
+	func(c *apiClient, ctx context.Context) ([]adminapi.APIKey, error) { return c.ListAPIKeys(ctx) },
+	func(k adminapi.APIKey) []string {
+		owner := k.CreatedByName
+		if owner == "" {
+			owner = k.CreatedBy
 		}
-		return rows
+		return []string{k.ID, k.Name, strings.Join(k.Scopes, " "), owner, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")}
 	})
 
-var runCodesList = listCommand("codes list", "/api/v1/authorization-codes", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID",
-	func(out struct {
-		Codes []codeOut `json:"authorization_codes"`
-	}) (rows [][]string) {
-		for _, k := range out.Codes {
-			rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID})
-		}
-		return rows
+var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID",
+	func(c *apiClient, ctx context.Context) ([]adminapi.Code, error) { return c.ListCodes(ctx) },
+	func(k adminapi.Code) []string {
+		return []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID}
 	})
 
-var runClientsList = listCommand("clients list", "/api/v1/clients", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
-	func(out struct {
-		Clients []clientOut `json:"clients"`
-	}) (rows [][]string) {
-		for _, k := range out.Clients {
-			kind := "confidential"
-			if k.Public {
-				kind = "public"
-			}
-			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
+var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
+	func(c *apiClient, ctx context.Context) ([]adminapi.OAuthClient, error) { return c.ListClients(ctx) },
+	func(k adminapi.OAuthClient) []string {
+		kind := "confidential"
+		if k.Public {
+			kind = "public"
 		}
-		return rows
+		return []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")}
 	})

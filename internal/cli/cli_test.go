@@ -100,7 +100,7 @@ func TestFirstStartCreatesEverythingAndRestartReusesIt(t *testing.T) {
 	if len(password) != 20 {
 		t.Fatalf("password %q", password)
 	}
-	store, err := sqlstore.Open(t.Context(), filepath.Join(dir, "pairgate.db"), nil)
+	store, err := sqlstore.Open(t.Context(), filepath.Join(dir, "pairgate.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestKeysRotateCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out.String(), "rotated signing key") {
 		t.Fatalf("keys rotate: %d %s", code, out.String())
 	}
-	store, _ := sqlstore.Open(t.Context(), filepath.Join(data, "pairgate.db"), nil)
+	store, _ := sqlstore.Open(t.Context(), filepath.Join(data, "pairgate.db"), sqlstore.Options{})
 	defer store.Close()
 	keys, _ := store.ListSigningKeys(t.Context(), time.Now())
 	if len(keys) != 2 || !keys[0].RetiredAt.IsZero() || keys[1].RetiredAt.IsZero() {

@@ -7,18 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/adminapi"
 	"github.com/pairgate/pairgate/internal/admin"
-	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/secret"
-	"github.com/pairgate/pairgate/internal/sqlstore"
 )
 
 func usersCommand() *command {
@@ -33,59 +30,21 @@ func usersCommand() *command {
 // hostStoreFlags are the flags every `admin users` command has: which
 // store to work on.
 type hostStoreFlags struct {
-	dataDir, db string
+	cfg app.Config
 }
 
 func (h *hostStoreFlags) register(fs *flag.FlagSet) {
-	def := DefaultConfig()
-	fs.StringVar(&h.dataDir, "data-dir", def.DataDir, "the server's data directory")
-	fs.StringVar(&h.db, "db", "", "database: a postgres:// URL or a SQLite file (default: pairgate.db in the data dir)")
+	h.cfg = app.Default()
+	h.cfg.StoreFlags(fs)
 }
 
-// open opens the store of a server that has been started at least once.
-// It never creates one: an account made in a new, empty store would make
-// the next `pairgate serve` believe the store is set up and refuse to
-// create its master key.
-func (h *hostStoreFlags) open(ctx context.Context) (*sqlstore.Store, error) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.DB = h.dataDir, h.db
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if !sqlstore.IsPostgres(cfg.DB) {
-		if _, err := os.Stat(cfg.DB); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no pairgate database at %s: pass the server's --data-dir or --db, or start `pairgate serve` once first", cfg.DB)
-		}
-	}
-	store, err := sqlstore.Open(ctx, cfg.DB, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", redactDSN(cfg.DB), err)
-	}
-	fresh, err := isFresh(ctx, store, time.Now())
-	if err == nil && fresh {
-		err = fmt.Errorf("the store %s has not been set up yet: start `pairgate serve` once first", redactDSN(cfg.DB))
-	}
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	return store, nil
-}
-
-// service opens the store and returns the administrative operations on it,
-// so that the host commands keep the same rules (and leave the same audit
-// events) as the console and the admin API.
-func (h *hostStoreFlags) service(ctx context.Context) (*sqlstore.Store, *admin.Service, error) {
-	s, err := h.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, admin.New(s, nil, nil, audit.New(s, nil, nil, nil), nil, nil), nil
-}
-
-// hostActor is who the audit log names for a command run on the host.
-func hostActor(cmd string) admin.Actor {
-	return admin.Actor{Type: pairgate.ActorSystem, Name: cmd}
+// open opens the store of a server that has been started at least once,
+// with the admin service on it, so that the host commands keep the same
+// rules (and leave the same audit events) as the console and the admin
+// API.
+func (h *hostStoreFlags) open(ctx context.Context, env Env) (*app.Host, error) {
+	h.cfg.MasterKey = env.Getenv("PAIRGATE_MASTER_KEY")
+	return app.OpenHost(ctx, h.cfg, app.Options{})
 }
 
 // readPassword reads one line from stdin: the password, without its line
@@ -96,11 +55,8 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("--password-stdin: no password on standard input")
 	}
 	p := strings.TrimRight(line, "\r\n")
-	if len(p) < secret.MinPasswordLength {
-		return "", fmt.Errorf("--password-stdin: the password must be at least %d characters", secret.MinPasswordLength)
-	}
-	if len(p) > secret.MaxPasswordBytes {
-		return "", fmt.Errorf("--password-stdin: the password must be at most %d bytes", secret.MaxPasswordBytes)
+	if err := secret.CheckNewPassword(p); err != nil {
+		return "", fmt.Errorf("--password-stdin: %v", err)
 	}
 	return p, nil
 }
@@ -170,27 +126,27 @@ func (u *usersTarget) open(ctx context.Context, env Env, cmd string) (userOps, e
 		}
 		return apiUsers{c}, nil
 	}
-	s, svc, err := u.host.service(ctx)
+	host, err := u.host.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	return hostUsers{s: s, svc: svc, actor: hostActor(cmd)}, nil
+	return hostUsers{host: host, svc: host.Admin, actor: admin.HostActor(cmd)}, nil
 }
 
 type hostUsers struct {
-	s     *sqlstore.Store
+	host  *app.Host
 	svc   *admin.Service
 	actor admin.Actor
 }
 
-func (h hostUsers) close() { h.s.Close() }
+func (h hostUsers) close() { h.host.Close() }
 
 func (h hostUsers) create(ctx context.Context, username, role, password string) error {
 	_, _, err := h.svc.CreateUser(ctx, h.actor, username, role, password)
 	return plain(err)
 }
 
-func (h hostUsers) list(ctx context.Context) ([]*pairgate.User, error) { return h.svc.ListUsers(ctx) }
+func (h hostUsers) list(ctx context.Context) ([]*pairgate.User, error) { return h.svc.ListUsers(ctx, h.actor) }
 
 func (h hostUsers) delete(ctx context.Context, username string) error {
 	u, err := h.svc.FindUser(ctx, username)
@@ -222,37 +178,28 @@ type apiUsers struct{ c *apiClient }
 func (a apiUsers) close() {}
 
 func (a apiUsers) create(ctx context.Context, username, role, password string) error {
-	_, err := a.c.do(ctx, "POST", "/api/v1/users", map[string]string{"username": username, "role": role, "password": password}, nil)
+	_, err := a.c.CreateUser(ctx, adminapi.NewUser{Username: username, Role: role, Password: password})
 	return err
 }
 
 func (a apiUsers) list(ctx context.Context) ([]*pairgate.User, error) {
-	var out struct {
-		Users []struct {
-			ID                string    `json:"id"`
-			Username          string    `json:"username"`
-			Role              string    `json:"role"`
-			CreatedAt         time.Time `json:"created_at"`
-			PasswordChangedAt time.Time `json:"password_changed_at"`
-		} `json:"users"`
-	}
-	if _, err := a.c.do(ctx, "GET", "/api/v1/users", nil, &out); err != nil {
+	list, err := a.c.ListUsers(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var users []*pairgate.User
-	for _, u := range out.Users {
+	for _, u := range list {
 		users = append(users, &pairgate.User{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt, PasswordChangedAt: u.PasswordChangedAt})
 	}
 	return users, nil
 }
 
 func (a apiUsers) delete(ctx context.Context, username string) error {
-	_, err := a.c.do(ctx, "DELETE", "/api/v1/users/"+url.PathEscape(username), nil, nil)
-	return err
+	return a.c.DeleteUser(ctx, username)
 }
 
 func (a apiUsers) setPassword(ctx context.Context, username, password string) error {
-	_, err := a.c.do(ctx, "PUT", "/api/v1/users/"+url.PathEscape(username)+"/password", map[string]string{"password": password}, nil)
+	_, err := a.c.SetPassword(ctx, username, adminapi.NewPassword{Password: password})
 	return err
 }
 
@@ -268,7 +215,7 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	target.register(env, fs)
 	fs.StringVar(&username, "username", "", "the account's name (required)")
-	fs.StringVar(&role, "role", pairgate.RoleUser, "admin (everything) or user (approve devices, use the portal)")
+	fs.StringVar(&role, "role", pairgate.RoleUser, "admin (everything), device-manager (codes, devices, printers), auditor (read-only) or user (approves devices, uses the portals)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input; without it, a random password is made and printed")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
@@ -277,8 +224,8 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	if role != pairgate.RoleAdmin && role != pairgate.RoleUser {
-		return misused(env, cmd, fmt.Errorf("--role %q: want admin or user", role))
+	if !pairgate.ValidRole(role) {
+		return misused(env, cmd, fmt.Errorf("--role %q: want one of %s", role, strings.Join(pairgate.Roles, ", ")))
 	}
 	password, generated, err := passwordFor(env, fromStdin)
 	if err != nil {

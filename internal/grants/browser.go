@@ -71,23 +71,7 @@ func (s *Service) AuthorizeBrowserWithCode(ctx context.Context, code string, b B
 	if err := b.valid(); err != nil {
 		return nil, err
 	}
-	canonical, ok := secret.NormalizeAuthorizationCode(code)
-	var key []byte
-	if ok {
-		key = s.keys.Hash(secret.KindAuthCode, canonical)
-	}
-	if err := s.guessAllowed(ctx, b.IP, key); err != nil {
-		return nil, err
-	}
-	if !ok {
-		s.browserCodeFailed(ctx, b.IP, key, "not a code")
-		return nil, errWrongAuthCode
-	}
-	ac, err := s.store.GetAuthorizationCodeByHash(ctx, key, s.now())
-	if pairgate.ErrorCode(err) == pairgate.ENOTFOUND {
-		s.browserCodeFailed(ctx, b.IP, key, "wrong, expired or deleted")
-		return nil, errWrongAuthCode
-	}
+	ac, guess, err := s.lookUpAuthorizationCode(ctx, code, b.IP, pairgate.ActorAnon, "", "portal")
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +79,13 @@ func (s *Service) AuthorizeBrowserWithCode(ctx context.Context, code string, b B
 	// so a code deleted or expiring since the lookup authorizes nothing.
 	ba, err := s.authorizeBrowser(ctx, b, pairgate.AuthByAuthorizationCode, ac.ID, "")
 	if pairgate.ErrorCode(err) == pairgate.EINVALIDGRANT {
-		s.browserCodeFailed(ctx, b.IP, key, "deleted or expired while redeeming")
+		s.codeFailed(ctx, b.IP, pairgate.ActorAnon, "", "portal", "deleted or expired while redeeming")
 		return nil, errWrongAuthCode
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.codeRight(ctx, guess)
 	d := ba.Device
 	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeRedeemed, ActorType: pairgate.ActorAnon, Target: ac.ID,
 		IP: b.IP, Details: map[string]string{"device_id": d.ID, "device_name": d.Name, "hardware_id": d.HardwareID, "via": "portal"}})
@@ -108,12 +93,6 @@ func (s *Service) AuthorizeBrowserWithCode(ctx context.Context, code string, b B
 		Target: d.ID, IP: b.IP, Details: browserDetails(d)})
 	s.log.Info("browser authorized with an authorization code", "code_id", ac.ID, "device_id", d.ID, "ip", b.IP)
 	return ba, nil
-}
-
-func (s *Service) browserCodeFailed(ctx context.Context, ip string, key []byte, why string) {
-	s.guessFailed(ctx, ip, key)
-	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeFailed, ActorType: pairgate.ActorAnon, IP: ip,
-		Details: map[string]string{"reason": why, "via": "portal"}})
 }
 
 func browserDetails(d *pairgate.Device) map[string]string {
@@ -140,10 +119,7 @@ func (s *Service) authorizeBrowser(ctx context.Context, b Browser, method, codeI
 		return nil, err
 	}
 	now := s.now()
-	ua := b.UserAgent
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
+	ua := pairgate.Shorten(b.UserAgent, 256)
 	d := &pairgate.Device{
 		ID: secret.NewID("dev_", now), ClientID: c.ID, Name: b.Name, HardwareID: b.ID, Mode: pairgate.ModeDevice,
 		AuthMethod: method, AuthCodeID: codeID, UserID: userID, Scopes: c.Scopes,

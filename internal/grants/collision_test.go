@@ -15,7 +15,7 @@ import (
 
 func newService(t *testing.T) (*Service, *pairgate.Client) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db"), nil)
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
-// DeviceRequest is an RFC 8628 §3.1 device authorization request, with
-// pairgate's extensions.
+// DeviceRequest is a device authorization request: RFC 8628 §3.1 with
+// pairgate's extensions, or the pairing dialect's POST /oauth/pair/.
 type DeviceRequest struct {
+	Client     *pairgate.Client // authenticated
 	Scope      string
-	Mode       string // user (default) or device
+	Mode       string // user or device; RFC 8628 defaults to user, pairing requires it
 	HardwareID string
 	DeviceName string
 	IP         string
@@ -34,11 +35,11 @@ type DeviceResponse struct {
 const maxCodeAttempts = 8
 
 // StartDeviceAuthorization begins an RFC 8628 device flow.
-func (s *Service) StartDeviceAuthorization(ctx context.Context, c *pairgate.Client, r DeviceRequest) (*DeviceResponse, error) {
-	if !c.AllowsGrant(pairgate.GrantDeviceCode) {
-		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use the device code grant", c.ID)
+func (s *Service) StartDeviceAuthorization(ctx context.Context, r DeviceRequest) (*DeviceResponse, error) {
+	if !r.Client.AllowsGrant(pairgate.GrantDeviceCode) {
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use the device code grant")
 	}
-	a, err := s.newAuthorization(c, pairgate.KindDeviceCode, r.Scope, r.Mode, pairgate.ModeUser, r.HardwareID, r.DeviceName, r)
+	a, err := s.newAuthorization(pairgate.KindDeviceCode, pairgate.ModeUser, r)
 	if err != nil {
 		return nil, err
 	}
@@ -70,39 +71,33 @@ var errCollisions = pairgate.Errorf(pairgate.EINTERNAL, "could not generate a un
 
 // newAuthorization validates what both dialects share and builds the
 // pending grant, codes not yet set.
-func (s *Service) newAuthorization(c *pairgate.Client, kind, scope, mode string, defMode pairgate.Mode, hw, name string, r DeviceRequest) (*pairgate.DeviceAuthorization, error) {
-	m := pairgate.Mode(mode)
-	if mode == "" {
+func (s *Service) newAuthorization(kind string, defMode pairgate.Mode, r DeviceRequest) (*pairgate.DeviceAuthorization, error) {
+	m := pairgate.Mode(r.Mode)
+	if r.Mode == "" {
 		m = defMode
 	}
 	if !m.Valid() {
-		return nil, pairgate.Errorf(pairgate.EINVALID, "mode must be \"user\" or \"device\"")
+		return nil, pairgate.Errorf(pairgate.EINVALID, "mode must be 'user' or 'device'")
 	}
+	c := r.Client
 	def := c.Scopes
 	if kind == pairgate.KindPairing {
 		def = pairgate.Scopes{"printing"}
 	}
-	sc, err := resolveScopes(scope, c.Scopes, def)
+	sc, err := resolveScopes(r.Scope, c.Scopes, def)
 	if err != nil {
 		return nil, err
 	}
-	if err := validText("hardware_id", hw, 256); err != nil {
+	if err := validText("hardware_id", r.HardwareID, 256); err != nil {
 		return nil, err
 	}
-	if err := validText("device_name", name, 128); err != nil {
+	if err := validText("device_name", r.DeviceName, 128); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	return &pairgate.DeviceAuthorization{
-		ID: secret.NewID("da_", now), Kind: kind, ClientID: c.ID, Scopes: sc, Mode: m, HardwareID: hw,
-		DeviceName: name, RequestIP: r.IP, UserAgent: truncate(r.UserAgent, 256), CreatedAt: now,
+		ID: secret.NewID("da_", now), Kind: kind, ClientID: c.ID, Scopes: sc, Mode: m, HardwareID: r.HardwareID,
+		DeviceName: r.DeviceName, RequestIP: r.IP, UserAgent: pairgate.Shorten(r.UserAgent, 256), CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.DeviceCodeTTL), Interval: s.cfg.PollInterval, State: pairgate.StatePending,
 	}, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

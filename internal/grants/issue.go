@@ -17,8 +17,8 @@ func (s *Service) newRefreshToken(now time.Time) (string, pairgate.NewRefreshTok
 
 // respond mints the access token and builds the token response, once a
 // grant has committed to issuing.
-func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, subject, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
-	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID})
+func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, fam *pairgate.RefreshFamily, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID})
 	if err != nil {
 		return nil, err
 	}

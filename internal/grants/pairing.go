@@ -8,16 +8,6 @@ import (
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
-// PairingRequest is a POST /oauth/pair/ request.
-type PairingRequest struct {
-	Scope      string
-	Mode       string // required: user or device
-	HardwareID string // device mode only
-	DeviceName string
-	IP         string
-	UserAgent  string
-}
-
 // PairingResponse is the pairing dialect's answer.
 type PairingResponse struct {
 	PairingCode string `json:"pairing_code"`
@@ -28,18 +18,17 @@ type PairingResponse struct {
 
 // StartPairing begins a pairing: one code that the device polls with and
 // the person enters (or follows in auth_url).
-func (s *Service) StartPairing(ctx context.Context, c *pairgate.Client, r PairingRequest) (*PairingResponse, error) {
-	if !c.AllowsGrant(pairgate.GrantPairingCode) {
-		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use pairing", c.ID)
+func (s *Service) StartPairing(ctx context.Context, r DeviceRequest) (*PairingResponse, error) {
+	if !r.Client.AllowsGrant(pairgate.GrantPairingCode) {
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use pairing")
 	}
 	if r.Mode == "" {
-		return nil, pairgate.Errorf(pairgate.EINVALID, "mode is required: \"user\" or \"device\"")
+		return nil, pairgate.Errorf(pairgate.EINVALID, "mode is required: 'user' or 'device'")
 	}
 	if r.HardwareID != "" && r.Mode == string(pairgate.ModeUser) {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "hardware_id binds a token to a device; it is only allowed with mode=device")
 	}
-	a, err := s.newAuthorization(c, pairgate.KindPairing, r.Scope, r.Mode, "", r.HardwareID, r.DeviceName,
-		DeviceRequest{IP: r.IP, UserAgent: r.UserAgent})
+	a, err := s.newAuthorization(pairgate.KindPairing, "", r)
 	if err != nil {
 		return nil, err
 	}

@@ -10,33 +10,34 @@ import (
 )
 
 // PollDeviceCode answers a device_code grant request (RFC 8628 §3.4).
-func (s *Service) PollDeviceCode(ctx context.Context, c *pairgate.Client, deviceCode, ip string) (*TokenResponse, error) {
-	if deviceCode == "" {
+func (s *Service) PollDeviceCode(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
+	if r.DeviceCode == "" {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "device_code is required")
 	}
-	if !secret.LooksLike(deviceCode, secret.PrefixDeviceCode) {
+	if !secret.LooksLike(r.DeviceCode, secret.PrefixDeviceCode) {
 		return nil, errUnknownCode
 	}
-	return s.poll(ctx, c, pairgate.GrantDeviceCode, pairgate.KindDeviceCode, s.keys.Hash(secret.KindDeviceCode, deviceCode), "", ip)
+	return s.poll(ctx, r, pairgate.GrantDeviceCode, pairgate.KindDeviceCode, s.keys.Hash(secret.KindDeviceCode, r.DeviceCode))
 }
 
 // PollPairingCode answers a pairing_code grant request: the same semantics
 // as the device code grant.
-func (s *Service) PollPairingCode(ctx context.Context, c *pairgate.Client, code, scope, ip string) (*TokenResponse, error) {
-	if code == "" {
+func (s *Service) PollPairingCode(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
+	if r.PairingCode == "" {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "pairing_code is required")
 	}
-	if !secret.ValidPairingCode(code) {
+	if !secret.ValidPairingCode(r.PairingCode) {
 		return nil, errUnknownCode
 	}
-	return s.poll(ctx, c, pairgate.GrantPairingCode, pairgate.KindPairing, s.keys.Hash(secret.KindPairingCode, code), scope, ip)
+	return s.poll(ctx, r, pairgate.GrantPairingCode, pairgate.KindPairing, s.keys.Hash(secret.KindPairingCode, r.PairingCode))
 }
 
 var errUnknownCode = pairgate.Errorf(pairgate.EINVALIDGRANT, "the code is unknown")
 
-func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind string, hash []byte, scope, ip string) (*TokenResponse, error) {
+func (s *Service) poll(ctx context.Context, r TokenRequest, grantType, kind string, hash []byte) (*TokenResponse, error) {
+	c := r.Client
 	if !c.AllowsGrant(grantType) {
-		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use this grant", c.ID)
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use this grant")
 	}
 	now := s.now()
 	key := string(hash)
@@ -70,10 +71,10 @@ func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind 
 		return nil, pairgate.Errorf(pairgate.EINVALIDGRANT, "the code was already used")
 	}
 	scopes := a.Scopes
-	if scope != "" {
-		req := pairgate.ParseScopes(scope)
+	if r.Scope != "" {
+		req := pairgate.ParseScopes(r.Scope)
 		if !req.SubsetOf(a.Scopes) {
-			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope %q exceeds what was approved (%q)", req.String(), a.Scopes.String())
+			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "the requested scope exceeds what was approved ('%s')", a.Scopes.String())
 		}
 		scopes = req
 	}
@@ -88,7 +89,7 @@ func (s *Service) poll(ctx context.Context, c *pairgate.Client, grantType, kind 
 		return nil, err
 	}
 	s.polls.forget(key)
-	return s.respond(ctx, grantType, d, fam.Subject, c.ID, scopes, refresh)
+	return s.respond(ctx, grantType, d, fam, c.ID, scopes, refresh)
 }
 
 var errPending = &pairgate.Error{Code: pairgate.EPENDING, Message: "the user has not yet approved the request"}

@@ -11,9 +11,10 @@ import (
 // token (DESIGN.md 2.4) and mints a new access token. A narrower scope
 // applies to the new access token only (RFC 6749 §6); a wider one is
 // refused.
-func (s *Service) Refresh(ctx context.Context, c *pairgate.Client, token, scope, ip string) (*TokenResponse, error) {
+func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
+	c, token, scope, ip := r.Client, r.RefreshToken, r.Scope, r.IP
 	if !c.AllowsGrant(pairgate.GrantRefreshToken) {
-		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "client %q may not use refresh tokens", c.ID)
+		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use refresh tokens")
 	}
 	if token == "" {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "refresh_token is required")
@@ -39,7 +40,7 @@ func (s *Service) Refresh(ctx context.Context, c *pairgate.Client, token, scope,
 	if scope != "" {
 		req := pairgate.ParseScopes(scope)
 		if !req.SubsetOf(fam.Scopes) {
-			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope %q exceeds the original grant (%q)", req.String(), fam.Scopes.String())
+			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "the requested scope exceeds the original grant ('%s')", fam.Scopes.String())
 		}
 		scopes = req
 	}
@@ -54,7 +55,7 @@ func (s *Service) Refresh(ctx context.Context, c *pairgate.Client, token, scope,
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(ctx, pairgate.GrantRefreshToken, rot.Device, rot.Family.Subject, c.ID, scopes, next)
+	return s.respond(ctx, pairgate.GrantRefreshToken, rot.Device, rot.Family, c.ID, scopes, next)
 }
 
 var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is invalid, expired or revoked")

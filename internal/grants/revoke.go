@@ -9,11 +9,20 @@ import (
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
+// RevokeRequest is an RFC 7009 request. The hint is only a hint (§2.1):
+// pairgate tells its tokens apart by their form.
+type RevokeRequest struct {
+	Client        *pairgate.Client // authenticated
+	Token         string
+	TokenTypeHint string
+}
+
 // Revoke implements RFC 7009. Revoking a refresh token revokes its whole
 // family; revoking an access token revokes its jti. A token that is
 // unknown, malformed, expired or another client's is left alone and the
 // call still succeeds (§2.2), so that the answer tells nothing about it.
-func (s *Service) Revoke(ctx context.Context, c *pairgate.Client, token, hint string) error {
+func (s *Service) Revoke(ctx context.Context, r RevokeRequest) error {
+	c, token := r.Client, r.Token
 	if token == "" {
 		return pairgate.Errorf(pairgate.EINVALID, "token is required")
 	}

@@ -1,84 +1,93 @@
 package grants
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
-// Config holds the lifetimes and intervals of the grants.
+// Config holds the lifetimes and intervals of the grants. Every field is
+// required: the defaults live in one place, the server's configuration.
 type Config struct {
 	Issuer        string        // base URL for verification_uri and auth_url
 	DeviceCodeTTL time.Duration // RFC 8628 expires_in
 	PollInterval  time.Duration // RFC 8628 interval
 	RefreshTTL    time.Duration // a refresh token unused this long dies
-	RefreshGrace  time.Duration // window for retrying a refresh whose response was lost
+	RefreshGrace  time.Duration // window for retrying a refresh whose response was lost (0: none)
 }
 
-// Defaults are the values used when a Config field is zero.
-var Defaults = Config{
-	Issuer:        "http://localhost:8080",
-	DeviceCodeTTL: 10 * time.Minute,
-	PollInterval:  5 * time.Second,
-	RefreshTTL:    90 * 24 * time.Hour,
-	RefreshGrace:  30 * time.Second,
+func (c Config) validate() error {
+	if c.Issuer == "" || c.DeviceCodeTTL <= 0 || c.PollInterval <= 0 || c.RefreshTTL <= 0 || c.RefreshGrace < 0 {
+		return errors.New("grants: Config needs an issuer and positive lifetimes")
+	}
+	return nil
+}
+
+// Deps are what the grants work with. Every field is required: there is
+// no collaborator whose absence would quietly switch a rule off.
+type Deps struct {
+	Store   pairgate.Store
+	Keys    *secret.Keys
+	Tokens  *accesstoken.Issuer
+	Limiter *ratelimit.Limiter // the guessing limits of DESIGN.md 2.6
+	Audit   *audit.Recorder
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Service runs the grants. It is safe for concurrent use.
 type Service struct {
-	store  pairgate.Store
-	keys   *secret.Keys
-	tokens *accesstoken.Issuer
-	cfg    Config
-	now    func() time.Time
-	log    *slog.Logger
-	polls  *pollLimiter
-	audit  *audit.Recorder
+	store   pairgate.Store
+	keys    *secret.Keys
+	tokens  *accesstoken.Issuer
+	limiter *ratelimit.Limiter
+	audit   *audit.Recorder
+	cfg     Config
+	now     func() time.Time
+	log     *slog.Logger
+	polls   *pollLimiter
 
 	// Code generators; tests replace them to force collisions.
 	userCode    func() string
 	pairingCode func() string
-	authCode    func() string
-
-	// guess limits the guessing of typed codes; see LimitGuessing.
-	guess GuessLimit
 }
 
-// New returns a Service. Zero fields of cfg take their Defaults. rec
-// receives the security events; nil records none.
-func New(store pairgate.Store, keys *secret.Keys, tokens *accesstoken.Issuer, cfg Config, now func() time.Time, log *slog.Logger, rec *audit.Recorder) *Service {
-	if cfg.Issuer == "" {
-		cfg.Issuer = Defaults.Issuer
+// New returns a Service.
+func New(cfg Config, d Deps) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.DeviceCodeTTL <= 0 {
-		cfg.DeviceCodeTTL = Defaults.DeviceCodeTTL
+	if d.Store == nil || d.Keys == nil || d.Tokens == nil || d.Limiter == nil || d.Audit == nil || d.Log == nil || d.Now == nil {
+		return nil, errors.New("grants: every dependency is required")
 	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = Defaults.PollInterval
-	}
-	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = Defaults.RefreshTTL
-	}
-	if cfg.RefreshGrace < 0 {
-		cfg.RefreshGrace = 0
-	}
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{store: store, keys: keys, tokens: tokens, cfg: cfg, now: now, log: log,
-		polls: newPollLimiter(), audit: rec, userCode: secret.UserCode, pairingCode: secret.PairingCode,
-		authCode: secret.AuthorizationCode}
+	return &Service{store: d.Store, keys: d.Keys, tokens: d.Tokens, limiter: d.Limiter, audit: d.Audit, cfg: cfg,
+		now: d.Now, log: d.Log, polls: newPollLimiter(), userCode: secret.UserCode, pairingCode: secret.PairingCode}, nil
 }
 
-// Config returns the effective configuration.
+// Config returns the configuration.
 func (s *Service) Config() Config { return s.cfg }
+
+// TokenRequest is a token endpoint request (RFC 6749 §4, RFC 8628 §3.4),
+// parsed once by the transport. Which fields matter depends on GrantType;
+// an empty field is an absent parameter (RFC 6749 §3.1).
+type TokenRequest struct {
+	Client       *pairgate.Client // authenticated
+	GrantType    string
+	DeviceCode   string // device_code grant
+	PairingCode  string // pairing_code grant
+	RefreshToken string // refresh_token grant
+	Code         string // authorization-code grant
+	DeviceName   string // authorization-code grant
+	HardwareID   string // authorization-code grant
+	Scope        string
+	IP           string // the request's source address
+}
 
 // TokenResponse is a successful token endpoint response (RFC 6749 §5.1).
 type TokenResponse struct {
@@ -87,7 +96,6 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token"`
-	DeviceID     string `json:"device_id,omitempty"`
 }
 
 // resolveScopes validates a requested scope against what is allowed and
@@ -102,11 +110,11 @@ func resolveScopes(requested string, allowed, def pairgate.Scopes) (pairgate.Sco
 	}
 	for _, x := range sc {
 		if !pairgate.ValidScopeToken(x) {
-			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope %q is malformed", x)
+			return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "a requested scope is malformed")
 		}
 	}
 	if !sc.SubsetOf(allowed) {
-		return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope %q is not allowed; allowed: %q", sc.String(), allowed.String())
+		return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "scope '%s' is not allowed; allowed: '%s'", sc.String(), allowed.String())
 	}
 	if len(sc) == 0 {
 		return nil, pairgate.Errorf(pairgate.EINVALIDSCOPE, "no scope requested and the client has none")

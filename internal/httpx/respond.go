@@ -1,21 +1,27 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 )
 
-// JSON writes v as a JSON response.
+// JSON writes v as a JSON response. Nothing is HTML-escaped: "&" stays
+// "&" (the pairing dialect's auth_url is compared byte for byte by its
+// clients), and JSON is never served as HTML, so the escapes protect
+// nothing.
 func JSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	return err
 }
 

@@ -2,10 +2,17 @@ package oauth
 
 import (
 	"net/http"
+	"net/url"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 )
+
+func deviceRequest(p url.Values, c *pairgate.Client, ip string, r *http.Request) grants.DeviceRequest {
+	return grants.DeviceRequest{Client: c, Scope: p.Get("scope"), Mode: p.Get("mode"), HardwareID: p.Get("hardware_id"),
+		DeviceName: p.Get("device_name"), IP: ip, UserAgent: r.UserAgent()}
+}
 
 // DeviceAuthorization is RFC 8628 §3.1's endpoint, POST /oauth/device/code.
 func (h *Handlers) DeviceAuthorization(w http.ResponseWriter, r *http.Request) error {
@@ -13,10 +20,7 @@ func (h *Handlers) DeviceAuthorization(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	resp, err := h.Grants.StartDeviceAuthorization(r.Context(), c, grants.DeviceRequest{
-		Scope: p.Get("scope"), Mode: p.Get("mode"), HardwareID: p.Get("hardware_id"), DeviceName: p.Get("device_name"),
-		IP: h.ip(r), UserAgent: r.UserAgent(),
-	})
+	resp, err := h.grants.StartDeviceAuthorization(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err
 	}
@@ -30,10 +34,7 @@ func (h *Handlers) Pair(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := h.Grants.StartPairing(r.Context(), c, grants.PairingRequest{
-		Scope: p.Get("scope"), Mode: p.Get("mode"), HardwareID: p.Get("hardware_id"), DeviceName: p.Get("device_name"),
-		IP: h.ip(r), UserAgent: r.UserAgent(),
-	})
+	resp, err := h.grants.StartPairing(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err
 	}

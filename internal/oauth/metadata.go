@@ -28,7 +28,7 @@ func (h *Handlers) Metadata(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) metadata(r *http.Request) ([]byte, error) {
-	clients, err := h.Store.ListClients(r.Context())
+	clients, err := h.store.ListClients(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (h *Handlers) metadata(r *http.Request) ([]byte, error) {
 	if scopes == nil {
 		scopes = pairgate.Scopes{}
 	}
-	i := h.Issuer
+	i := h.issuer
 	doc := map[string]any{
 		"issuer":                                        i,
 		"device_authorization_endpoint":                 i + "/oauth/device/code",
@@ -67,6 +67,6 @@ func (h *Handlers) metadata(r *http.Request) ([]byte, error) {
 func (h *Handlers) JWKS(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	_, err := w.Write(h.Keyring.JWKS(r.Context()))
+	_, err := w.Write(h.keyring.JWKS(r.Context()))
 	return err
 }

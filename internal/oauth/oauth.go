@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,37 +19,60 @@ import (
 	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
+// Deps are what the OAuth endpoints work with. Every field is required;
+// a capacity limiter that allows everything is made explicitly
+// (ratelimit.NewLocal with rate 0).
+type Deps struct {
+	Grants    *grants.Service
+	Clients   *authn.Clients
+	Keyring   *accesstoken.Keyring
+	Store     pairgate.Store
+	Issuer    string
+	IP        httpx.ClientIP
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics
+	PerSource *ratelimit.Local // capacity per source address, every endpoint
+	PerClient *ratelimit.Local // capacity per client, token endpoint
+}
+
 // Handlers serves the OAuth endpoints.
 type Handlers struct {
-	Grants  *grants.Service
-	Clients *authn.Clients
-	Keyring *accesstoken.Keyring
-	Store   pairgate.Store
-	Issuer  string
-	IP      httpx.ClientIP
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-
-	// Capacity limits of the OAuth endpoints (nil: none): per source
-	// address on every endpoint, and per client on the token endpoint.
-	PerSource *ratelimit.Local
-	PerClient *ratelimit.Local
+	grants    *grants.Service
+	clients   *authn.Clients
+	keyring   *accesstoken.Keyring
+	store     pairgate.Store
+	issuer    string
+	ip        httpx.ClientIP
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	perSource *ratelimit.Local
+	perClient *ratelimit.Local
 
 	metaMu  sync.Mutex
 	meta    []byte
 	metaExp time.Time
 }
 
+// New returns the OAuth endpoints.
+func New(d Deps) (*Handlers, error) {
+	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
+		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil {
+		return nil, errors.New("oauth: every dependency is required")
+	}
+	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, store: d.Store, issuer: d.Issuer, ip: d.IP,
+		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient}, nil
+}
+
 // Handle adapts an OAuth handler: its errors are written in RFC 6749 form.
 func (h *Handlers) Handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(fn, writeError, h.Log)
+	return httpx.Handle(fn, writeError, h.log)
 }
 
 // client reads the request's parameters and authenticates its client. A
 // source over its rate is refused before its body is read.
 func (h *Handlers) client(w http.ResponseWriter, r *http.Request) (url.Values, *pairgate.Client, error) {
-	if ok, wait := h.PerSource.Allow(h.ip(r)); !ok {
-		h.Metrics.RateLimited("oauth-per-source")
+	if ok, wait := h.perSource.Allow(ratelimit.Source(h.clientIP(r))); !ok {
+		h.metrics.RateLimited("oauth-per-source")
 		return nil, nil, &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: wait, Message: "too many requests from this address; slow down"}
 	}
 	p, err := httpx.Params(w, r, true)
@@ -59,7 +83,7 @@ func (h *Handlers) client(w http.ResponseWriter, r *http.Request) (url.Values, *
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := h.Clients.Authenticate(r.Context(), cr)
+	c, err := h.clients.Authenticate(r.Context(), cr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,7 +120,23 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		hdr.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
 	httpx.NoStore(w)
-	httpx.JSON(w, status, errorBody{Error: code, Description: pairgate.ErrorMessage(err)})
+	httpx.JSON(w, status, errorBody{Error: code, Description: description(pairgate.ErrorMessage(err))})
+}
+
+// description makes a message fit RFC 6749 §5.2's error_description:
+// printable ASCII without '"' and '\'. Messages are written that way; this
+// holds the line for any that is not (a test walks them all).
+func description(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c == '"':
+			b[i] = '\''
+		case c < 0x20 || c > 0x7e || c == '\\':
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 // errorCode is the one mapping from domain error codes to HTTP statuses and
@@ -143,7 +183,7 @@ func MethodNotAllowed(allow string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 		httpx.NoStore(w)
-		httpx.JSON(w, http.StatusMethodNotAllowed, errorBody{Error: "invalid_request", Description: "method " + r.Method + " not allowed; use " + allow})
+		httpx.JSON(w, http.StatusMethodNotAllowed, errorBody{Error: "invalid_request", Description: "method " + pairgate.Printable(r.Method, 16) + " not allowed; use " + allow})
 	})
 }
 
@@ -152,7 +192,7 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusNotFound, errorBody{Error: "not_found", Description: "no such endpoint"})
 }
 
-func (h *Handlers) ip(r *http.Request) string { return h.IP.Of(r) }
+func (h *Handlers) clientIP(r *http.Request) string { return h.ip.Of(r) }
 
 // background detaches work from a client that hangs up, but not from a
 // deadline: a grant that has started writing finishes, or fails, within it.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 )
 
@@ -15,7 +16,7 @@ func (h *Handlers) Revoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := background(r.Context())
 	defer cancel()
-	if err := h.Grants.Revoke(ctx, c, p.Get("token"), p.Get("token_type_hint")); err != nil {
+	if err := h.grants.Revoke(ctx, grants.RevokeRequest{Client: c, Token: p.Get("token"), TokenTypeHint: p.Get("token_type_hint")}); err != nil {
 		return err
 	}
 	httpx.NoStore(w)
@@ -33,7 +34,7 @@ func (h *Handlers) Introspect(w http.ResponseWriter, r *http.Request) error {
 	if c.Public {
 		return &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: "introspection needs a confidential client"}
 	}
-	res, err := h.Grants.Introspect(r.Context(), p.Get("token"))
+	res, err := h.grants.Introspect(r.Context(), p.Get("token"))
 	if err != nil {
 		return err
 	}

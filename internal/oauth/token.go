@@ -10,25 +10,24 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 )
 
-// grantFunc handles one grant type, given the parsed parameters and the
-// authenticated client.
-type grantFunc func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error)
-
 // grantTypes is the dispatch table of the token endpoint: every grant
-// pairgate implements, by grant_type.
-var grantTypes = map[string]grantFunc{
-	pairgate.GrantDeviceCode: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
-		return h.Grants.PollDeviceCode(ctx, c, p.Get("device_code"), ip)
-	},
-	pairgate.GrantPairingCode: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
-		return h.Grants.PollPairingCode(ctx, c, p.Get("pairing_code"), p.Get("scope"), ip)
-	},
-	pairgate.GrantRefreshToken: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
-		return h.Grants.Refresh(ctx, c, p.Get("refresh_token"), p.Get("scope"), ip)
-	},
-	pairgate.GrantAuthorizationCode: func(h *Handlers, ctx context.Context, c *pairgate.Client, p url.Values, ip string) (*grants.TokenResponse, error) {
-		return h.Grants.RedeemAuthorizationCode(ctx, c, p.Get("code"), p.Get("device_name"), p.Get("hardware_id"), p.Get("scope"), ip)
-	},
+// pairgate implements, by grant_type. The logic of each is in
+// internal/grants, a file per grant.
+var grantTypes = map[string]func(*grants.Service, context.Context, grants.TokenRequest) (*grants.TokenResponse, error){
+	pairgate.GrantDeviceCode:        (*grants.Service).PollDeviceCode,
+	pairgate.GrantPairingCode:       (*grants.Service).PollPairingCode,
+	pairgate.GrantRefreshToken:      (*grants.Service).Refresh,
+	pairgate.GrantAuthorizationCode: (*grants.Service).RedeemAuthorizationCode,
+}
+
+// tokenRequest parses a token request once, into the typed value every
+// grant takes.
+func tokenRequest(p url.Values, c *pairgate.Client, ip string) grants.TokenRequest {
+	return grants.TokenRequest{
+		Client: c, GrantType: p.Get("grant_type"), DeviceCode: p.Get("device_code"), PairingCode: p.Get("pairing_code"),
+		RefreshToken: p.Get("refresh_token"), Code: p.Get("code"), DeviceName: p.Get("device_name"),
+		HardwareID: p.Get("hardware_id"), Scope: p.Get("scope"), IP: ip,
+	}
 }
 
 // Token is the token endpoint, POST /oauth/token and /oauth/access_token/.
@@ -37,38 +36,31 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, wait := h.PerClient.Allow(c.ID); !ok {
-		h.Metrics.RateLimited("token-per-client")
+	if ok, wait := h.perClient.Allow(c.ID); !ok {
+		h.metrics.RateLimited("token-per-client")
 		return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: wait, Message: "too many requests for this client; slow down"}
 	}
-	gt := p.Get("grant_type")
-	if gt == "" {
+	req := tokenRequest(p, c, h.clientIP(r))
+	if req.GrantType == "" {
 		return pairgate.Errorf(pairgate.EINVALID, "grant_type is required")
 	}
-	fn, ok := grantTypes[gt]
+	fn, ok := grantTypes[req.GrantType]
 	if !ok {
-		h.Metrics.Grant("unsupported", "unsupported_grant_type")
-		return pairgate.Errorf(pairgate.EUNSUPPORTED, "grant_type %q is not supported", truncate(gt, 100))
+		h.metrics.Grant("unsupported", "unsupported_grant_type")
+		return pairgate.Errorf(pairgate.EUNSUPPORTED, "grant_type '%s' is not supported", pairgate.Printable(req.GrantType, 100))
 	}
 	// Once a grant has decided to issue, a client that hangs up must not
 	// leave a redeemed code without its tokens delivered to anyone: the
 	// store work runs to the end.
 	ctx, cancel := background(r.Context())
 	defer cancel()
-	resp, err := fn(h, ctx, c, p, h.ip(r))
+	resp, err := fn(h.grants, ctx, req)
 	if err != nil {
 		_, code := errorCode(err)
-		h.Metrics.Grant(gt, code)
+		h.metrics.Grant(req.GrantType, code)
 		return err
 	}
-	h.Metrics.Grant(gt, "issued")
+	h.metrics.Grant(req.GrantType, "issued")
 	httpx.NoStore(w)
 	return httpx.JSON(w, http.StatusOK, resp)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

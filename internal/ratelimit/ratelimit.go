@@ -28,79 +28,82 @@ type Hit struct {
 
 // Limiter counts attempts in the store.
 type Limiter struct {
-	store pairgate.Store
-	keys  *secret.Keys
-	now   func() time.Time
-
-	// OnRefused, if set, is told the rule of every refused attempt (for
-	// metrics).
-	OnRefused func(rule string)
+	store   pairgate.Store
+	keys    *secret.Keys
+	now     func() time.Time
+	refused func(rule string)
 }
 
-func (l *Limiter) refused(rule string) {
-	if l.OnRefused != nil {
-		l.OnRefused(rule)
+// New returns a Limiter. refused is told the rule of every refused attempt
+// (for metrics); every argument is required.
+func New(store pairgate.Store, keys *secret.Keys, now func() time.Time, refused func(rule string)) *Limiter {
+	if store == nil || keys == nil || now == nil || refused == nil {
+		panic("ratelimit.New: store, keys, clock and refused hook are all required")
 	}
+	return &Limiter{store: store, keys: keys, now: now, refused: refused}
 }
 
-// New returns a Limiter. now is the clock; nil means time.Now.
-func New(store pairgate.Store, keys *secret.Keys, now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &Limiter{store: store, keys: keys, now: now}
-}
-
-// Allow counts the hits in order and returns ERATELIMITED, with
-// RetryAfter set, at the first one over its limit; later hits are not
-// counted then, so that a refused attempt does not also use up the budget
-// of, say, the code it named.
+// Allow counts the hits in order, each atomically in the store (increment,
+// then compare), and returns ERATELIMITED, with RetryAfter set, at the
+// first one over its limit; later hits are not counted then, so that a
+// refused attempt does not also use up the budget of, say, the code it
+// named.
 func (l *Limiter) Allow(ctx context.Context, hits ...Hit) error {
+	_, err := l.Take(ctx, hits...)
+	return err
+}
+
+// Reservation is a set of counted attempts that may be given back.
+type Reservation struct {
+	l    *Limiter
+	keys [][]byte
+}
+
+// Take counts the hits like Allow and returns them as a reservation, so
+// that a caller whose attempt turns out to be legitimate (a right code)
+// can give them back: a limit on failures that is still counted before
+// the secret is looked up, so that concurrent wrong guesses can never all
+// be judged against the same count (check-then-act).
+func (l *Limiter) Take(ctx context.Context, hits ...Hit) (*Reservation, error) {
 	now := l.now()
+	res := &Reservation{l: l}
 	for _, h := range hits {
-		ok, retry, err := l.store.HitRateLimit(ctx, l.key(h), h.Rule.Limit, h.Rule.Window, now)
+		key := l.key(h)
+		ok, retry, err := l.store.HitRateLimit(ctx, key, h.Rule.Limit, h.Rule.Window, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			l.refused(h.Rule.Name)
-			return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
+			return nil, &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
 				Message: "too many attempts; try again " + In(retry)}
 		}
+		res.keys = append(res.keys, key)
 	}
-	return nil
+	return res, nil
 }
 
-// Over refuses, like Allow, when any hit's counter is already past its
-// limit, but counts nothing: with Count, it limits failures only (wrong
-// codes), so that a fleet of devices behind one address redeeming one
-// right code is never refused.
-func (l *Limiter) Over(ctx context.Context, hits ...Hit) error {
-	now := l.now()
-	for _, h := range hits {
-		n, end, err := l.store.RateLimitHits(ctx, l.key(h), now)
-		if err != nil {
+// Refund gives the reserved attempts back. It runs even when ctx was
+// cancelled: the attempt it gives back did happen and succeed.
+func (r *Reservation) Refund(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := r.l.now()
+	for _, k := range r.keys {
+		if err := r.l.store.RefundRateLimit(ctx, k, now); err != nil {
 			return err
-		}
-		if n >= h.Rule.Limit {
-			l.refused(h.Rule.Name)
-			retry := end.Sub(now)
-			return &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: retry,
-				Message: "too many failed attempts; try again " + In(retry)}
 		}
 	}
 	return nil
 }
 
-// Count counts the hits without refusing anything.
-func (l *Limiter) Count(ctx context.Context, hits ...Hit) error {
-	now := l.now()
-	for _, h := range hits {
-		if _, _, err := l.store.HitRateLimit(ctx, l.key(h), h.Rule.Limit, h.Rule.Window, now); err != nil {
-			return err
-		}
-	}
-	return nil
+// Hits returns how many attempts were counted against a hit's rule and
+// subject in the running window, and when it ends, counting nothing.
+func (l *Limiter) Hits(ctx context.Context, h Hit) (int, time.Time, error) {
+	return l.store.RateLimitHits(ctx, l.key(h), l.now())
 }
 
 // Reset forgets the counter of one hit's rule and subject: an admin lifting

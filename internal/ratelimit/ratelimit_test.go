@@ -16,7 +16,7 @@ import (
 
 func TestAllowCountsInOrderAndStopsAtTheFirstRefusal(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, testenv.SQLiteDSN(t), nil)
+	store, err := sqlstore.Open(ctx, testenv.SQLiteDSN(t), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestAllowCountsInOrderAndStopsAtTheFirstRefusal(t *testing.T) {
 func TestSubjectsReachTheStoreOnlyHashed(t *testing.T) {
 	ctx := context.Background()
 	dsn := testenv.SQLiteDSN(t)
-	store, err := sqlstore.Open(ctx, dsn, nil)
+	store, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

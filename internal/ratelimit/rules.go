@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -22,6 +23,11 @@ var (
 	SignInPerIP = Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute}
 	// SignInPerAccount: sign-in attempts at one username, from anywhere.
 	SignInPerAccount = Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute}
+	// SignInKnownBrowser: sign-in attempts from a browser that proved it
+	// signed in to the account before (or is the account's authorized
+	// device). It replaces SignInPerAccount for that browser, so that
+	// guessing from elsewhere never locks the owner out.
+	SignInKnownBrowser = Rule{Name: "signin-known", Limit: 20, Window: 10 * time.Minute}
 	// AuthCodeFailuresPerIP: wrong admin-issued codes from one address.
 	// Only failures count: one right code legitimately enrolls hundreds of
 	// devices from behind one NAT address.
@@ -39,4 +45,21 @@ func AccountSubject(username string) string {
 		s = s[:256]
 	}
 	return s
+}
+
+// Source is the subject of a per-address rule: the address itself for
+// IPv4, and its /64 for IPv6, because one host is routinely given a whole
+// /64 and could otherwise try from 2^64 addresses with a fresh budget each.
+// Anything that is not an address is used as it is.
+func Source(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }

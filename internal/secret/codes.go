@@ -34,6 +34,9 @@ const (
 	KindSession      = "session"
 	KindAuthCode     = "authorization_code"
 	KindRateLimit    = "rate_limit"
+	// KindKnownBrowser signs the cookie that marks a browser as one that
+	// has signed in to an account before (see authn.Passwords).
+	KindKnownBrowser = "known_browser"
 )
 
 // Token returns prefix followed by 256 random bits in unpadded base64url.

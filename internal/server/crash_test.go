@@ -116,7 +116,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	}
 
 	// The database survived the crash intact.
-	st, err := sqlstore.Open(context.Background(), filepath.Join(data, "pairgate.db"), nil)
+	st, err := sqlstore.Open(context.Background(), filepath.Join(data, "pairgate.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("open after crash: %v", err)
 	}

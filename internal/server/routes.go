@@ -56,8 +56,8 @@ func (s *Server) routes() *http.ServeMux {
 		allowed[path] = append(allowed[path], method)
 	}
 	apiRoute("GET", "/api/v1/device", a.Handle(a.Device))
-	if a.Admin != nil {
-		adm := a.RequireAdmin
+	{
+		adm := a.Admin
 		apiRoute("POST", "/api/v1/authorization-codes", adm(a.CreateCode))
 		apiRoute("GET", "/api/v1/authorization-codes", adm(a.ListCodes))
 		apiRoute("DELETE", "/api/v1/authorization-codes/{id}", adm(a.DeleteCode))
@@ -88,13 +88,10 @@ func (s *Server) routes() *http.ServeMux {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	if s.metrics != nil {
-		mux.Handle("GET /metrics", s.metrics.Handler())
-	}
 
 	// Browser pages (HTML errors, CSRF protection, their own CSP). Each
 	// path answers its other methods with a 405 page.
-	if w := s.web; w != nil {
+	if w := s.pages; w != nil {
 		page := func(path string, get, post httpx.HandlerFunc) {
 			allow := "GET, HEAD"
 			if get != nil {
@@ -109,23 +106,24 @@ func (s *Server) routes() *http.ServeMux {
 			}
 			mux.Handle(path, w.MethodNotAllowed(allow))
 		}
-		page("/{$}", w.Home, nil)
-		page("/device", w.Device, w.DevicePost)
-		page("/auth/signin/{$}", w.SignIn, w.SignInPost)
-		page("/auth/signout", w.SignOutPage, w.SignOut)
-		page("/oauth/authorize/pairing/{$}", w.Pairing, w.PairingPost)
-		page("/portal", w.Portal, w.PortalPost)
+		si, co, po, cn := w.SignIn, w.Consent, w.Portal, w.Console
+		page("/{$}", si.Home, nil)
+		page("/auth/signin/{$}", si.SignIn, si.SignInPost)
+		page("/auth/signout", si.SignOutPage, si.SignOut)
+		page("/device", co.Device, co.DevicePost)
+		page("/oauth/authorize/pairing/{$}", co.Pairing, co.PairingPost)
+		page("/portal", po.Portal, po.PortalPost)
 		// The Admin Console.
-		page("/admin", w.Console, nil)
-		page("/admin/audit", w.ConsoleAudit, nil)
-		page("/admin/codes", nil, w.ConsoleGenerate)
-		page("/admin/codes/{id}/delete", nil, w.ConsoleDeleteCode)
-		page("/admin/devices/{id}/delete", nil, w.ConsoleDeleteDevice)
-		mux.Handle("GET /admin/{$}", w.Page(w.RemoveSlash))
+		page("/admin", cn.Console, nil)
+		page("/admin/audit", cn.ConsoleAudit, nil)
+		page("/admin/codes", nil, cn.ConsoleGenerate)
+		page("/admin/codes/{id}/delete", nil, cn.ConsoleDeleteCode)
+		page("/admin/devices/{id}/delete", nil, cn.ConsoleDeleteDevice)
+		mux.Handle("GET /admin/{$}", w.Page(cn.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
-		mux.Handle("GET /auth/signin", w.Page(w.AddSlash))
-		mux.Handle("GET /oauth/authorize/pairing", w.Page(w.AddSlash))
+		mux.Handle("GET /auth/signin", w.Page(si.AddSlash))
+		mux.Handle("GET /oauth/authorize/pairing", w.Page(si.AddSlash))
 		mux.Handle("GET /assets/style.css", w.Stylesheet())
 		// Everything else is a page that does not exist.
 		mux.Handle("/", w.NotFound())

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -31,7 +32,7 @@ type Server struct {
 	keyring *accesstoken.Keyring
 	oauth   *oauth.Handlers
 	api     *api.Handlers
-	web     *web.Handlers
+	pages   *web.Pages
 	metrics *metrics.Metrics
 	audit   *audit.Recorder
 	ip      httpx.ClientIP
@@ -41,14 +42,15 @@ type Server struct {
 	handler http.Handler
 }
 
-// Parts are the ready-made pieces the server routes to.
-type Parts struct {
+// Deps are the ready-made pieces the server routes to. Every field is
+// required.
+type Deps struct {
 	Store   pairgate.Store
 	Grants  *grants.Service
 	Keyring *accesstoken.Keyring
 	OAuth   *oauth.Handlers
 	API     *api.Handlers
-	Web     *web.Handlers // browser pages; nil serves none
+	Pages   *web.Pages
 	Metrics *metrics.Metrics
 	Audit   *audit.Recorder
 	IP      httpx.ClientIP
@@ -57,25 +59,30 @@ type Parts struct {
 }
 
 // New builds the server.
-func New(p Parts, cfg Config) *Server {
-	if cfg.GCInterval <= 0 {
-		cfg.GCInterval = time.Minute
+func New(cfg Config, d Deps) (*Server, error) {
+	if d.Store == nil || d.Grants == nil || d.Keyring == nil || d.OAuth == nil || d.API == nil || d.Pages == nil ||
+		d.Metrics == nil || d.Audit == nil || d.Log == nil || d.Now == nil || cfg.GCInterval <= 0 {
+		return nil, errors.New("server: every dependency and a GC interval are required")
 	}
-	s := &Server{store: p.Store, grants: p.Grants, keyring: p.Keyring, oauth: p.OAuth, api: p.API, web: p.Web, metrics: p.Metrics, audit: p.Audit, ip: p.IP,
-		log: p.Log, now: p.Now, cfg: cfg}
+	s := &Server{store: d.Store, grants: d.Grants, keyring: d.Keyring, oauth: d.OAuth, api: d.API, pages: d.Pages,
+		metrics: d.Metrics, audit: d.Audit, ip: d.IP, log: d.Log, now: d.Now, cfg: cfg}
 	s.handler = s.middleware(s.routes())
-	return s
+	return s, nil
 }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// MetricsHandler serves the Prometheus metrics, for a listener of their
+// own (--metrics-addr): never on the public one.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.Handler() }
+
 // HTTPServer returns an http.Server with the timeouts and limits a public
 // service needs: slow clients cannot hold connections or memory.
-func (s *Server) HTTPServer(addr string) *http.Server {
+func (s *Server) HTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

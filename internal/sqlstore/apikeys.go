@@ -8,21 +8,23 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-const apiKeyColumns = `k.id, k.name, k.key_hash, k.created_by, k.created_at, k.last_used_at`
+const apiKeyColumns = `k.id, k.name, k.key_hash, k.scopes, k.created_by, k.created_at, k.last_used_at, COALESCE(u.role, ''), COALESCE(u.username, '')`
 
 func scanAPIKey(row interface{ Scan(...any) error }) (*pairgate.APIKey, error) {
 	var k pairgate.APIKey
 	var created, used int64
-	if err := row.Scan(&k.ID, &k.Name, &k.KeyHash, &k.CreatedBy, &created, &used); err != nil {
+	var scopes string
+	if err := row.Scan(&k.ID, &k.Name, &k.KeyHash, &scopes, &k.CreatedBy, &created, &used, &k.OwnerRole, &k.OwnerName); err != nil {
 		return nil, err
 	}
+	k.Scopes = splitList(scopes)
 	k.CreatedAt, k.LastUsedAt = tm(created), tm(used)
 	return &k, nil
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k *pairgate.APIKey) error {
-	_, err := s.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_by, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, 0)`,
-		k.ID, k.Name, k.KeyHash, k.CreatedBy, ns(k.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, scopes, created_by, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, 0)`,
+		k.ID, k.Name, k.KeyHash, k.Scopes.String(), k.CreatedBy, ns(k.CreatedAt))
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "API key collides with a stored one")
 	}
@@ -33,10 +35,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *pairgate.APIKey) error {
 }
 
 func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*pairgate.APIKey, error) {
-	// A key speaks for the admin who made it: when that account is deleted
-	// or loses its admin role, the key stops working with it.
+	// A key speaks for the account that made it: when that account is
+	// deleted, the key stops working with it; its role is read with it.
 	k, err := scanAPIKey(s.readRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys k JOIN users u ON u.id = k.created_by
-		WHERE k.key_hash = $1 AND u.role = 'admin'`, hash))
+		WHERE k.key_hash = $1`, hash))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "API key not found")
 	}
@@ -47,7 +49,7 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*pairgate.API
 }
 
 func (s *Store) ListAPIKeys(ctx context.Context) ([]*pairgate.APIKey, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys k ORDER BY k.created_at DESC, k.id DESC`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys k LEFT JOIN users u ON u.id = k.created_by ORDER BY k.created_at DESC, k.id DESC`)
 	if err != nil {
 		return nil, s.fail(err, "list API keys")
 	}

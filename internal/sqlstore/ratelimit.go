@@ -43,6 +43,13 @@ func (s *Store) RateLimitHits(ctx context.Context, key []byte, now time.Time) (i
 	return int(hits), tm(end), nil
 }
 
+func (s *Store) RefundRateLimit(ctx context.Context, key []byte, now time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE key_hash = $1 AND window_end > $2 AND hits > 0`, key, ns(now)); err != nil {
+		return s.fail(err, "refund rate limit")
+	}
+	return nil
+}
+
 func (s *Store) ResetRateLimit(ctx context.Context, key []byte) error {
 	if _, err := s.exec(ctx, `DELETE FROM rate_limits WHERE key_hash = $1`, key); err != nil {
 		return s.fail(err, "reset rate limit")

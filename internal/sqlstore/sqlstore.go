@@ -43,10 +43,14 @@ type Store struct {
 	onError       func(kind string)
 }
 
-// OnError sets a function told about every failed operation: "unavailable"
-// when the database cannot be reached, "internal" for anything unexpected.
-// Call it before the store is used.
-func (s *Store) OnError(f func(kind string)) { s.onError = f }
+// Options are what a store is opened with besides its address.
+type Options struct {
+	Log *slog.Logger // nil: no log
+	// OnError is told about every failed operation: "unavailable" when
+	// the database cannot be reached, "internal" for anything unexpected
+	// (for metrics). Nil: nobody.
+	OnError func(kind string)
+}
 
 var _ pairgate.Store = (*Store)(nil)
 
@@ -59,7 +63,8 @@ func IsPostgres(dsn string) bool {
 // schema up to date. A postgres:// or postgresql:// URL selects PostgreSQL;
 // anything else is the path of a SQLite file (an optional sqlite:// or
 // file: prefix is removed).
-func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
+	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -73,6 +78,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.onError = o.OnError
 	if err := s.migrate(ctx, log); err != nil {
 		s.Close()
 		return nil, err

@@ -12,7 +12,7 @@ import (
 )
 
 func open(t *testing.T, dsn string) pairgate.Store {
-	s, err := sqlstore.Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	s, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
 	}

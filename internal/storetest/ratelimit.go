@@ -152,3 +152,36 @@ func testRateLimitPeekAndReset(t *testing.T, s pairgate.Store) {
 		t.Fatalf("after reset: %d hits", n)
 	}
 }
+
+// testRateLimitRefund: a refunded attempt makes room for one more, within
+// the window only, and a counter never goes below zero.
+func testRateLimitRefund(t *testing.T, s pairgate.Store) {
+	key := rnd(32)
+	hit := func(now time.Time) bool {
+		t.Helper()
+		ok, _, err := s.HitRateLimit(ctx(t), key, 2, time.Minute, now)
+		must(t, err)
+		return ok
+	}
+	if !hit(t0) || !hit(t0) || hit(t0) {
+		t.Fatal("a limit of 2 did not allow exactly 2")
+	}
+	// Three counted (the refused one too); two refunds bring it to one.
+	must(t, s.RefundRateLimit(ctx(t), key, t0))
+	must(t, s.RefundRateLimit(ctx(t), key, t0))
+	if n, _, _ := s.RateLimitHits(ctx(t), key, t0); n != 1 {
+		t.Fatalf("after two refunds: %d hits, want 1", n)
+	}
+	if !hit(t0) {
+		t.Fatal("a refunded attempt made no room")
+	}
+	for range 5 {
+		must(t, s.RefundRateLimit(ctx(t), key, t0))
+	}
+	if n, _, _ := s.RateLimitHits(ctx(t), key, t0); n != 0 {
+		t.Fatalf("refunds below zero: %d hits", n)
+	}
+	// A refund after the window ended changes nothing.
+	must(t, s.RefundRateLimit(ctx(t), key, t0.Add(time.Minute)))
+	must(t, s.RefundRateLimit(ctx(t), rnd(32), t0))
+}

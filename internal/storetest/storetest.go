@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
+		{"RateLimitRefund", testRateLimitRefund},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1005,8 +1006,9 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	plain := &pairgate.User{ID: id("usr_"), Username: "pat", PasswordHash: "h", Role: pairgate.RoleUser, CreatedAt: t0, PasswordChangedAt: t0}
 	must(t, s.CreateUser(ctx(t), admin))
 	must(t, s.CreateUser(ctx(t), plain))
-	k1 := &pairgate.APIKey{ID: "key_1", Name: "install script", KeyHash: rnd(32), CreatedBy: admin.ID, CreatedAt: t0}
-	k2 := &pairgate.APIKey{ID: "key_2", Name: "ci", KeyHash: rnd(32), CreatedBy: admin.ID, CreatedAt: t0.Add(time.Minute)}
+	k1 := &pairgate.APIKey{ID: "key_1", Name: "install script", KeyHash: rnd(32), Scopes: pairgate.Scopes{"codes:write", "read"},
+		CreatedBy: admin.ID, CreatedAt: t0}
+	k2 := &pairgate.APIKey{ID: "key_2", Name: "ci", KeyHash: rnd(32), Scopes: pairgate.Scopes{"read"}, CreatedBy: admin.ID, CreatedAt: t0.Add(time.Minute)}
 	must(t, s.CreateAPIKey(ctx(t), k1))
 	must(t, s.CreateAPIKey(ctx(t), k2))
 	dup := *k1
@@ -1014,7 +1016,8 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	wantCode(t, s.CreateAPIKey(ctx(t), &dup), pairgate.ECONFLICT)
 	got, err := s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
 	must(t, err)
-	if got.ID != "key_1" || got.Name != "install script" || got.CreatedBy != admin.ID || !got.LastUsedAt.IsZero() {
+	if got.ID != "key_1" || got.Name != "install script" || got.CreatedBy != admin.ID || !got.LastUsedAt.IsZero() ||
+		got.Scopes.String() != "codes:write read" || got.OwnerRole != pairgate.RoleAdmin || got.OwnerName != "root" {
 		t.Fatalf("round trip: %+v", got)
 	}
 	must(t, s.TouchAPIKey(ctx(t), "key_1", t0.Add(time.Hour)))
@@ -1031,15 +1034,14 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	wantCode(t, s.DeleteAPIKey(ctx(t), "key_2"), pairgate.ENOTFOUND)
 	_, err = s.GetAPIKeyByHash(ctx(t), k2.KeyHash)
 	wantCode(t, err, pairgate.ENOTFOUND)
-	// A key made by someone who is not (or no longer) an admin opens nothing.
-	must(t, s.CreateAPIKey(ctx(t), &pairgate.APIKey{ID: "key_4", Name: "x", KeyHash: rnd(32), CreatedBy: plain.ID, CreatedAt: t0}))
-	keys, _ := s.ListAPIKeys(ctx(t))
-	for _, k := range keys {
-		if k.ID == "key_4" {
-			if _, err := s.GetAPIKeyByHash(ctx(t), k.KeyHash); pairgate.ErrorCode(err) != pairgate.ENOTFOUND {
-				t.Fatalf("a non-admin's key authenticates: %v", err)
-			}
-		}
+	// A key made by someone who is not an admin comes with its owner's
+	// role, which bounds what it reaches.
+	k4 := &pairgate.APIKey{ID: "key_4", Name: "x", KeyHash: rnd(32), Scopes: pairgate.Scopes{"read"}, CreatedBy: plain.ID, CreatedAt: t0}
+	must(t, s.CreateAPIKey(ctx(t), k4))
+	got, err = s.GetAPIKeyByHash(ctx(t), k4.KeyHash)
+	must(t, err)
+	if got.OwnerRole != pairgate.RoleUser || got.OwnerName != "pat" {
+		t.Fatalf("owner of a user's key: %q %q", got.OwnerRole, got.OwnerName)
 	}
 	must(t, s.DeleteUser(ctx(t), admin.ID))
 	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)

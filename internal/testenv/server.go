@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/grants"
 )
 
@@ -41,7 +41,7 @@ func (c *Clock) Advance(d time.Duration) {
 // Server is a real pairgate server on a loopback port.
 type Server struct {
 	URL     string
-	App     *cli.App
+	App     *app.App
 	Clock   *Clock
 	DataDir string
 	DB      string
@@ -52,19 +52,19 @@ type Server struct {
 const AdminPassword = "correct horse battery staple"
 
 // Option changes a test server's configuration.
-type Option func(*cli.Config)
+type Option func(*app.Config)
 
 // WithPostgres stores everything in a fresh PostgreSQL database.
 func WithPostgres(t testing.TB) Option {
 	dsn := PostgresDSN(t)
-	return func(c *cli.Config) { c.DB = dsn }
+	return func(c *app.Config) { c.DB = dsn }
 }
 
 // WithDB uses the given database (to share one between servers).
-func WithDB(dsn string) Option { return func(c *cli.Config) { c.DB = dsn } }
+func WithDB(dsn string) Option { return func(c *app.Config) { c.DB = dsn } }
 
 // WithConfig applies any change to the configuration.
-func WithConfig(f func(*cli.Config)) Option { return Option(f) }
+func WithConfig(f func(*app.Config)) Option { return Option(f) }
 
 // StartServer starts pairgate on 127.0.0.1 with a fresh data directory and
 // stops it when the test ends. Polling is fast (1 s) so that flows finish
@@ -77,14 +77,15 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	}
 	dir := t.TempDir()
 	clock := &Clock{}
-	cfg := cli.DefaultConfig()
+	cfg := app.Default()
 	cfg.Addr = ln.Addr().String()
 	cfg.Issuer = "http://" + ln.Addr().String()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.PollInterval = time.Second
 	cfg.AdminPassword = AdminPassword
 	cfg.LogLevel = "debug"
-	cfg.Now = clock.Now
+	// Many servers run at once: each gets its own metrics port.
+	cfg.MetricsAddr = "127.0.0.1:0"
 	// Tests fire requests from one address far faster than any device;
 	// the capacity limits are tested on their own (TestCapacityLimits).
 	cfg.RatePerSource, cfg.RatePerClient = 0, 0
@@ -92,23 +93,23 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		o(&cfg)
 	}
 	logs := &Buffer{}
-	log := cli.NewLogger(logs, cfg.LogLevel, "json")
+	log := app.NewLogger(logs, cfg.LogLevel, "json")
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := cli.NewApp(ctx, cfg, log, logs)
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Out: logs, AuditLines: logs, Now: clock.Now})
 	if err != nil {
 		cancel()
 		ln.Close()
 		t.Fatalf("start pairgate: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	s := &Server{URL: cfg.Issuer, App: app, Clock: clock, DataDir: cfg.DataDir, DB: app.Config.DB, logs: logs}
+	go func() { done <- a.Serve(ctx, ln) }()
+	s := &Server{URL: cfg.Issuer, App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("server: %v", err)
 		}
-		app.Close()
+		a.Close()
 	})
 	return s
 }
@@ -129,7 +130,7 @@ func (s *Server) Admin(t testing.TB) *pairgate.User {
 // ApproveUserCode approves a device flow the way the consent page does.
 func (s *Server) ApproveUserCode(t testing.TB, userCode string) *pairgate.DeviceAuthorization {
 	t.Helper()
-	p, err := s.App.Grants.FindUserCode(context.Background(), userCode)
+	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("find user code %s: %v", userCode, err)
 	}
@@ -139,7 +140,7 @@ func (s *Server) ApproveUserCode(t testing.TB, userCode string) *pairgate.Device
 // ApprovePairingCode approves a pairing the way the consent page does.
 func (s *Server) ApprovePairingCode(t testing.TB, code string) *pairgate.DeviceAuthorization {
 	t.Helper()
-	p, err := s.App.Grants.FindPairingCode(context.Background(), code)
+	p, err := s.App.Grants.FindPairingCode(context.Background(), grants.CodeEntry{Code: code, IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("find pairing code %s: %v", code, err)
 	}
@@ -147,7 +148,7 @@ func (s *Server) ApprovePairingCode(t testing.TB, code string) *pairgate.DeviceA
 }
 
 func (s *Server) approve(t testing.TB, p *grants.Pending) *pairgate.DeviceAuthorization {
-	a, err := s.App.Grants.Approve(context.Background(), p, s.Admin(t), "")
+	a, err := s.App.Grants.Approve(context.Background(), grants.Decision{Pending: p, User: s.Admin(t), IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("approve: %v", err)
 	}
@@ -157,11 +158,11 @@ func (s *Server) approve(t testing.TB, p *grants.Pending) *pairgate.DeviceAuthor
 // DenyUserCode denies a device flow the way the consent page does.
 func (s *Server) DenyUserCode(t testing.TB, userCode string) {
 	t.Helper()
-	p, err := s.App.Grants.FindUserCode(context.Background(), userCode)
+	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("find user code %s: %v", userCode, err)
 	}
-	if err := s.App.Grants.Deny(context.Background(), p, s.Admin(t)); err != nil {
+	if err := s.App.Grants.Deny(context.Background(), grants.Decision{Pending: p, User: s.Admin(t), IP: "127.0.0.1"}); err != nil {
 		t.Fatalf("deny: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/admin"
 )
 
 // auditPageSize is how many events one page of the audit log shows.
@@ -58,7 +59,7 @@ func parseAuditTime(s string) (time.Time, bool) {
 // ConsoleAudit is GET /admin/audit: the audit log, newest first, filtered
 // by action (or a prefix such as "signin."), actor (a username or an ID),
 // target and time, a page at a time.
-func (h *Handlers) ConsoleAudit(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) ConsoleAudit(w http.ResponseWriter, r *http.Request) error {
 	u, done, err := h.requireAdmin(w, r)
 	if done {
 		return err
@@ -79,7 +80,7 @@ func (h *Handlers) ConsoleAudit(w http.ResponseWriter, r *http.Request) error {
 	if v.Actor != "" {
 		// A username is what people know; events name accounts by ID.
 		f.ActorID = v.Actor
-		if acct, err := h.cfg.Admin.FindUser(r.Context(), v.Actor); err == nil {
+		if acct, err := h.admin.FindUser(r.Context(), v.Actor); err == nil {
 			f.ActorID = acct.ID
 		} else if pairgate.ErrorCode(err) != pairgate.ENOTFOUND {
 			return err
@@ -107,7 +108,7 @@ func (h *Handlers) ConsoleAudit(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusBadRequest
 	}
 	v.Filtered = v.Action != "" || v.Actor != "" || v.Target != "" || v.Since != "" || v.Until != ""
-	events, err := h.cfg.Admin.ListAuditEvents(r.Context(), f)
+	events, err := h.admin.ListAuditEvents(r.Context(), admin.UserActor(u), f)
 	if err != nil {
 		return err
 	}

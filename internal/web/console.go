@@ -19,6 +19,12 @@ import (
 // render. Deleting asks for confirmation in a dialog the server renders,
 // so that it works without JavaScript.
 
+// ConsolePages are the Admin Console.
+type ConsolePages struct {
+	*site
+	admin *admin.Service
+}
+
 // devicePageSize is how many devices one page of the inventory shows.
 const devicePageSize = 50
 
@@ -30,10 +36,12 @@ func consoleTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// requireAdmin lets admins through. Anyone not signed in is sent to sign
+// requireAdmin lets through the people whose role has any
+// administrative permission; what each may do is the admin service's to
+// decide. Anyone not signed in is sent to sign
 // in and back; a signed-in non-admin gets a page that says why not. done
 // is true when a response was written.
-func (h *Handlers) requireAdmin(w http.ResponseWriter, r *http.Request) (u *pairgate.User, done bool, err error) {
+func (h *ConsolePages) requireAdmin(w http.ResponseWriter, r *http.Request) (u *pairgate.User, done bool, err error) {
 	u, err = h.user(r)
 	if err != nil {
 		return nil, true, err
@@ -45,9 +53,9 @@ func (h *Handlers) requireAdmin(w http.ResponseWriter, r *http.Request) (u *pair
 		}
 		return nil, true, redirect(w, r, signInURL(next))
 	}
-	if u.Role != pairgate.RoleAdmin {
+	if !pairgate.RolePermissions(u.Role).Any() {
 		return nil, true, h.render(w, http.StatusForbidden, "message", messageView{base: h.base("Admins only", u),
-			Heading: "Admins only", Text: "The Admin Console is for admin accounts, and " + u.Username + " is not one.",
+			Heading: "Admins only", Text: "The Admin Console is for administrators, and " + u.Username + " is not one.",
 			Detail: "Sign out and sign in as an admin, or ask an admin for help.", Link: "Sign out", LinkTo: "/auth/signout"})
 	}
 	return u, false, nil
@@ -118,7 +126,7 @@ func devicesURL(search, after string, extra ...string) string {
 }
 
 // Console is GET /admin: the Authorized Devices page.
-func (h *Handlers) Console(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) Console(w http.ResponseWriter, r *http.Request) error {
 	u, done, err := h.requireAdmin(w, r)
 	if done {
 		return err
@@ -147,7 +155,7 @@ func (h *Handlers) Console(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if id := q.Get("delete_device"); id != "" && len(id) <= 64 {
-		d, err := h.cfg.Admin.GetDevice(r.Context(), id)
+		d, err := h.admin.GetDevice(r.Context(), admin.UserActor(u), id)
 		switch pairgate.ErrorCode(err) {
 		case "":
 			rows, err := h.deviceRows(r, []*pairgate.Device{d}, v.Search, v.After)
@@ -166,7 +174,7 @@ func (h *Handlers) Console(w http.ResponseWriter, r *http.Request) error {
 }
 
 // console fills in what the Authorized Devices page shows.
-func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, generated string, ttl pairgate.CodeTTL) error {
+func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView, generated string, ttl pairgate.CodeTTL) error {
 	ctx := r.Context()
 	v.base = h.base("Authorized Devices", u)
 	v.Wide, v.Nav = true, "devices"
@@ -176,7 +184,7 @@ func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, ge
 	for _, t := range pairgate.CodeTTLs {
 		v.TTLs = append(v.TTLs, ttlOption{Value: string(t), Label: t.Label(), Selected: t == ttl})
 	}
-	codes, err := h.cfg.Admin.ListCodes(ctx)
+	codes, err := h.admin.ListCodes(ctx, admin.UserActor(u))
 	if err != nil {
 		return err
 	}
@@ -184,7 +192,7 @@ func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, ge
 	for _, c := range codes {
 		creators = append(creators, c.CreatedBy)
 	}
-	names, err := h.cfg.Admin.Usernames(ctx, creators)
+	names, err := h.admin.Usernames(ctx, creators)
 	if err != nil {
 		return err
 	}
@@ -203,7 +211,7 @@ func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, ge
 		}
 	}
 	// One more than a page tells whether there is a next one.
-	devs, err := h.cfg.Admin.ListDevices(ctx, pairgate.DeviceFilter{Search: v.Search, After: v.After, Limit: devicePageSize + 1})
+	devs, err := h.admin.ListDevices(ctx, admin.UserActor(u), pairgate.DeviceFilter{Search: v.Search, After: v.After, Limit: devicePageSize + 1})
 	if err != nil {
 		return err
 	}
@@ -217,7 +225,7 @@ func (h *Handlers) console(r *http.Request, u *pairgate.User, v *consoleView, ge
 	if v.Devices, err = h.deviceRows(r, devs, v.Search, v.After); err != nil {
 		return err
 	}
-	v.Total, err = h.cfg.Admin.CountDevices(ctx)
+	v.Total, err = h.admin.CountDevices(ctx, admin.UserActor(u))
 	return err
 }
 
@@ -243,12 +251,12 @@ func authMethodText(d *pairgate.Device) string {
 	return d.AuthMethod
 }
 
-func (h *Handlers) deviceRows(r *http.Request, devs []*pairgate.Device, search, after string) ([]deviceRow, error) {
+func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, search, after string) ([]deviceRow, error) {
 	var users []string
 	for _, d := range devs {
 		users = append(users, d.UserID)
 	}
-	names, err := h.cfg.Admin.Usernames(r.Context(), users)
+	names, err := h.admin.Usernames(r.Context(), users)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +285,7 @@ func (h *Handlers) deviceRows(r *http.Request, devs []*pairgate.Device, search, 
 
 // ConsoleGenerate is POST /admin/codes: generate an authorization code.
 // The page it leads to shows the new code at the top.
-func (h *Handlers) ConsoleGenerate(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) ConsoleGenerate(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)
 	if err != nil {
 		return err
@@ -294,7 +302,7 @@ func (h *Handlers) ConsoleGenerate(w http.ResponseWriter, r *http.Request) error
 		}
 		return h.render(w, http.StatusBadRequest, "console", v)
 	}
-	_, ac, err := h.cfg.Admin.CreateCode(r.Context(), admin.UserActor(u), ttl)
+	_, ac, err := h.admin.CreateCode(r.Context(), admin.UserActor(u), ttl)
 	if err != nil {
 		return err
 	}
@@ -303,7 +311,7 @@ func (h *Handlers) ConsoleGenerate(w http.ResponseWriter, r *http.Request) error
 
 // ConsoleDeleteCode is POST /admin/codes/{id}/delete, the confirmation
 // dialog's Delete button.
-func (h *Handlers) ConsoleDeleteCode(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) ConsoleDeleteCode(w http.ResponseWriter, r *http.Request) error {
 	if _, err := form(w, r); err != nil {
 		return err
 	}
@@ -311,7 +319,7 @@ func (h *Handlers) ConsoleDeleteCode(w http.ResponseWriter, r *http.Request) err
 	if done {
 		return err
 	}
-	err = h.cfg.Admin.DeleteCode(r.Context(), admin.UserActor(u), r.PathValue("id"))
+	err = h.admin.DeleteCode(r.Context(), admin.UserActor(u), r.PathValue("id"))
 	switch pairgate.ErrorCode(err) {
 	case "":
 		return redirect(w, r, "/admin?done=code_deleted")
@@ -324,7 +332,7 @@ func (h *Handlers) ConsoleDeleteCode(w http.ResponseWriter, r *http.Request) err
 // ConsoleDeleteDevice is POST /admin/devices/{id}/delete: the device is
 // revoked at once (DESIGN.md 2.2). The inventory page it leads back to
 // keeps the search and page the admin was on.
-func (h *Handlers) ConsoleDeleteDevice(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) ConsoleDeleteDevice(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)
 	if err != nil {
 		return err
@@ -337,7 +345,7 @@ func (h *Handlers) ConsoleDeleteDevice(w http.ResponseWriter, r *http.Request) e
 	if len(search) > 200 || len(after) > 64 {
 		search, after = "", ""
 	}
-	err = h.cfg.Admin.DeleteDevice(r.Context(), admin.UserActor(u), r.PathValue("id"))
+	err = h.admin.DeleteDevice(r.Context(), admin.UserActor(u), r.PathValue("id"))
 	switch pairgate.ErrorCode(err) {
 	case "":
 		return redirect(w, r, devicesURL(search, after, "done", "device_deleted"))
@@ -348,7 +356,7 @@ func (h *Handlers) ConsoleDeleteDevice(w http.ResponseWriter, r *http.Request) e
 }
 
 // RemoveSlash redirects /admin/ to /admin.
-func (h *Handlers) RemoveSlash(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsolePages) RemoveSlash(w http.ResponseWriter, r *http.Request) error {
 	to := strings.TrimRight(r.URL.Path, "/")
 	if r.URL.RawQuery != "" {
 		to += "?" + r.URL.RawQuery
@@ -358,7 +366,7 @@ func (h *Handlers) RemoveSlash(w http.ResponseWriter, r *http.Request) error {
 }
 
 // browserFor describes the requesting browser for an authorization.
-func (h *Handlers) browserFor(r *http.Request, name string) grants.Browser {
+func (h *site) browserFor(r *http.Request, name string) grants.Browser {
 	if name == "" {
 		name = browserName(r.UserAgent())
 	}

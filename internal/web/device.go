@@ -11,8 +11,14 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/ratelimit"
-	"github.com/pairgate/pairgate/internal/secret"
 )
+
+// ConsentPages are where a person approves or denies a device: the RFC
+// 8628 user-code page (/device) and the pairing dialect's page.
+type ConsentPages struct {
+	*site
+	grants *grants.Service
+}
 
 // codeFlow is what differs between the two ways a device asks for a
 // person: the RFC 8628 user code (/device) and the pairing dialect's code
@@ -28,51 +34,45 @@ type codeFlow struct {
 	// ShowCode: the person typed or saw this code; the consent page asks
 	// them to compare it with the device's display (RFC 8628 §5.4).
 	ShowCode bool
-	find     func(context.Context, string) (*grants.Pending, error)
-	// canonical returns the form of a typed code that identifies it (for
-	// the per-code limit), or false when it cannot be a code at all.
-	canonical func(string) (string, bool)
+	find     func(context.Context, grants.CodeEntry) (*grants.Pending, error)
 }
 
-func (h *Handlers) deviceFlow() *codeFlow {
+func (h *ConsentPages) deviceFlow() *codeFlow {
 	return &codeFlow{
 		Path: "/device", Field: "user_code", Heading: "Connect a device",
 		Intro: "Enter the code that your printer or device shows.",
 		Label: "Code from your device", Placeholder: "BCDF-GHJK", MaxLength: 32, ShowCode: true,
-		find: h.cfg.Grants.FindUserCode, canonical: secret.NormalizeUserCode,
+		find: h.grants.FindUserCode,
 	}
 }
 
-func (h *Handlers) pairingFlow() *codeFlow {
+func (h *ConsentPages) pairingFlow() *codeFlow {
 	return &codeFlow{
 		Path: "/oauth/authorize/pairing/", Field: "pairing_code", Heading: "Pair a device",
 		Intro: "Enter the pairing code that your printer or device shows. Upper and lower case matter.",
 		Label: "Pairing code", Placeholder: "aB3dE5fG7h", MaxLength: 16, ShowCode: true,
-		find: h.cfg.Grants.FindPairingCode,
-		canonical: func(s string) (string, bool) {
-			return s, secret.ValidPairingCode(s)
-		},
+		find: h.grants.FindPairingCode,
 	}
 }
 
 // Device is GET /device.
-func (h *Handlers) Device(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsentPages) Device(w http.ResponseWriter, r *http.Request) error {
 	return h.codeGet(w, r, h.deviceFlow())
 }
 
 // DevicePost is POST /device: a code typed in, or a decision on one.
-func (h *Handlers) DevicePost(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsentPages) DevicePost(w http.ResponseWriter, r *http.Request) error {
 	return h.codePost(w, r, h.deviceFlow())
 }
 
 // Pairing is GET /oauth/authorize/pairing/, where the pairing dialect's
 // auth_url leads after sign-in.
-func (h *Handlers) Pairing(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsentPages) Pairing(w http.ResponseWriter, r *http.Request) error {
 	return h.codeGet(w, r, h.pairingFlow())
 }
 
 // PairingPost is POST /oauth/authorize/pairing/.
-func (h *Handlers) PairingPost(w http.ResponseWriter, r *http.Request) error {
+func (h *ConsentPages) PairingPost(w http.ResponseWriter, r *http.Request) error {
 	return h.codePost(w, r, h.pairingFlow())
 }
 
@@ -83,7 +83,7 @@ type codeView struct {
 	Error string
 }
 
-func (h *Handlers) entry(w http.ResponseWriter, status int, f *codeFlow, u *pairgate.User, code, msg string) error {
+func (h *ConsentPages) entry(w http.ResponseWriter, status int, f *codeFlow, u *pairgate.User, code, msg string) error {
 	return h.render(w, status, "code", codeView{base: h.base(f.Heading, u), Flow: f, Code: code, Error: msg})
 }
 
@@ -96,7 +96,7 @@ func codeURL(f *codeFlow, code string) string {
 // codeGet shows the entry form, or, for a signed-in person following a
 // link that carries the code (verification_uri_complete, auth_url), the
 // consent page. Someone not signed in signs in first and comes back.
-func (h *Handlers) codeGet(w http.ResponseWriter, r *http.Request, f *codeFlow) error {
+func (h *ConsentPages) codeGet(w http.ResponseWriter, r *http.Request, f *codeFlow) error {
 	code := strings.TrimSpace(r.URL.Query().Get(f.Field))
 	u, err := h.user(r)
 	if err != nil {
@@ -118,7 +118,7 @@ func (h *Handlers) codeGet(w http.ResponseWriter, r *http.Request, f *codeFlow) 
 	return h.consent(w, r, http.StatusOK, f, u, p, "")
 }
 
-func (h *Handlers) codePost(w http.ResponseWriter, r *http.Request, f *codeFlow) error {
+func (h *ConsentPages) codePost(w http.ResponseWriter, r *http.Request, f *codeFlow) error {
 	params, err := form(w, r)
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (h *Handlers) codePost(w http.ResponseWriter, r *http.Request, f *codeFlow)
 	switch action {
 	case "approve":
 		name := strings.TrimSpace(params.Get("device_name"))
-		a, err := h.cfg.Grants.Approve(r.Context(), p, u, name)
+		a, err := h.grants.Approve(r.Context(), grants.Decision{Pending: p, User: u, DeviceName: name, IP: h.cfg.IP.Of(r)})
 		if pairgate.ErrorCode(err) == pairgate.EINVALID {
 			return h.consent(w, r, http.StatusBadRequest, f, u, p, sentence(pairgate.ErrorMessage(err)))
 		}
@@ -172,7 +172,7 @@ func (h *Handlers) codePost(w http.ResponseWriter, r *http.Request, f *codeFlow)
 		return h.render(w, http.StatusOK, "result", resultView{base: h.base("Device connected", u), Approved: true,
 			DeviceName: name, ClientName: p.Client.Name})
 	case "deny":
-		if err := h.cfg.Grants.Deny(r.Context(), p, u); err != nil {
+		if err := h.grants.Deny(r.Context(), grants.Decision{Pending: p, User: u, IP: h.cfg.IP.Of(r)}); err != nil {
 			return h.codeError(w, r, f, u, code, err)
 		}
 		return h.render(w, http.StatusOK, "result", resultView{base: h.base("Request denied", u),
@@ -183,22 +183,15 @@ func (h *Handlers) codePost(w http.ResponseWriter, r *http.Request, f *codeFlow)
 	}
 }
 
-// lookup finds a code, counting the attempt against the source address
-// and against the code (DESIGN.md 2.6) before the store is asked.
-func (h *Handlers) lookup(r *http.Request, f *codeFlow, code string) (*grants.Pending, error) {
-	hits := []ratelimit.Hit{{Rule: h.cfg.Limits.CodePerIP, Subject: h.cfg.IP.Of(r)}}
-	if c, ok := f.canonical(code); ok {
-		hits = append(hits, ratelimit.Hit{Rule: h.cfg.Limits.CodePerCode, Subject: f.Field + ":" + c})
-	}
-	if err := h.cfg.Limiter.Allow(r.Context(), hits...); err != nil {
-		return nil, err
-	}
-	return f.find(r.Context(), code)
+// lookup finds a code; the grants count the attempt against the source
+// address and the code (DESIGN.md 2.6) before they look it up.
+func (h *ConsentPages) lookup(r *http.Request, f *codeFlow, code string) (*grants.Pending, error) {
+	return f.find(r.Context(), grants.CodeEntry{Code: code, IP: h.cfg.IP.Of(r)})
 }
 
 // codeError shows what went wrong with a code on the entry page, where the
 // person can correct it; anything unexpected goes to the error page.
-func (h *Handlers) codeError(w http.ResponseWriter, r *http.Request, f *codeFlow, u *pairgate.User, code string, err error) error {
+func (h *ConsentPages) codeError(w http.ResponseWriter, r *http.Request, f *codeFlow, u *pairgate.User, code string, err error) error {
 	switch pairgate.ErrorCode(err) {
 	case pairgate.ERATELIMITED:
 		setRetryAfter(w, err)
@@ -244,7 +237,7 @@ type consentView struct {
 	Error        string
 }
 
-func (h *Handlers) consent(w http.ResponseWriter, r *http.Request, status int, f *codeFlow, u *pairgate.User, p *grants.Pending, msg string) error {
+func (h *ConsentPages) consent(w http.ResponseWriter, r *http.Request, status int, f *codeFlow, u *pairgate.User, p *grants.Pending, msg string) error {
 	a, c := p.Authorization, p.Client
 	now := h.cfg.Now()
 	v := consentView{

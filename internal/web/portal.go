@@ -5,11 +5,18 @@ import (
 	"strings"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/grants"
 )
 
 // The Self-service Portal (/portal): a browser that is an authorized
 // device opens it without a password; any other browser is asked for an
 // authorization code, and a right one authorizes it (DESIGN.md section 1).
+
+// PortalPages are the Self-service Portal.
+type PortalPages struct {
+	*site
+	grants *grants.Service
+}
 
 type portalView struct {
 	base
@@ -28,7 +35,7 @@ type portalView struct {
 }
 
 // Portal is GET /portal.
-func (h *Handlers) Portal(w http.ResponseWriter, r *http.Request) error {
+func (h *PortalPages) Portal(w http.ResponseWriter, r *http.Request) error {
 	d, err := h.cfg.Browsers.Device(r.Context(), r, h.cfg.IP.Of(r))
 	switch pairgate.ErrorCode(err) {
 	case "":
@@ -39,7 +46,7 @@ func (h *Handlers) Portal(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-func (h *Handlers) portalDevice(w http.ResponseWriter, r *http.Request, d *pairgate.Device) error {
+func (h *PortalPages) portalDevice(w http.ResponseWriter, r *http.Request, d *pairgate.Device) error {
 	u, err := h.user(r)
 	if err != nil {
 		return err
@@ -63,7 +70,7 @@ func (h *Handlers) portalDevice(w http.ResponseWriter, r *http.Request, d *pairg
 	return h.render(w, http.StatusOK, "portal", v)
 }
 
-func (h *Handlers) portalForm(w http.ResponseWriter, r *http.Request, status int, v portalView) error {
+func (h *PortalPages) portalForm(w http.ResponseWriter, r *http.Request, status int, v portalView) error {
 	u, err := h.user(r)
 	if err != nil {
 		return err
@@ -77,7 +84,7 @@ func (h *Handlers) portalForm(w http.ResponseWriter, r *http.Request, status int
 // shows the "Authorization Code Incorrect/Missing" dialog and changes
 // nothing but the count of wrong codes from this address; a right one
 // authorizes the browser and opens the portal.
-func (h *Handlers) PortalPost(w http.ResponseWriter, r *http.Request) error {
+func (h *PortalPages) PortalPost(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)
 	if err != nil {
 		return err
@@ -95,7 +102,7 @@ func (h *Handlers) PortalPost(w http.ResponseWriter, r *http.Request) error {
 		v.Code = ""
 	}
 	b := h.browserFor(r, name)
-	ba, err := h.cfg.Grants.AuthorizeBrowserWithCode(r.Context(), code, b)
+	ba, err := h.grants.AuthorizeBrowserWithCode(r.Context(), code, b)
 	switch pairgate.ErrorCode(err) {
 	case "":
 		h.cfg.Browsers.SetCookies(w, ba.Token, b.ID)

@@ -5,9 +5,30 @@ import (
 	"strings"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 )
+
+// knownCookie marks a browser that signed in to an account before (see
+// authn.Passwords.SignIn): its sign-ins are not held by that account's
+// lock-out. It is a proof of a past sign-in, not a credential.
+const knownCookie = "pairgate_known"
+
+func (h *SignInPages) setKnownCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: knownCookie, Value: token, Path: "/", MaxAge: 400 * 24 * 60 * 60,
+		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// SignInPages are sign-in and sign-out with a local account, and the home
+// page.
+type SignInPages struct {
+	*site
+	passwords *authn.Passwords
+	grants    *grants.Service
+	audit     *audit.Recorder
+}
 
 type signInView struct {
 	base
@@ -38,7 +59,7 @@ func forConsole(next string) bool {
 
 // SignIn is GET /auth/signin/. Someone already signed in goes straight on
 // to next: the pairing dialect's auth_url always passes through here.
-func (h *Handlers) SignIn(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) SignIn(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	next := nextParam(q.Get("next"))
 	u, err := h.user(r)
@@ -59,7 +80,7 @@ func (h *Handlers) SignIn(w http.ResponseWriter, r *http.Request) error {
 }
 
 // SignInPost is POST /auth/signin/.
-func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) SignInPost(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)
 	if err != nil {
 		return err
@@ -72,44 +93,37 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 		return h.render(w, http.StatusBadRequest, "signin", v)
 	}
 	if len(username) > 256 {
-		username = username[:256]
 		v.Username = ""
 	}
 	ip := h.cfg.IP.Of(r)
-	account := ratelimit.AccountSubject(username)
-	if err := h.cfg.Limiter.Allow(r.Context(),
-		ratelimit.Hit{Rule: h.cfg.Limits.SignInPerIP, Subject: ip},
-		ratelimit.Hit{Rule: h.cfg.Limits.SignInPerAccount, Subject: account}); err != nil {
-		if pairgate.ErrorCode(err) != pairgate.ERATELIMITED {
-			return err
-		}
+	attempt := authn.Attempt{Username: username, Password: password, IP: ip, Via: "sign-in page"}
+	if c, err := r.Cookie(knownCookie); err == nil {
+		attempt.Known = c.Value
+	}
+	if d, err := h.cfg.Browsers.Device(r.Context(), r, ip); err == nil {
+		attempt.DeviceUserID = d.UserID
+	} else if pairgate.ErrorCode(err) != pairgate.EUNAUTHORIZED {
+		return err
+	}
+	in, err := h.passwords.SignIn(r.Context(), attempt)
+	switch {
+	case pairgate.ErrorCode(err) == pairgate.ERATELIMITED:
 		setRetryAfter(w, err)
 		v.Error = "Too many sign-in attempts. For your safety, wait and try again " + ratelimit.In(pairgate.RetryAfter(err)) + "."
 		return h.render(w, http.StatusTooManyRequests, "signin", v)
-	}
-	u, err := h.cfg.Passwords.Check(r.Context(), username, password)
-	if err == authn.ErrWrongPassword {
+	case err == authn.ErrWrongPassword:
 		h.cfg.Log.InfoContext(r.Context(), "sign-in failed", "ip", ip)
-		// Who tried is anonymous; the name they typed is kept (shortened),
-		// the password never.
-		name := username
-		if len(name) > 64 {
-			name = name[:64]
-		}
-		h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignInFailed, ActorType: pairgate.ActorAnon,
-			IP: ip, Details: map[string]string{"username": name, "via": "sign-in page"}})
 		v.Error = "Wrong username or password."
 		return h.render(w, http.StatusBadRequest, "signin", v)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
+	u := in.User
+	h.setKnownCookie(w, in.Known)
 	if err := h.cfg.Sessions.SignIn(r.Context(), w, r, u, ip); err != nil {
 		return err
 	}
 	h.cfg.Log.InfoContext(r.Context(), "signed in", "user_id", u.ID, "ip", ip)
-	h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignInSucceeded, ActorType: pairgate.ActorUser,
-		ActorID: u.ID, ActorName: u.Username, IP: ip, Details: map[string]string{"via": "sign-in page"}})
 	if u.Role == pairgate.RoleAdmin && forConsole(next) {
 		if err := h.authorizeAdminBrowser(w, r, u, ip); err != nil {
 			return err
@@ -123,7 +137,7 @@ func (h *Handlers) SignInPost(w http.ResponseWriter, r *http.Request) error {
 
 // SignOutPage is GET /auth/signout: a button, because signing out by a
 // mere link would let any site sign people out.
-func (h *Handlers) SignOutPage(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) SignOutPage(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.user(r)
 	if err != nil {
 		return err
@@ -136,7 +150,7 @@ func (h *Handlers) SignOutPage(w http.ResponseWriter, r *http.Request) error {
 
 // SignOut is POST /auth/signout: the session ends on the server, not only
 // in this browser.
-func (h *Handlers) SignOut(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if _, err := form(w, r); err != nil {
 		return err
 	}
@@ -148,7 +162,7 @@ func (h *Handlers) SignOut(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if u != nil {
-		h.cfg.Audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignOut, ActorType: pairgate.ActorUser,
+		h.audit.Record(r.Context(), pairgate.AuditEvent{Action: pairgate.AuditSignOut, ActorType: pairgate.ActorUser,
 			ActorID: u.ID, ActorName: u.Username})
 	}
 	return redirect(w, r, "/auth/signin/?signed_out=1")
@@ -161,13 +175,13 @@ func (h *Handlers) SignOut(w http.ResponseWriter, r *http.Request) error {
 // stays as it is. It happens at sign-in, not on every console page, so
 // that an admin who deletes this browser from the inventory sees it stay
 // deleted.
-func (h *Handlers) authorizeAdminBrowser(w http.ResponseWriter, r *http.Request, u *pairgate.User, ip string) error {
+func (h *SignInPages) authorizeAdminBrowser(w http.ResponseWriter, r *http.Request, u *pairgate.User, ip string) error {
 	_, err := h.cfg.Browsers.Device(r.Context(), r, ip)
 	if pairgate.ErrorCode(err) != pairgate.EUNAUTHORIZED {
 		return err
 	}
 	b := h.browserFor(r, "")
-	ba, err := h.cfg.Grants.AuthorizeBrowserForAdmin(r.Context(), u, b)
+	ba, err := h.grants.AuthorizeBrowserForAdmin(r.Context(), u, b)
 	if err != nil {
 		return err
 	}
@@ -179,7 +193,7 @@ func (h *Handlers) authorizeAdminBrowser(w http.ResponseWriter, r *http.Request,
 type homeView struct{ base }
 
 // Home is GET /.
-func (h *Handlers) Home(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) Home(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.user(r)
 	if err != nil {
 		return err
@@ -189,7 +203,7 @@ func (h *Handlers) Home(w http.ResponseWriter, r *http.Request) error {
 
 // AddSlash redirects a page's path without its trailing slash to the path
 // with it, keeping the query (next, pairing_code).
-func (h *Handlers) AddSlash(w http.ResponseWriter, r *http.Request) error {
+func (h *SignInPages) AddSlash(w http.ResponseWriter, r *http.Request) error {
 	to := r.URL.Path + "/"
 	if r.URL.RawQuery != "" {
 		to += "?" + r.URL.RawQuery

@@ -44,91 +44,94 @@ var stylesheetPath = func() string {
 // all, and forms may only post back here.
 const pageCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Limits are the rate limits of the pages (DESIGN.md 2.6). A normal device
-// flow uses three code attempts (entry, consent after sign-in, decision).
-type Limits struct {
-	CodePerIP        ratelimit.Rule // user or pairing code attempts per source address
-	CodePerCode      ratelimit.Rule // attempts on one code, from anywhere
-	SignInPerIP      ratelimit.Rule // sign-in attempts per source address
-	SignInPerAccount ratelimit.Rule // sign-in attempts per username, from anywhere
-}
-
-// DefaultLimits: codes have 20^8 (user) or 62^10 (pairing) values and live
-// ten minutes, so these limits leave guessing hopeless while an office
-// behind one address can still connect a row of printers. The per-account
-// limit bounds guessing of one password from many addresses; it also lets
-// an attacker hold an account's sign-in shut, a trade-off every password
-// form makes (the CLI's set-password still works).
-var DefaultLimits = Limits{
-	CodePerIP:        ratelimit.CodeEntryPerIP,
-	CodePerCode:      ratelimit.CodeEntryPerCode,
-	SignInPerIP:      ratelimit.SignInPerIP,
-	SignInPerAccount: ratelimit.SignInPerAccount,
-}
-
-// Config is what the pages need.
-type Config struct {
+// Deps are what the pages work with. Every field is required.
+type Deps struct {
 	Issuer    string
 	Grants    *grants.Service
+	Admin     *admin.Service
 	Sessions  *authn.Sessions
 	Passwords *authn.Passwords
-	Limiter   *ratelimit.Limiter
-	Limits    Limits // zero fields take DefaultLimits
-	// Admin performs the console's operations.
-	Admin *admin.Service
-	// Browsers finds the device a browser is authorized as (the portal,
-	// the console's own browser).
-	Browsers *authn.Browsers
-	// Audit records sign-ins and sign-outs; nil records none.
-	Audit *audit.Recorder
-	IP    httpx.ClientIP
-	Now   func() time.Time
-	Log   *slog.Logger
+	Browsers  *authn.Browsers
+	Audit     *audit.Recorder
+	IP        httpx.ClientIP
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
-// Handlers serves the browser pages. Its methods are the pages; the
-// server's route table maps paths to them through Page.
-type Handlers struct {
-	cfg  Config
+// Pages are the browser pages, by family: each family is a type of its
+// own with only the services its pages use, and the server's route table
+// maps paths to their methods through Page.
+type Pages struct {
+	SignIn  *SignInPages  // sign-in, sign-out, the home page
+	Consent *ConsentPages // /device and the pairing page: a person approves a device
+	Portal  *PortalPages  // the Self-service Portal
+	Console *ConsolePages // the Admin Console
+
+	site *site
+}
+
+// siteConfig is what every page family shares.
+type siteConfig struct {
+	Issuer   string
+	Sessions *authn.Sessions
+	Browsers *authn.Browsers
+	IP       httpx.ClientIP
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Secure marks the cookies the pages set Secure: the issuer is https.
+	Secure bool
+}
+
+// site is what the page families share: templates, the error page, the
+// cross-origin guard, who is signed in.
+type site struct {
+	cfg  siteConfig
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*template.Template
 }
 
 // New prepares the pages.
-func New(cfg Config) (*Handlers, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	def := DefaultLimits
-	for _, l := range []struct{ r, d *ratelimit.Rule }{
-		{&cfg.Limits.CodePerIP, &def.CodePerIP}, {&cfg.Limits.CodePerCode, &def.CodePerCode},
-		{&cfg.Limits.SignInPerIP, &def.SignInPerIP}, {&cfg.Limits.SignInPerAccount, &def.SignInPerAccount},
-	} {
-		if l.r.Limit <= 0 || l.r.Window <= 0 {
-			*l.r = *l.d
-		}
-	}
-	if cfg.Admin == nil || cfg.Browsers == nil || cfg.Grants == nil {
-		return nil, fmt.Errorf("web: Config needs Grants, Admin and Browsers")
+func New(d Deps) (*Pages, error) {
+	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Browsers == nil ||
+		d.Audit == nil || d.Now == nil || d.Log == nil {
+		return nil, fmt.Errorf("web: every dependency is required")
 	}
 	tmpl, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handlers{cfg: cfg, cop: http.NewCrossOriginProtection(), tmpl: tmpl}
+	st := &site{cfg: siteConfig{Issuer: d.Issuer, Sessions: d.Sessions, Browsers: d.Browsers, IP: d.IP, Now: d.Now, Log: d.Log,
+		Secure: strings.HasPrefix(d.Issuer, "https://")}, cop: http.NewCrossOriginProtection(), tmpl: tmpl}
 	// Behind a proxy that rewrites Host, the Origin of an older browser's
 	// same-site POST is the issuer's; trust exactly that one.
-	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
-		if err := h.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+	if u, err := url.Parse(d.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
+		if err := st.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
 	}
-	h.cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
-	return h, nil
+	st.cop.SetDenyHandler(http.HandlerFunc(st.crossOrigin))
+	return &Pages{
+		SignIn:  &SignInPages{site: st, passwords: d.Passwords, grants: d.Grants, audit: d.Audit},
+		Consent: &ConsentPages{site: st, grants: d.Grants},
+		Portal:  &PortalPages{site: st, grants: d.Grants},
+		Console: &ConsolePages{site: st, admin: d.Admin},
+		site:    st,
+	}, nil
 }
+
+// Page adapts a page handler of any family: HTML security headers,
+// cross-origin protection for every method that changes state, and errors
+// rendered as pages.
+func (p *Pages) Page(fn httpx.HandlerFunc) http.Handler { return p.site.page(fn) }
+
+// NotFound is the page for every unknown path.
+func (p *Pages) NotFound() http.Handler { return p.site.notFound() }
+
+// MethodNotAllowed answers a known page requested with the wrong method.
+func (p *Pages) MethodNotAllowed(allow string) http.Handler { return p.site.methodNotAllowed(allow) }
+
+// Stylesheet serves the one stylesheet.
+func (p *Pages) Stylesheet() http.Handler { return stylesheetHandler() }
 
 func parseTemplates() (map[string]*template.Template, error) {
 	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
@@ -154,10 +157,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	return out, nil
 }
 
-// Page adapts a page handler: HTML security headers, cross-origin
-// protection for every method that changes state, and errors rendered as
-// pages.
-func (h *Handlers) Page(fn httpx.HandlerFunc) http.Handler {
+func (h *site) page(fn httpx.HandlerFunc) http.Handler {
 	return h.cop.Handler(pageHeaders(httpx.Handle(fn, h.writeError, h.cfg.Log)))
 }
 
@@ -172,8 +172,7 @@ func pageHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Stylesheet serves the one stylesheet.
-func (h *Handlers) Stylesheet() http.Handler {
+func stylesheetHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Type", "text/css; charset=utf-8")
@@ -185,19 +184,17 @@ func (h *Handlers) Stylesheet() http.Handler {
 	})
 }
 
-// NotFound is the page for every unknown path.
-func (h *Handlers) NotFound() http.Handler {
-	return h.Page(func(w http.ResponseWriter, r *http.Request) error {
+func (h *site) notFound() http.Handler {
+	return h.page(func(w http.ResponseWriter, r *http.Request) error {
 		return pairgate.Errorf(pairgate.ENOTFOUND, "there is no page at this address")
 	})
 }
 
-// MethodNotAllowed answers a known page requested with the wrong method.
-func (h *Handlers) MethodNotAllowed(allow string) http.Handler {
-	return h.Page(func(w http.ResponseWriter, r *http.Request) error {
+func (h *site) methodNotAllowed(allow string) http.Handler {
+	return h.page(func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
 		return h.message(w, r, http.StatusMethodNotAllowed, "Not allowed",
-			"This page cannot be used that way ("+r.Method+").", "")
+			"This page cannot be used that way ("+pairgate.Printable(r.Method, 16)+").", "")
 	})
 }
 
@@ -213,7 +210,7 @@ type base struct {
 
 // render executes a page into a buffer first, so that a template error is
 // a clean 500 rather than half a page.
-func (h *Handlers) render(w http.ResponseWriter, status int, name string, data any) error {
+func (h *site) render(w http.ResponseWriter, status int, name string, data any) error {
 	t, ok := h.tmpl[name]
 	if !ok {
 		return pairgate.Internal(fmt.Errorf("no template %q", name), "render")
@@ -228,7 +225,7 @@ func (h *Handlers) render(w http.ResponseWriter, status int, name string, data a
 	return err
 }
 
-func (h *Handlers) base(title string, u *pairgate.User) base {
+func (h *site) base(title string, u *pairgate.User) base {
 	return base{Title: title, CSS: stylesheetPath, User: u}
 }
 
@@ -242,7 +239,7 @@ type messageView struct {
 }
 
 // message renders a page that only says something.
-func (h *Handlers) message(w http.ResponseWriter, r *http.Request, status int, heading, text, detail string) error {
+func (h *site) message(w http.ResponseWriter, r *http.Request, status int, heading, text, detail string) error {
 	u, _ := h.user(r)
 	return h.render(w, status, "message", messageView{base: h.base(heading, u), Heading: heading, Text: text,
 		Detail: detail, Link: "Connect a device", LinkTo: "/device"})
@@ -251,7 +248,7 @@ func (h *Handlers) message(w http.ResponseWriter, r *http.Request, status int, h
 // writeError renders an error that reached the top of a page handler.
 // Errors a page expects (a wrong code, a wrong password) are shown on the
 // page itself; what arrives here gets a page of its own.
-func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *site) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpx.StatusOf(err)
 	var heading, text, detail string
 	switch pairgate.ErrorCode(err) {
@@ -279,7 +276,7 @@ func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, err error)
 
 // crossOrigin refuses a state-changing request that another site's page
 // sent (cross-site request forgery).
-func (h *Handlers) crossOrigin(w http.ResponseWriter, r *http.Request) {
+func (h *site) crossOrigin(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Log.InfoContext(r.Context(), "cross-origin form post refused", "path", r.URL.Path,
 		"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "origin", r.Header.Get("Origin"))
 	if err := h.message(w, r, http.StatusForbidden, "Request refused",
@@ -302,7 +299,7 @@ func limitedText(err error) string {
 }
 
 // user returns the signed-in person, or nil.
-func (h *Handlers) user(r *http.Request) (*pairgate.User, error) {
+func (h *site) user(r *http.Request) (*pairgate.User, error) {
 	u, _, err := h.cfg.Sessions.User(r.Context(), r)
 	if pairgate.ErrorCode(err) == pairgate.EUNAUTHORIZED {
 		return nil, nil

@@ -1,0 +1,235 @@
+package adminapi
+
+import "time"
+
+// MaxPageSize is the largest page any list answers with.
+const MaxPageSize = 1000
+
+// --- Authorization codes ---
+
+// NewCode is POST /api/v1/authorization-codes.
+type NewCode struct {
+	// TTL is one of "30m", "60m", "6h", "24h", "48h" or "never".
+	TTL string `json:"ttl"`
+}
+
+// Code is an admin-issued authorization code.
+type Code struct {
+	ID         string     `json:"id"`
+	Code       string     `json:"code"`
+	TTL        string     `json:"ttl"`
+	TTLLabel   string     `json:"ttl_label"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	Uses       int        `json:"uses"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// CodeList is GET /api/v1/authorization-codes: the codes that have not
+// expired, newest first.
+type CodeList struct {
+	Codes []Code `json:"authorization_codes"`
+}
+
+// --- Devices ---
+
+// Device is one entry of the inventory.
+type Device struct {
+	ID                  string     `json:"id"`
+	Name                string     `json:"name"`
+	ClientID            string     `json:"client_id"`
+	Mode                string     `json:"mode"`
+	HardwareID          string     `json:"hardware_id"`
+	State               string     `json:"state"`
+	StateChangedAt      *time.Time `json:"state_changed_at"`
+	AuthorizedBy        string     `json:"authorized_by"`
+	AuthorizationCodeID string     `json:"authorization_code_id,omitempty"`
+	ApprovedBy          string     `json:"approved_by,omitempty"`
+	Scopes              []string   `json:"scopes"`
+	AuthorizedAt        time.Time  `json:"authorized_at"`
+	LastSeenAt          *time.Time `json:"last_seen_at"`
+	LastIP              string     `json:"last_ip"`
+}
+
+// DeviceQuery selects a page of GET /api/v1/devices.
+type DeviceQuery struct {
+	Search   string // q: name, hardware id, client, id or last IP contains it
+	ClientID string
+	State    string // "active", "signed_out", "revoked", "expired"; "" for any
+	After    string // the Next of the previous page
+	Limit    int    // 1 to MaxPageSize; 0 for the server's default
+}
+
+// DeviceList is a page of the inventory. Next, when set, is the cursor of
+// the following page; it is empty on the last.
+type DeviceList struct {
+	Devices []Device `json:"devices"`
+	Next    string   `json:"next,omitempty"`
+}
+
+// --- Clients ---
+
+// NewClient is POST /api/v1/clients.
+type NewClient struct {
+	ClientID   string   `json:"client_id"`
+	Name       string   `json:"name"`
+	Public     bool     `json:"public"`
+	GrantTypes []string `json:"grant_types"`
+	Scopes     []string `json:"scopes"`
+}
+
+// OAuthClient is an OAuth client registered with pairgate. ClientSecret is
+// set only in the answer that created a confidential client.
+type OAuthClient struct {
+	ClientID     string    `json:"client_id"`
+	Name         string    `json:"name"`
+	Public       bool      `json:"public"`
+	GrantTypes   []string  `json:"grant_types"`
+	Scopes       []string  `json:"scopes"`
+	CreatedAt    time.Time `json:"created_at"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+}
+
+// ClientList is GET /api/v1/clients.
+type ClientList struct {
+	Clients []OAuthClient `json:"clients"`
+}
+
+// --- API keys ---
+
+// API key scopes: what a key may be used for. A key reaches what both its
+// scopes and its owner's current role allow; none of them lets a key make
+// keys or manage accounts.
+const (
+	ScopeRead          = "read"
+	ScopeCodesWrite    = "codes:write"
+	ScopeDevicesWrite  = "devices:write"
+	ScopePrintersWrite = "printers:write"
+	ScopeClientsWrite  = "clients:write"
+	ScopeLockoutsWrite = "lockouts:write"
+)
+
+// NewAPIKey is POST /api/v1/api-keys. Without scopes a key gets "read".
+type NewAPIKey struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// APIKey is an admin API key. Key is set only in the answer that created
+// it.
+type APIKey struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Scopes        []string   `json:"scopes"`
+	Key           string     `json:"key,omitempty"`
+	CreatedBy     string     `json:"created_by"`
+	CreatedByName string     `json:"created_by_name,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastUsedAt    *time.Time `json:"last_used_at"`
+}
+
+// APIKeyList is GET /api/v1/api-keys.
+type APIKeyList struct {
+	Keys []APIKey `json:"api_keys"`
+}
+
+// --- Accounts ---
+
+// Roles of accounts.
+const (
+	RoleAdmin         = "admin"
+	RoleDeviceManager = "device-manager"
+	RoleAuditor       = "auditor"
+	RoleUser          = "user"
+)
+
+// NewUser is POST /api/v1/users. Without a password, one is generated
+// and returned (once) in User.Password.
+type NewUser struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	Password string `json:"password,omitempty"`
+}
+
+// User is an account. Password is set only when the server generated it.
+type User struct {
+	ID                string    `json:"id"`
+	Username          string    `json:"username"`
+	Role              string    `json:"role"`
+	CreatedAt         time.Time `json:"created_at"`
+	PasswordChangedAt time.Time `json:"password_changed_at"`
+	Password          string    `json:"password,omitempty"`
+}
+
+// UserList is GET /api/v1/users.
+type UserList struct {
+	Users []User `json:"users"`
+}
+
+// NewPassword is PUT /api/v1/users/{id}/password. Without a password, one
+// is generated and returned (once).
+type NewPassword struct {
+	Password string `json:"password,omitempty"`
+}
+
+// PasswordSet is the answer to NewPassword.
+type PasswordSet struct {
+	ID       string `json:"id"`
+	Password string `json:"password,omitempty"`
+}
+
+// --- Audit log ---
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID        string            `json:"id"`
+	Time      time.Time         `json:"time"`
+	Action    string            `json:"action"`
+	ActorType string            `json:"actor_type"`
+	ActorID   string            `json:"actor_id,omitempty"`
+	ActorName string            `json:"actor_name,omitempty"`
+	Target    string            `json:"target,omitempty"`
+	IP        string            `json:"ip,omitempty"`
+	Details   map[string]string `json:"details,omitempty"`
+}
+
+// AuditQuery selects a page of GET /api/v1/audit-events, newest first.
+type AuditQuery struct {
+	Action string // an action, or a prefix ending in "." ("signin.")
+	Actor  string
+	Target string
+	Since  time.Time
+	Until  time.Time
+	Before string // the Next of the previous page
+	Limit  int
+}
+
+// AuditList is a page of the audit log.
+type AuditList struct {
+	Events []AuditEvent `json:"audit_events"`
+	Next   string       `json:"next,omitempty"`
+}
+
+// --- Lock-outs ---
+
+// Lockout is POST /api/v1/lockouts/clear: an address, an account, or both.
+type Lockout struct {
+	IP       string `json:"ip,omitempty"`
+	Username string `json:"username,omitempty"`
+}
+
+// LockoutCleared names the limits that were lifted.
+type LockoutCleared struct {
+	Cleared []string `json:"cleared"`
+}
+
+// --- Errors ---
+
+// ErrorBody is every error answer of the admin API.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}

@@ -1,0 +1,213 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/secret"
+)
+
+// Config is the configuration of a pairgate server: the flags of
+// `pairgate serve`, each also PAIRGATE_<FLAG>.
+type Config struct {
+	Addr              string
+	MetricsAddr       string // "" serves no metrics
+	Issuer            string
+	DataDir           string
+	DB                string // "" is pairgate.db in DataDir
+	MasterKeyFile     string // "" is master.key in DataDir
+	MasterKey         string // PAIRGATE_MASTER_KEY: the key itself, base64
+	AdminPassword     string // PAIRGATE_ADMIN_PASSWORD: the first admin's password
+	AccessTokenTTL    time.Duration
+	DeviceCodeTTL     time.Duration
+	PollInterval      time.Duration
+	RefreshTokenTTL   time.Duration
+	RefreshGrace      time.Duration
+	SigningAlg        string
+	KeyRotationPeriod time.Duration
+	Audience          string // "" is the issuer
+	TrustedProxies    string
+	LogLevel          string
+	LogFormat         string
+	TLSCert           string
+	TLSKey            string
+	AuditStdout       bool
+	RatePerSource     float64
+	RatePerClient     float64
+	GCInterval        time.Duration
+}
+
+// Default returns the defaults of every setting: the only place they are
+// written down.
+func Default() Config {
+	return Config{
+		Addr:              ":8080",
+		MetricsAddr:       "127.0.0.1:9464",
+		Issuer:            "http://localhost:8080",
+		DataDir:           "./pairgate-data",
+		AccessTokenTTL:    time.Hour,
+		DeviceCodeTTL:     10 * time.Minute,
+		PollInterval:      5 * time.Second,
+		RefreshTokenTTL:   90 * 24 * time.Hour,
+		RefreshGrace:      30 * time.Second,
+		SigningAlg:        "RS256",
+		KeyRotationPeriod: 30 * 24 * time.Hour,
+		RatePerSource:     100,
+		RatePerClient:     2000,
+		LogLevel:          "info",
+		LogFormat:         "text",
+		GCInterval:        time.Minute,
+	}
+}
+
+// Flags defines a flag for every setting on fs, with c's values as
+// defaults, writing into c.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of the Prometheus metrics listener, kept off the public one (empty: no metrics)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "public base URL of the server (the OAuth issuer); may differ from --addr behind a proxy")
+	c.StoreFlags(fs)
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens")
+	fs.DurationVar(&c.DeviceCodeTTL, "device-code-ttl", c.DeviceCodeTTL, "lifetime of device, user and pairing codes")
+	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "minimum interval between polls of a device code")
+	fs.DurationVar(&c.RefreshTokenTTL, "refresh-token-ttl", c.RefreshTokenTTL, "a refresh token unused for this long expires")
+	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "window in which the previous refresh token may be retried after a lost response (0 disables)")
+	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "access token signing algorithm: RS256, ES256 or EdDSA")
+	fs.DurationVar(&c.KeyRotationPeriod, "key-rotation-period", c.KeyRotationPeriod, "rotate the signing key when it is this old (0 disables)")
+	fs.StringVar(&c.Audience, "audience", c.Audience, "aud claim of access tokens (default: the issuer)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (default: none)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate (chain) to serve HTTPS with; reloaded when the file changes")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
+	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (an IPv6 /64), bursts of twice that; 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
+	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
+	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+}
+
+// StoreFlags defines the flags that say where the store is: the commands
+// that work on a host's store (keys rotate, admin users) share them.
+func (c *Config) StoreFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite database and the master key")
+	fs.StringVar(&c.DB, "db", c.DB, "database: a postgres:// URL, or a SQLite file path (default: pairgate.db in the data dir)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", c.MasterKeyFile, "file holding the master key (default: master.key in the data dir); PAIRGATE_MASTER_KEY gives the key itself")
+}
+
+// Validate says everything that is wrong with c, at once. It changes
+// nothing: the values derived from others (the database path, the
+// audience) are read through the methods below.
+func (c Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.Issuer)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs = append(errs, fmt.Errorf("--issuer %q: want an absolute http(s) URL", c.Issuer))
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		errs = append(errs, fmt.Errorf("--issuer %q: must not have a query, fragment or user info", c.Issuer))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: want host:port", c.MetricsAddr))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"--access-token-ttl", c.AccessTokenTTL, time.Minute},
+		{"--device-code-ttl", c.DeviceCodeTTL, 30 * time.Second},
+		{"--poll-interval", c.PollInterval, time.Second},
+		{"--refresh-token-ttl", c.RefreshTokenTTL, time.Hour},
+	} {
+		if d.v < d.min {
+			errs = append(errs, fmt.Errorf("%s %v: must be at least %v", d.name, d.v, d.min))
+		}
+	}
+	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("--refresh-grace %v: must be between 0 and 5m", c.RefreshGrace))
+	}
+	if c.KeyRotationPeriod != 0 && c.KeyRotationPeriod < time.Hour {
+		errs = append(errs, fmt.Errorf("--key-rotation-period %v: must be 0 or at least 1h", c.KeyRotationPeriod))
+	}
+	if c.GCInterval < time.Second {
+		errs = append(errs, fmt.Errorf("GC interval %v: must be at least 1s", c.GCInterval))
+	}
+	if !accesstoken.ValidAlgorithm(c.SigningAlg) {
+		errs = append(errs, fmt.Errorf("--signing-alg %q: want one of %v", c.SigningAlg, accesstoken.Algorithms))
+	}
+	if _, err := httpx.ParseTrusted(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %v", err))
+	}
+	if c.RatePerSource < 0 || c.RatePerClient < 0 {
+		errs = append(errs, errors.New("--rate-limit-per-source and --rate-limit-per-client must not be negative"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if c.AdminPassword != "" {
+		if err := secret.CheckNewPassword(c.AdminPassword); err != nil {
+			errs = append(errs, fmt.Errorf("PAIRGATE_ADMIN_PASSWORD: %v", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IssuerURL is the issuer without a trailing slash, as tokens carry it.
+func (c Config) IssuerURL() string { return strings.TrimRight(c.Issuer, "/") }
+
+// AudienceOrIssuer is the aud claim of access tokens.
+func (c Config) AudienceOrIssuer() string {
+	if c.Audience != "" {
+		return c.Audience
+	}
+	return c.IssuerURL()
+}
+
+// DBPath is the database: --db, or pairgate.db in the data dir.
+func (c Config) DBPath() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "pairgate.db")
+}
+
+// MasterKeyPath is the master key file: --master-key-file, or master.key
+// in the data dir.
+func (c Config) MasterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
+// HTTPS reports whether browsers reach the server over TLS (an https
+// issuer, even when a proxy terminates TLS): cookies are Secure and HSTS
+// is sent.
+func (c Config) HTTPS() bool { return strings.HasPrefix(c.Issuer, "https://") }
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
