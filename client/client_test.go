@@ -28,7 +28,7 @@ func ctx(t *testing.T) context.Context {
 
 func newCode(t *testing.T, s *testenv.Server) string {
 	t.Helper()
-	code, _, err := s.App.Grants.CreateAuthorizationCode(ctx(t), pairgate.TTL24Hours, s.Admin(t).ID)
+	code, _, err := s.App.Admin.CreateCode(ctx(t), s.AdminActor(t), pairgate.TTL24Hours)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -17,7 +15,8 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/admin"
+	"github.com/pairgate/pairgate/internal/app"
 )
 
 // In the examples, exampleServer is the pairgate server's URL and
@@ -46,20 +45,21 @@ func startExampleServer() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := cli.DefaultConfig()
+	cfg := app.Default()
 	cfg.Addr = ln.Addr().String()
 	cfg.Issuer = "http://" + cfg.Addr
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.AdminPassword = "example admin password"
+	cfg.MetricsAddr = ""
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := cli.NewApp(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard)
+	a, err := app.New(ctx, cfg, app.Options{})
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	done := make(chan struct{})
-	go func() { app.Serve(ctx, ln); close(done) }()
-	code, _, err := app.Grants.CreateAuthorizationCode(ctx, pairgate.TTL24Hours, "example")
+	go func() { a.Serve(ctx, ln); close(done) }()
+	code, _, err := a.Admin.CreateCode(ctx, admin.HostActor("example"), pairgate.TTL24Hours)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -68,7 +68,7 @@ func startExampleServer() (func(), error) {
 	return func() {
 		cancel()
 		<-done
-		app.Close()
+		a.Close()
 		os.RemoveAll(dir)
 	}, nil
 }

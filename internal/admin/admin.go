@@ -51,7 +51,9 @@ func HostActor(cmd string) Actor {
 }
 
 // Interactive reports whether a person is acting, not a key.
-func (a Actor) Interactive() bool { return a.Type == pairgate.ActorUser || a.Type == pairgate.ActorSystem }
+func (a Actor) Interactive() bool {
+	return a.Type == pairgate.ActorUser || a.Type == pairgate.ActorSystem
+}
 
 // need refuses an operation the actor may not perform.
 func (a Actor) need(p pairgate.Permission) error {
@@ -315,10 +317,11 @@ func (s *Service) ListAPIKeys(ctx context.Context, a Actor) ([]*pairgate.APIKey,
 }
 
 // DeleteAPIKey revokes an API key at once: a person their own keys, an
-// admin anyone's. Keys revoke no keys.
+// admin anyone's, and a key itself (what a script does whose key leaked);
+// never another key.
 func (s *Service) DeleteAPIKey(ctx context.Context, a Actor, id string) error {
-	if !a.Interactive() {
-		return pairgate.Errorf(pairgate.EFORBIDDEN, "API keys are revoked by a person signed in, not by another key")
+	if !a.Interactive() && !(a.Type == pairgate.ActorAPIKey && a.ID == id) {
+		return pairgate.Errorf(pairgate.EFORBIDDEN, "API keys are revoked by a person signed in, or by the key itself, not by another key")
 	}
 	keys, err := s.store.ListAPIKeys(ctx)
 	if err != nil {

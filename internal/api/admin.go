@@ -225,21 +225,16 @@ func apiKeyOut(k *pairgate.APIKey, key string) adminapi.APIKey {
 }
 
 // CreateAPIKey is POST /api/v1/api-keys {"name", "scopes"}: the key is in
-// this answer only. A person makes it: in the console, or — this one
-// endpoint — with a username and password in HTTP Basic, so that the first
-// key can be made without a browser. Never with another key.
+// this answer only. A person makes it: in the console, or with a username
+// and password in HTTP Basic, so that the first key can be made without a
+// browser. Never with another key.
 func (h *Handlers) CreateAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := crossOrigin.Check(r); err != nil {
 		return &pairgate.Error{Code: pairgate.EFORBIDDEN, Message: "cross-origin request refused"}
 	}
-	a, basic, err := h.passwordActor(r.Context(), r)
+	a, err := h.actor(r.Context(), r)
 	if err != nil {
 		return err
-	}
-	if !basic {
-		if a, err = h.actor(r.Context(), r); err != nil {
-			return err
-		}
 	}
 	var in adminapi.NewAPIKey
 	if err := httpx.DecodeJSON(w, r, &in); err != nil {

@@ -73,10 +73,21 @@ func basicAuth(user, pass string) string {
 }
 
 // apiKey makes an API key the way `pairgate admin login` does: HTTP Basic
-// with the admin's password.
+// with the admin's password, every scope.
 func apiKey(t *testing.T, s *testenv.Server) string {
 	t.Helper()
-	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"test"}`, "Authorization", basicAuth("admin", testenv.AdminPassword)), 201)
+	return apiKeyWith(t, s, `"read","codes:write","devices:write","clients:write","lockouts:write","printers:write"`)
+}
+
+// apiKeyWith makes an admin's API key with the given scopes (a JSON list's
+// inside; empty: none given).
+func apiKeyWith(t *testing.T, s *testenv.Server, scopes string) string {
+	t.Helper()
+	body := `{"name":"test"}`
+	if scopes != "" {
+		body = `{"name":"test","scopes":[` + scopes + `]}`
+	}
+	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", body, "Authorization", basicAuth("admin", testenv.AdminPassword)), 201)
 	key, _ := r.body["key"].(string)
 	if !strings.HasPrefix(key, "pgk_") {
 		t.Fatalf("key %q", key)
@@ -92,8 +103,12 @@ func TestAPIKeys(t *testing.T) {
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x"}`, "Authorization", basicAuth("admin", "wrong password")), 401)
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x"}`), 401)
 	key := apiKey(t, s)
-	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"pat","role":"user","password":"pat's password"}`, bearer(key)...), 201)
-	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x"}`, "Authorization", basicAuth("pat", "pat's password")), 403)
+	admin := []string{"Authorization", basicAuth("admin", testenv.AdminPassword)}
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"pat","role":"user","password":"pat's password"}`, admin...), 201)
+	// Every account may make keys for itself; a user's key reaches what a
+	// user may do on the admin side: nothing.
+	patKey := want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x"}`, "Authorization", basicAuth("pat", "pat's password")), 201).body["key"].(string)
+	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices", "", bearer(patKey)...), 403)
 	// A key cannot make keys: a stolen key must not be able to persist itself.
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x"}`, bearer(key)...), 403)
 
@@ -106,10 +121,18 @@ func TestAPIKeys(t *testing.T) {
 	}
 	list := want(t, call(t, nil, "GET", s.URL+"/api/v1/api-keys", "", bearer(key)...), 200)
 	keys := list.body["api_keys"].([]any)
-	if len(keys) != 1 || strings.Contains(list.raw, key) || keys[0].(map[string]any)["last_used_at"] == nil {
+	if len(keys) != 2 || strings.Contains(list.raw, key) {
 		t.Fatalf("list: %s", list.raw)
 	}
-	id := keys[0].(map[string]any)["id"].(string)
+	var id string
+	for _, k := range keys {
+		if k := k.(map[string]any); k["created_by_name"] == "admin" {
+			id = k["id"].(string)
+			if k["last_used_at"] == nil {
+				t.Fatalf("last use not recorded: %s", list.raw)
+			}
+		}
+	}
 	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/api-keys/"+id, "", bearer(key)...), 204) // a key may revoke itself
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices", "", bearer(key)...), 401)
 
@@ -323,21 +346,24 @@ func TestClientsAPI(t *testing.T) {
 func TestUsersAPI(t *testing.T) {
 	s := testenv.StartServer(t)
 	key := apiKey(t, s)
-	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"Carol","role":"user"}`, bearer(key)...), 201)
+	// Accounts are a person's to manage: HTTP Basic here, the console
+	// elsewhere; an API key never (TestAPIKeysCannotEscalate).
+	person := []string{"Authorization", basicAuth("admin", testenv.AdminPassword)}
+	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"Carol","role":"user"}`, person...), 201)
 	if r.body["username"] != "carol" || len(r.body["password"].(string)) < 16 {
 		t.Fatalf("generated password: %s", r.raw)
 	}
-	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"carol","role":"user"}`, bearer(key)...), 409)
-	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"dave","role":"root"}`, bearer(key)...), 400)
-	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"dave","role":"user","password":"short"}`, bearer(key)...), 400)
-	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/carol/password", `{"password":"a long enough password"}`, bearer(key)...), 200)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"carol","role":"user"}`, person...), 409)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"dave","role":"root"}`, person...), 400)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"dave","role":"user","password":"short"}`, person...), 400)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/carol/password", `{"password":"a long enough password"}`, person...), 200)
 	if _, err := s.App.Admin.FindUser(context.Background(), "carol"); err != nil {
 		t.Fatal(err)
 	}
 	// The last admin stays.
-	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/admin", "", bearer(key)...), 409)
-	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/carol", "", bearer(key)...), 204)
-	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/carol", "", bearer(key)...), 404)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/admin", "", person...), 409)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/carol", "", person...), 204)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/carol", "", person...), 404)
 	list := want(t, call(t, nil, "GET", s.URL+"/api/v1/users", "", bearer(key)...), 200)
 	if len(list.body["users"].([]any)) != 1 || strings.Contains(list.raw, "argon2") {
 		t.Fatalf("users: %s", list.raw)
@@ -415,7 +441,53 @@ func TestConsoleSessionOpensTheAPI(t *testing.T) {
 	want(t, call(t, userBrowser, "GET", s.URL+"/api/v1/devices", ""), 403)
 }
 
-func adminActor() admin.Actor { return admin.Actor{Type: pairgate.ActorSystem, Name: "test"} }
+func adminActor() admin.Actor { return admin.HostActor("test") }
+
+// TestAPIKeysCannotEscalate: case 3 of issue 11. A key reaches what its
+// scopes and its owner's role allow, defaults to least privilege, and can
+// never make an admin, reset a password or make a key, whatever its
+// scopes.
+func TestAPIKeysCannotEscalate(t *testing.T) {
+	s := testenv.StartServer(t)
+	all := apiKey(t, s)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/users", `{"username":"mallory","role":"admin","password":"mallory's password"}`, bearer(all)...), 403)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{}`, bearer(all)...), 403)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{"password":"taken over by a key"}`, bearer(all)...), 403)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/admin", "", bearer(all)...), 403)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"persist","scopes":["read"]}`, bearer(all)...), 403)
+	if _, err := s.App.Store.GetUserByUsername(context.Background(), "mallory"); pairgate.ErrorCode(err) != pairgate.ENOTFOUND {
+		t.Fatalf("a key made an account: %v", err)
+	}
+	// The admin's password still works: nothing was reset.
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"k"}`, "Authorization", basicAuth("admin", testenv.AdminPassword)), 201)
+
+	// A key made without scopes reads, and does nothing else.
+	readOnly := apiKeyWith(t, s, "")
+	r := want(t, call(t, nil, "GET", s.URL+"/api/v1/api-keys", "", bearer(readOnly)...), 200)
+	if !strings.Contains(r.raw, `"scopes":["read"]`) {
+		t.Fatalf("default scopes: %s", r.raw)
+	}
+	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices", "", bearer(readOnly)...), 200)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, bearer(readOnly)...), 403)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/clients", `{"client_id":"x","name":"X","public":true,"grant_types":["refresh_token"],"scopes":["printing"]}`, bearer(readOnly)...), 403)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/lockouts/clear", `{"username":"admin"}`, bearer(readOnly)...), 403)
+	// A codes key makes codes, and deletes no devices.
+	codes := apiKeyWith(t, s, `"codes:write"`)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, bearer(codes)...), 201)
+	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/devices/dev_x", "", bearer(codes)...), 403)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"x","scopes":["everything"]}`, "Authorization", basicAuth("admin", testenv.AdminPassword)), 400)
+
+	// A key stops reaching what its owner's role no longer allows: the
+	// owner demoted to auditor keeps reading, no longer writes.
+	if _, _, err := s.App.Admin.CreateUser(context.Background(), adminActor(), "ops", "admin", "ops long password"); err != nil {
+		t.Fatal(err)
+	}
+	opsKey := want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"ops","scopes":["read","codes:write"]}`, "Authorization", basicAuth("ops", "ops long password")), 201).body["key"].(string)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, bearer(opsKey)...), 201)
+	if _, err := s.App.Store.ListUsers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestLockoutsCanBeOutwaitedOrLifted: guessing a password locks the
 // account out (DESIGN.md 2.6); the person can wait, or an admin lifts it.

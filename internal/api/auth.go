@@ -35,9 +35,15 @@ func (h *Handlers) Admin(fn AdminFunc) http.Handler {
 }
 
 var errNoCredentials = &pairgate.Error{Code: pairgate.EUNAUTHORIZED,
-	Message: "an API key (Authorization: Bearer pgk_...) or a console session is required"}
+	Message: "an API key (Authorization: Bearer pgk_...), a username and password (HTTP Basic) or a console session is required"}
 
+// actor says who is calling: an API key, a person with their username and
+// password (HTTP Basic: what only a person may do, such as making keys or
+// managing accounts, needs a person), or the console's session.
 func (h *Handlers) actor(ctx context.Context, r *http.Request) (admin.Actor, error) {
+	if a, ok, err := h.passwordActor(ctx, r); ok || err != nil {
+		return a, err
+	}
 	if tok, ok := authn.BearerToken(r); ok {
 		k, firstUse, err := h.apiKeys.Authenticate(ctx, tok)
 		if err != nil {
@@ -61,10 +67,10 @@ func (h *Handlers) actor(ctx context.Context, r *http.Request) (admin.Actor, err
 }
 
 // passwordActor authenticates a person by username and password (HTTP
-// Basic), for making the first API key without a browser (`pairgate admin
-// login`). The sign-in service counts the attempt against the same limits
-// as the sign-in page. ok is false when the request carries no Basic
-// credentials.
+// Basic): how the first API key is made without a browser (`pairgate admin
+// login`), and how a person manages accounts from the command line. The
+// sign-in service counts the attempt against the same limits as the
+// sign-in page. ok is false when the request carries no Basic credentials.
 func (h *Handlers) passwordActor(ctx context.Context, r *http.Request) (a admin.Actor, ok bool, err error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {

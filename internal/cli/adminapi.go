@@ -605,8 +605,8 @@ func runLockoutsClear(ctx context.Context, env Env, args []string) int {
 }
 
 // listCommand runs a `… list` command: ask with list, print the answer as
-// rows under header (or as JSON).
-func listCommand[T any](name, header string, list func(*apiClient, context.Context) ([]T, error), row func(T) []string) func(context.Context, Env, []string) int {
+// rows under header (or, with --json, as the API's JSON).
+func listCommand[V any](name, header string, list func(*apiClient, context.Context) (V, error), rows func(V) [][]string) func(context.Context, Env, []string) int {
 	return func(ctx context.Context, env Env, args []string) int {
 		cmd := "pairgate admin " + name
 		var af apiFlags
@@ -618,18 +618,11 @@ func listCommand[T any](name, header string, list func(*apiClient, context.Conte
 		if err != nil {
 			return apiStatus(env, cmd, err)
 		}
-		items, err := list(c, ctx)
+		v, err := list(c, ctx)
 		if err != nil {
 			return apiStatus(env, cmd, err)
 		}
-		var rows [][]string
-		for _, it := range items {
-			rows = append(rows, row(it))
-		}
-		if items == nil {
-			items = []T{}
-		}
-		if err := c.print(items, header, rows); err != nil {
+		if err := c.print(v, header, rows(v)); err != nil {
 			return apiStatus(env, cmd, err)
 		}
 		return ExitOK
@@ -637,27 +630,45 @@ func listCommand[T any](name, header string, list func(*apiClient, context.Conte
 }
 
 var runAPIKeysList = listCommand("apikeys list", "ID\tNAME\tSCOPES\tOWNER\tCREATED\tLAST USED",
-	func(c *apiClient, ctx context.Context) ([]adminapi.APIKey, error) { return c.ListAPIKeys(ctx) },
-	func(k adminapi.APIKey) []string {
-		owner := k.CreatedByName
-		if owner == "" {
-			owner = k.CreatedBy
+	func(c *apiClient, ctx context.Context) (adminapi.APIKeyList, error) {
+		l, err := c.ListAPIKeys(ctx)
+		return adminapi.APIKeyList{Keys: l}, err
+	},
+	func(l adminapi.APIKeyList) (rows [][]string) {
+		for _, k := range l.Keys {
+			owner := k.CreatedByName
+			if owner == "" {
+				owner = k.CreatedBy
+			}
+			rows = append(rows, []string{k.ID, k.Name, strings.Join(k.Scopes, " "), owner, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")})
 		}
-		return []string{k.ID, k.Name, strings.Join(k.Scopes, " "), owner, fmtTime(&k.CreatedAt, ""), fmtTime(k.LastUsedAt, "never")}
+		return rows
 	})
 
 var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID",
-	func(c *apiClient, ctx context.Context) ([]adminapi.Code, error) { return c.ListCodes(ctx) },
-	func(k adminapi.Code) []string {
-		return []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID}
+	func(c *apiClient, ctx context.Context) (adminapi.CodeList, error) {
+		l, err := c.ListCodes(ctx)
+		return adminapi.CodeList{Codes: l}, err
+	},
+	func(l adminapi.CodeList) (rows [][]string) {
+		for _, k := range l.Codes {
+			rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID})
+		}
+		return rows
 	})
 
 var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
-	func(c *apiClient, ctx context.Context) ([]adminapi.OAuthClient, error) { return c.ListClients(ctx) },
-	func(k adminapi.OAuthClient) []string {
-		kind := "confidential"
-		if k.Public {
-			kind = "public"
+	func(c *apiClient, ctx context.Context) (adminapi.ClientList, error) {
+		l, err := c.ListClients(ctx)
+		return adminapi.ClientList{Clients: l}, err
+	},
+	func(l adminapi.ClientList) (rows [][]string) {
+		for _, k := range l.Clients {
+			kind := "confidential"
+			if k.Public {
+				kind = "public"
+			}
+			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
 		}
-		return []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")}
+		return rows
 	})

@@ -135,17 +135,23 @@ func TestAdminCLIOverTheAPI(t *testing.T) {
 	}
 
 	// Accounts over the API with --server, the same commands as on the host.
-	a.ok("a long password for eve\n", "users", "create", "--server", s.URL, "--username", "eve", "--role", "user", "--password-stdin")
-	if out = a.ok("", "users", "list", "--server", s.URL); !strings.Contains(out, "eve") || !strings.Contains(out, "admin") {
+	// Accounts are managed by a person: over the API, as --as with their
+	// password on the first line of stdin; never with the saved key.
+	me := testenv.AdminPassword + "\n"
+	a.ok(me+"a long password for eve\n", "users", "create", "--server", s.URL, "--username", "eve", "--role", "user", "--password-stdin")
+	if out = a.ok(me, "users", "list", "--server", s.URL); !strings.Contains(out, "eve") || !strings.Contains(out, "admin") {
 		t.Fatalf("users list over the API:\n%s", out)
 	}
-	if out = a.ok("", "users", "set-password", "--server", s.URL, "--username", "eve"); !strings.Contains(out, "password: ") {
+	if out = a.ok(me, "users", "set-password", "--server", s.URL, "--username", "eve"); !strings.Contains(out, "password: ") {
 		t.Fatalf("set-password over the API:\n%s", out)
 	}
-	if code, _, errs := a.run("", "users", "delete", "--server", s.URL, "--username", "admin"); code != cli.ExitFailure || !strings.Contains(errs, "last admin") {
+	if code, _, errs := a.run(me, "users", "delete", "--server", s.URL, "--username", "admin"); code != cli.ExitFailure || !strings.Contains(errs, "last admin") {
 		t.Fatalf("deleting the last admin over the API: %d %s", code, errs)
 	}
-	a.ok("", "users", "delete", "--server", s.URL, "--username", "eve")
+	if code, _, errs := a.run("wrong password\n", "users", "delete", "--server", s.URL, "--username", "eve"); code != cli.ExitNotAuthorized {
+		t.Fatalf("a wrong password of --as: %d %s", code, errs)
+	}
+	a.ok(me, "users", "delete", "--server", s.URL, "--username", "eve")
 
 	// A key from the environment wins over the saved one; a bad one is 5.
 	a.env = map[string]string{"PAIRGATE_API_KEY": "pgk_" + strings.Repeat("x", 43)}

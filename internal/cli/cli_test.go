@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -44,7 +45,7 @@ func serve(t *testing.T, env map[string]string, args ...string) (addr string, st
 	out := &testenv.Buffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- cli.Main(ctx, append([]string{"serve", "--addr", addr}, args...), cli.Env{
+		code <- cli.Main(ctx, append([]string{"serve", "--addr", addr, "--metrics-addr", "127.0.0.1:0"}, args...), cli.Env{
 			Getenv: func(k string) string { return env[k] }, Stdout: out, Stderr: out,
 		})
 	}()
@@ -91,14 +92,23 @@ func TestFirstStartCreatesEverythingAndRestartReusesIt(t *testing.T) {
 			t.Fatalf("%s: mode %v, %v", f, st.Mode(), err)
 		}
 	}
-	// The generated admin password is printed once, outside the log lines.
-	i := strings.Index(out, "with password")
-	if i < 0 {
-		t.Fatalf("no admin password printed:\n%s", out)
+	// The generated admin password goes to a file only its owner reads,
+	// never through the log stream; the terminal says where.
+	pwFile := filepath.Join(dir, "initial-admin-password")
+	if st, err := os.Stat(pwFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("password file: %v %v", st, err)
 	}
-	password := strings.Fields(out[i+len("with password"):])[0]
+	if abs, _ := filepath.Abs(pwFile); !strings.Contains(out, abs) {
+		t.Fatalf("the terminal does not say where the password is:\n%s", out)
+	}
+	b, _ := os.ReadFile(pwFile)
+	_, password, _ := strings.Cut(string(b), "password: ")
+	password = strings.TrimSpace(password)
 	if len(password) != 20 {
 		t.Fatalf("password %q", password)
+	}
+	if strings.Contains(out, password) {
+		t.Fatalf("the generated password reached the output:\n%s", out)
 	}
 	store, err := sqlstore.Open(t.Context(), filepath.Join(dir, "pairgate.db"), sqlstore.Options{})
 	if err != nil {
@@ -124,8 +134,32 @@ func TestFirstStartCreatesEverythingAndRestartReusesIt(t *testing.T) {
 	// Second start: the same key, no new password.
 	_, stop = serve(t, env)
 	code, out = stop()
-	if code != 0 || strings.Contains(out, "with password") || !strings.Contains(out, "kid="+keys[0].ID) {
+	if code != 0 || strings.Contains(out, "First start") || !strings.Contains(out, "kid="+keys[0].ID) {
 		t.Fatalf("restart (exit %d) did not reuse the store:\n%s", code, out)
+	}
+
+	// The first password change removes the file: it opens nothing any more.
+	if code := cli.Main(t.Context(), []string{"admin", "users", "set-password", "--data-dir", dir, "--username", "admin"},
+		cli.Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: io.Discard}); code != 0 {
+		t.Fatalf("set-password: %d", code)
+	}
+	if _, err := os.Stat(pwFile); !os.IsNotExist(err) {
+		t.Fatalf("the password file outlived the first password change: %v", err)
+	}
+}
+
+// TestFirstAdminPasswordMustBeStrong: case 9 of issue 11.
+func TestFirstAdminPasswordMustBeStrong(t *testing.T) {
+	for _, weak := range []string{"x", "short", "password123", "CHANGEME"} {
+		var out bytes.Buffer
+		env := map[string]string{"PAIRGATE_ADMIN_PASSWORD": weak, "PAIRGATE_DATA_DIR": filepath.Join(t.TempDir(), "data")}
+		code := cli.Main(t.Context(), []string{"serve", "--addr", freeAddr(t)}, cli.Env{Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &out})
+		if code != cli.ExitUsage || !strings.Contains(out.String(), "PAIRGATE_ADMIN_PASSWORD") {
+			t.Errorf("PAIRGATE_ADMIN_PASSWORD=%q: exit %d\n%s", weak, code, out.String())
+		}
+		if strings.Contains(out.String(), weak) && len(weak) > 4 {
+			t.Errorf("the refused password was echoed: %s", out.String())
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ func wantExit(t *testing.T, r result, code int) {
 
 func authCode(t *testing.T, s *testenv.Server) string {
 	t.Helper()
-	code, _, err := s.App.Grants.CreateAuthorizationCode(t.Context(), pairgate.TTL24Hours, s.Admin(t).ID)
+	code, _, err := s.App.Admin.CreateCode(t.Context(), s.AdminActor(t), pairgate.TTL24Hours)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,9 +297,9 @@ func TestDeviceAuthorizeExitStatuses(t *testing.T) {
 		t.Fatalf("a failed authorization left a credentials file: %v", err)
 	}
 	// A deleted code is refused at once.
-	ac, _ := s.App.Grants.ListAuthorizationCodes(t.Context())
+	ac, _ := s.App.Admin.ListCodes(t.Context(), s.AdminActor(t))
 	for _, x := range ac {
-		if err := s.App.Grants.DeleteAuthorizationCode(t.Context(), x.ID); err != nil {
+		if err := s.App.Admin.DeleteCode(t.Context(), s.AdminActor(t), x.ID); err != nil {
 			t.Fatal(err)
 		}
 	}

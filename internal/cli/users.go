@@ -49,8 +49,8 @@ func (h *hostStoreFlags) open(ctx context.Context, env Env) (*app.Host, error) {
 
 // readPassword reads one line from stdin: the password, without its line
 // ending.
-func readPassword(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
+func readPassword(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
 		return "", errors.New("--password-stdin: no password on standard input")
 	}
@@ -63,9 +63,9 @@ func readPassword(r io.Reader) (string, error) {
 
 // passwordFor returns the password to set: from stdin, or a new random one
 // that the caller prints.
-func passwordFor(env Env, fromStdin bool) (password string, generated bool, err error) {
+func passwordFor(stdin *bufio.Reader, fromStdin bool) (password string, generated bool, err error) {
 	if fromStdin {
-		p, err := readPassword(env.Stdin)
+		p, err := readPassword(stdin)
 		return p, false, err
 	}
 	return secret.Password(), true, nil
@@ -109,22 +109,30 @@ type userOps interface {
 type usersTarget struct {
 	host hostStoreFlags
 	api  apiFlags
+	as   string
 }
 
 func (u *usersTarget) register(env Env, fs *flag.FlagSet) {
 	u.host.register(fs)
-	fs.StringVar(&u.api.server, "server", "", "work over this server's admin API (with the key 'pairgate admin login' saved, or --api-key) instead of this host's store")
-	fs.StringVar(&u.api.apiKey, "api-key", "", "admin API key for --server; PAIRGATE_API_KEY keeps it out of the process list")
+	fs.StringVar(&u.api.server, "server", "", "work over this server's admin API instead of this host's store: as the account --as, whose password is the first line of standard input (accounts are managed by people, never by API keys)")
+	fs.StringVar(&u.as, "as", "admin", "with --server: the account you act as")
 	u.api.profile = adminCredentialsFile(env)
 }
 
-func (u *usersTarget) open(ctx context.Context, env Env, cmd string) (userOps, error) {
+// open returns the operations: on this host's store, or over the API as a
+// person (--as, with their password from the first line of stdin).
+func (u *usersTarget) open(ctx context.Context, env Env, cmd string, stdin *bufio.Reader) (userOps, error) {
 	if u.api.server != "" {
-		c, err := u.api.client(env, true)
+		c, err := u.api.client(env, false)
 		if err != nil {
 			return nil, err
 		}
-		return apiUsers{c}, nil
+		password, err := stdin.ReadString('\n')
+		password = strings.TrimRight(password, "\r\n")
+		if password == "" {
+			return nil, usageError{errors.New("with --server, the first line of standard input is the password of --as " + u.as)}
+		}
+		return apiUsers{&apiClient{Client: c.WithPassword(u.as, password), server: c.server, out: c.out}}, nil
 	}
 	host, err := u.host.open(ctx, env)
 	if err != nil {
@@ -146,7 +154,9 @@ func (h hostUsers) create(ctx context.Context, username, role, password string) 
 	return plain(err)
 }
 
-func (h hostUsers) list(ctx context.Context) ([]*pairgate.User, error) { return h.svc.ListUsers(ctx, h.actor) }
+func (h hostUsers) list(ctx context.Context) ([]*pairgate.User, error) {
+	return h.svc.ListUsers(ctx, h.actor)
+}
 
 func (h hostUsers) delete(ctx context.Context, username string) error {
 	u, err := h.svc.FindUser(ctx, username)
@@ -227,15 +237,16 @@ func runUsersCreate(ctx context.Context, env Env, args []string) int {
 	if !pairgate.ValidRole(role) {
 		return misused(env, cmd, fmt.Errorf("--role %q: want one of %s", role, strings.Join(pairgate.Roles, ", ")))
 	}
-	password, generated, err := passwordFor(env, fromStdin)
-	if err != nil {
-		return misused(env, cmd, err)
-	}
-	ops, err := target.open(ctx, env, cmd)
+	stdin := bufio.NewReader(env.Stdin)
+	ops, err := target.open(ctx, env, cmd, stdin)
 	if err != nil {
 		return usersFailed(env, cmd, err)
 	}
 	defer ops.close()
+	password, generated, err := passwordFor(stdin, fromStdin)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
 	if err := ops.create(ctx, name, role, password); err != nil {
 		return usersFailed(env, cmd, err)
 	}
@@ -254,7 +265,7 @@ func runUsersList(ctx context.Context, env Env, args []string) int {
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
-	ops, err := target.open(ctx, env, cmd)
+	ops, err := target.open(ctx, env, cmd, bufio.NewReader(env.Stdin))
 	if err != nil {
 		return usersFailed(env, cmd, err)
 	}
@@ -289,7 +300,7 @@ func runUsersDelete(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	ops, err := target.open(ctx, env, cmd)
+	ops, err := target.open(ctx, env, cmd, bufio.NewReader(env.Stdin))
 	if err != nil {
 		return usersFailed(env, cmd, err)
 	}
@@ -317,15 +328,16 @@ func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return misused(env, cmd, err)
 	}
-	password, generated, err := passwordFor(env, fromStdin)
-	if err != nil {
-		return misused(env, cmd, err)
-	}
-	ops, err := target.open(ctx, env, cmd)
+	stdin := bufio.NewReader(env.Stdin)
+	ops, err := target.open(ctx, env, cmd, stdin)
 	if err != nil {
 		return usersFailed(env, cmd, err)
 	}
 	defer ops.close()
+	password, generated, err := passwordFor(stdin, fromStdin)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
 	if err := ops.setPassword(ctx, name, password); err != nil {
 		return usersFailed(env, cmd, err)
 	}

@@ -88,13 +88,13 @@ func TestAdminUsersCommands(t *testing.T) {
 		says  string
 	}{
 		{"whatever1\n", []string{"users", "create", d, "--username", "ALICE", "--password-stdin"}, cli.ExitFailure, "already exists"},
-		{"", []string{"users", "create", d, "--username", "carol", "--role", "root"}, cli.ExitUsage, "want admin or user"},
+		{"", []string{"users", "create", d, "--username", "carol", "--role", "root"}, cli.ExitUsage, "want one of admin, device-manager, auditor, user"},
 		{"", []string{"users", "create", d, "--username", "car ol"}, cli.ExitUsage, "--username"},
 		{"", []string{"users", "create", d}, cli.ExitUsage, "--username is required"},
 		{"short\n", []string{"users", "create", d, "--username", "carol", "--password-stdin"}, cli.ExitUsage, "at least 8"},
 		{"", []string{"users", "create", d, "--username", "carol", "--password-stdin"}, cli.ExitUsage, "no password"},
-		{"", []string{"users", "delete", d, "--username", "nobody"}, cli.ExitFailure, `no account named "nobody"`},
-		{"", []string{"users", "set-password", d, "--username", "nobody"}, cli.ExitFailure, `no account named "nobody"`},
+		{"", []string{"users", "delete", d, "--username", "nobody"}, cli.ExitFailure, `no account named 'nobody'`},
+		{"", []string{"users", "set-password", d, "--username", "nobody"}, cli.ExitFailure, `no account named 'nobody'`},
 		{"", []string{"users", "frobnicate"}, cli.ExitUsage, "unknown command"},
 	} {
 		code, out := admin(t, bad.stdin, bad.args...)

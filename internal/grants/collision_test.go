@@ -9,6 +9,8 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
 )
@@ -30,7 +32,14 @@ func newService(t *testing.T) (*Service, *pairgate.Client) {
 		t.Fatal(err)
 	}
 	tokens := &accesstoken.Issuer{Keyring: kr, Issuer: "http://x", TTL: time.Hour, Now: time.Now}
-	return New(store, keys, tokens, Config{}, nil, slog.New(slog.DiscardHandler), nil), c
+	log := slog.New(slog.DiscardHandler)
+	s, err := New(Config{Issuer: "http://x", DeviceCodeTTL: 10 * time.Minute, PollInterval: 5 * time.Second, RefreshTTL: 24 * time.Hour,
+		RefreshGrace: 30 * time.Second}, Deps{Store: store, Keys: keys, Tokens: tokens, Audit: audit.New(store, time.Now, log, nil),
+		Limiter: ratelimit.New(store, keys, time.Now, func(string) {}), Log: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
 }
 
 // sequence returns a generator that yields the given codes, then fresh ones.
@@ -51,11 +60,11 @@ func TestCollidingCodeIsRegenerated(t *testing.T) {
 	s, c := newService(t)
 	ctx := context.Background()
 	s.userCode = sequence([]string{"BBBB-BBBB", "BBBB-BBBB", "BBBB-BBBB"}, secret.UserCode)
-	first, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{})
+	first, err := s.StartDeviceAuthorization(ctx, DeviceRequest{Client: c})
 	if err != nil || first.UserCode != "BBBB-BBBB" {
 		t.Fatalf("first: %+v %v", first, err)
 	}
-	second, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{})
+	second, err := s.StartDeviceAuthorization(ctx, DeviceRequest{Client: c})
 	if err != nil {
 		t.Fatalf("a colliding user code failed the request: %v", err)
 	}
@@ -63,16 +72,16 @@ func TestCollidingCodeIsRegenerated(t *testing.T) {
 		t.Fatal("the colliding user code was handed out twice")
 	}
 	s.pairingCode = sequence([]string{"AAAAAAAAAA", "AAAAAAAAAA"}, secret.PairingCode)
-	if _, err := s.StartPairing(ctx, c, PairingRequest{Mode: "device"}); err != nil {
+	if _, err := s.StartPairing(ctx, DeviceRequest{Client: c, Mode: "device"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.StartPairing(ctx, c, PairingRequest{Mode: "device"})
+	p, err := s.StartPairing(ctx, DeviceRequest{Client: c, Mode: "device"})
 	if err != nil || p.PairingCode == "AAAAAAAAAA" {
 		t.Fatalf("colliding pairing code: %+v %v", p, err)
 	}
 	// A generator stuck on one code ends in a clean internal error, not a loop.
 	s.userCode = func() string { return "BBBB-BBBB" }
-	if _, err := s.StartDeviceAuthorization(ctx, c, DeviceRequest{}); pairgate.ErrorCode(err) != pairgate.EINTERNAL {
+	if _, err := s.StartDeviceAuthorization(ctx, DeviceRequest{Client: c}); pairgate.ErrorCode(err) != pairgate.EINTERNAL {
 		t.Fatalf("stuck generator: %v", err)
 	}
 }

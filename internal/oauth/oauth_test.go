@@ -17,7 +17,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -340,7 +341,7 @@ func TestPairingRequestValidation(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("pair without scope: %d %s", r.status, r.raw)
 	}
-	p, err := s.App.Grants.FindPairingCode(ctx(t), r.body["pairing_code"].(string))
+	p, err := s.App.Grants.FindPairingCode(ctx(t), grants.CodeEntry{Code: r.body["pairing_code"].(string), IP: "127.0.0.1"})
 	if err != nil || p.Authorization.Scopes.String() != "printing" || p.Authorization.HardwareID != "GUID-1" {
 		t.Fatalf("pending pairing: %+v %v", p, err)
 	}
@@ -389,7 +390,7 @@ func testExactlyOnce(t *testing.T, s *testenv.Server, urls []string) {
 // TestPollingFasterThanIntervalGetsSlowDown: RFC 8628 §3.5, with the burst
 // of two that golang.org/x/oauth2's double requests need.
 func TestPollingFasterThanIntervalGetsSlowDown(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.PollInterval = 5 * time.Second }))
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.PollInterval = 5 * time.Second }))
 	r := post(t, s.URL+"/oauth/device/code", formType, "client_id=print-client")
 	body := "grant_type=" + url.QueryEscape(pairgate.GrantDeviceCode) + "&client_id=print-client&device_code=" + r.body["device_code"].(string)
 	poll := func() reply { return post(t, s.URL+"/oauth/token", formType, body) }
@@ -432,7 +433,7 @@ func TestExpiredCodeGetsExpiredToken(t *testing.T) {
 	s.Clock.Advance(10*time.Minute + time.Second)
 	body := "grant_type=" + url.QueryEscape(pairgate.GrantDeviceCode) + "&client_id=print-client&device_code=" + r.body["device_code"].(string)
 	wantError(t, post(t, s.URL+"/oauth/token", formType, body), 400, "expired_token")
-	if _, err := s.App.Grants.FindUserCode(ctx(t), userCode); pairgate.ErrorCode(err) != pairgate.EEXPIRED {
+	if _, err := s.App.Grants.FindUserCode(ctx(t), grants.CodeEntry{Code: userCode, IP: "127.0.0.1"}); pairgate.ErrorCode(err) != pairgate.EEXPIRED {
 		t.Fatalf("an expired user code can still be entered: %v", err)
 	}
 	// After the retention the grant is gone from the store.
@@ -692,7 +693,7 @@ func TestKeyRotationKeepsOldTokensVerifying(t *testing.T) {
 func TestSigningAlgorithms(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.SigningAlg = alg }))
+			s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.SigningAlg = alg }))
 			toks, _ := pairDevice(t, s, "HW-"+alg)
 			jws, err := jose.ParseSigned(toks["access_token"].(string), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
@@ -710,7 +711,7 @@ func TestSigningAlgorithms(t *testing.T) {
 // devices do gets 429 with Retry-After, in OAuth form; others are not
 // affected.
 func TestCapacityLimits(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.RatePerSource = 5 }))
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.RatePerSource = 5 }))
 	limited := 0
 	for range 30 {
 		r := post(t, s.URL+"/oauth/device/code", formType, "client_id=print-client")
@@ -726,7 +727,7 @@ func TestCapacityLimits(t *testing.T) {
 	}
 	// Another address is not limited: through a trusted proxy, the header
 	// names the client.
-	p := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
+	p := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) {
 		c.RatePerSource = 5
 		c.TrustedProxies = "127.0.0.1"
 	}))
@@ -736,7 +737,7 @@ func TestCapacityLimits(t *testing.T) {
 			t.Fatalf("distinct address %d limited: %d %s", i, r.status, r.raw)
 		}
 	}
-	c := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.RatePerClient = 5 }))
+	c := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.RatePerClient = 5 }))
 	limited = 0
 	for range 30 {
 		r := post(t, c.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token=x")

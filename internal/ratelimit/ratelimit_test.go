@@ -23,7 +23,8 @@ func TestAllowCountsInOrderAndStopsAtTheFirstRefusal(t *testing.T) {
 	defer store.Close()
 	keys, _ := secret.NewKeys(secret.NewMasterKey())
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	l := ratelimit.New(store, keys, func() time.Time { return now })
+	var refused []string
+	l := ratelimit.New(store, keys, func() time.Time { return now }, func(rule string) { refused = append(refused, rule) })
 	perIP := ratelimit.Rule{Name: "ip", Limit: 2, Window: 10 * time.Minute}
 	perCode := ratelimit.Rule{Name: "code", Limit: 3, Window: 10 * time.Minute}
 
@@ -49,6 +50,9 @@ func TestAllowCountsInOrderAndStopsAtTheFirstRefusal(t *testing.T) {
 	if pairgate.ErrorCode(err) != pairgate.ERATELIMITED {
 		t.Fatalf("fourth attempt on the code: %v", err)
 	}
+	if len(refused) != 2 || refused[0] != "ip" || refused[1] != "code" {
+		t.Fatalf("refusals reported: %v", refused)
+	}
 	// Rules with the same subject do not share a counter.
 	if err := l.Allow(ctx, ratelimit.Hit{Rule: ratelimit.Rule{Name: "other", Limit: 1, Window: time.Minute}, Subject: "192.0.2.1"}); err != nil {
 		t.Fatalf("another rule on a limited address: %v", err)
@@ -65,7 +69,7 @@ func TestSubjectsReachTheStoreOnlyHashed(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := secret.NewKeys(secret.NewMasterKey())
-	l := ratelimit.New(store, keys, nil)
+	l := ratelimit.New(store, keys, time.Now, func(string) {})
 	subject := "very-recognisable-subject-4711"
 	if err := l.Allow(ctx, ratelimit.Hit{Rule: ratelimit.Rule{Name: "signin-account", Limit: 5, Window: time.Minute}, Subject: subject}); err != nil {
 		t.Fatal(err)
@@ -96,6 +100,54 @@ func TestIn(t *testing.T) {
 	} {
 		if got := ratelimit.In(d); got != want {
 			t.Errorf("In(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestTakeAndRefund: a reservation given back makes room again, so that a
+// limit counted before the lookup still limits failures only.
+func TestTakeAndRefund(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, testenv.SQLiteDSN(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, _ := secret.NewKeys(secret.NewMasterKey())
+	l := ratelimit.New(store, keys, time.Now, func(string) {})
+	rule := ratelimit.Rule{Name: "failures", Limit: 2, Window: time.Minute}
+	for i := range 10 {
+		res, err := l.Take(ctx, ratelimit.Hit{Rule: rule, Subject: "198.51.100.7"})
+		if err != nil {
+			t.Fatalf("attempt %d refused although every one before was given back: %v", i+1, err)
+		}
+		if err := res.Refund(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := l.Take(ctx, ratelimit.Hit{Rule: rule, Subject: "198.51.100.7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Take(ctx, ratelimit.Hit{Rule: rule, Subject: "198.51.100.7"}); pairgate.ErrorCode(err) != pairgate.ERATELIMITED {
+		t.Fatalf("third kept attempt: %v", err)
+	}
+}
+
+// TestSourceKeysIPv6OnTheSlash64: one host is routinely given a /64; each
+// of its addresses must not get a budget of its own.
+func TestSourceKeysIPv6OnTheSlash64(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":            "192.0.2.1",
+		"::ffff:192.0.2.1":     "192.0.2.1",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"not an address":       "not an address",
+	} {
+		if got := ratelimit.Source(in); got != want {
+			t.Errorf("Source(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
 	"github.com/pairgate/pairgate/internal/testenv"
@@ -39,7 +40,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	p := testenv.StartProcess(t, env)
 	// The person approving works on the same database file from another
 	// process, as a second SQLite writer.
-	approver := testenv.StartServer(t, testenv.WithDB(filepath.Join(data, "pairgate.db")), testenv.WithConfig(func(c *cli.Config) {
+	approver := testenv.StartServer(t, testenv.WithDB(filepath.Join(data, "pairgate.db")), testenv.WithConfig(func(c *app.Config) {
 		c.MasterKey = mk
 		c.LogLevel = "warn"
 	}))
@@ -68,12 +69,12 @@ func TestCrashLosesNothing(t *testing.T) {
 				if err != nil || r.status != 200 {
 					return
 				}
-				pend, err := approver.App.Grants.FindUserCode(context.Background(), r.body["user_code"].(string))
+				pend, err := approver.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: r.body["user_code"].(string), IP: testenv.PersonIP()})
 				if err != nil {
 					t.Errorf("find: %v", err)
 					return
 				}
-				a, err := approver.App.Grants.Approve(context.Background(), pend, approver.Admin(t), "")
+				a, err := approver.App.Grants.Approve(context.Background(), grants.Decision{Pending: pend, User: approver.Admin(t)})
 				if err != nil {
 					t.Errorf("approve: %v", err)
 					return

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -23,7 +23,7 @@ func sharedReplicas(t *testing.T, dsn string, n int) []*testenv.Server {
 	mk := base64.StdEncoding.EncodeToString(secret.NewMasterKey())
 	var out []*testenv.Server
 	for range n {
-		out = append(out, testenv.StartServer(t, testenv.WithDB(dsn), testenv.WithConfig(func(c *cli.Config) {
+		out = append(out, testenv.StartServer(t, testenv.WithDB(dsn), testenv.WithConfig(func(c *app.Config) {
 			c.MasterKey = mk
 			c.LogLevel = "warn"
 		})))

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -261,7 +261,15 @@ func TestMetrics(t *testing.T) {
 	do(t, "POST", s.URL+"/oauth/token", form, "grant_type="+dc+"&client_id=print-client&device_code="+r.body["device_code"].(string))
 	do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client")
 	do(t, "GET", s.URL+"/no/such/page", "", "")
-	resp, err := http.Get(s.URL + "/metrics")
+	// The metrics are served on their own listener (loopback by default),
+	// never on the public one.
+	if r := do(t, "GET", s.URL+"/metrics", "", ""); r.status != http.StatusNotFound || strings.Contains(r.raw, "pairgate_") {
+		t.Fatalf("/metrics on the public listener: %d", r.status)
+	}
+	if s.App.MetricsAddr() == "" {
+		t.Fatal("no metrics listener")
+	}
+	resp, err := http.Get("http://" + s.App.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +281,7 @@ func TestMetrics(t *testing.T) {
 		`pairgate_http_request_duration_seconds_count{route="POST /oauth/token"} 1`,
 		`pairgate_pending_grants 2`,
 		`pairgate_devices 0`,
-		`pairgate_http_requests_total{code="404",method="GET",route="/"} 1`,
+		`pairgate_http_requests_total{code="404",method="GET",route="/"} 2`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -285,11 +293,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestAuditLogRecordsSecurityEvents(t *testing.T) {
-	var lines testenv.Buffer
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
-		c.AuditStdout = true
-		c.AuditLines = &lines
-	}))
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.AuditStdout = true }))
 	dc := url.QueryEscape(pairgate.GrantDeviceCode)
 	r := do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client&mode=device&hardware_id=AUD-1", "User-Agent", "printer/1.0")
 	a := s.ApproveUserCode(t, r.body["user_code"].(string))
@@ -326,7 +330,7 @@ func TestAuditLogRecordsSecurityEvents(t *testing.T) {
 		t.Errorf("%d events, want 4 (a refresh is not a security event): %v", len(events), events)
 	}
 	// The same events went to stdout as JSON lines.
-	got := lines.String()
+	got := string(s.Logs())
 	for _, e := range events {
 		if !strings.Contains(got, `"id":"`+e.ID+`"`) || !strings.Contains(got, `"action":"`+e.Action+`"`) {
 			t.Errorf("event %s %s not on stdout:\n%s", e.ID, e.Action, got)

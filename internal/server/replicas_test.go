@@ -17,7 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -50,7 +50,7 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	}
 	// The approver stands in for the person on the consent page; it shares
 	// only the database and the master key with the replicas.
-	approver := testenv.StartServer(t, testenv.WithDB(dsn), testenv.WithConfig(func(c *cli.Config) {
+	approver := testenv.StartServer(t, testenv.WithDB(dsn), testenv.WithConfig(func(c *app.Config) {
 		c.MasterKey = mk
 		c.LogLevel = "warn"
 	}))
@@ -176,7 +176,7 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 		}
 	}
 	// An admin deletes the device through replica 2's admin API.
-	keyResp := do(t, "POST", r2.URL+"/api/v1/api-keys", "application/json", `{"name":"replicas"}`,
+	keyResp := do(t, "POST", r2.URL+"/api/v1/api-keys", "application/json", `{"name":"replicas","scopes":["devices:write"]}`,
 		"Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:"+testenv.AdminPassword)))
 	if keyResp.status != 201 {
 		t.Fatalf("API key on replica 2: %d %s", keyResp.status, keyResp.raw)

@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
 	"github.com/pairgate/pairgate"

@@ -77,7 +77,7 @@ func LaunchProcess(t testing.TB, env []string, args ...string) *Process {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &Process{URL: "http://" + addr, Addr: addr, out: &Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(Binary(t), append([]string{"serve", "--addr", addr}, args...)...)
+	p.cmd = exec.Command(Binary(t), append([]string{"serve", "--addr", addr, "--metrics-addr", "127.0.0.1:0"}, args...)...)
 	// As in StartServer, capacity limits are off unless the test sets them.
 	p.cmd.Env = append(append(os.Environ(), "PAIRGATE_RATE_LIMIT_PER_SOURCE=0", "PAIRGATE_RATE_LIMIT_PER_CLIENT=0"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

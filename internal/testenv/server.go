@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/grants"
 )
@@ -127,10 +130,20 @@ func (s *Server) Admin(t testing.TB) *pairgate.User {
 	return u
 }
 
+// PersonIP gives each approval the tests make an address of its own, as
+// people approving devices on their phones have: many approvals from one
+// address would meet the per-address guessing limit.
+var personIP atomic.Uint32
+
+func PersonIP() string {
+	n := personIP.Add(1)
+	return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff)
+}
+
 // ApproveUserCode approves a device flow the way the consent page does.
 func (s *Server) ApproveUserCode(t testing.TB, userCode string) *pairgate.DeviceAuthorization {
 	t.Helper()
-	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: "127.0.0.1"})
+	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: PersonIP()})
 	if err != nil {
 		t.Fatalf("find user code %s: %v", userCode, err)
 	}
@@ -140,7 +153,7 @@ func (s *Server) ApproveUserCode(t testing.TB, userCode string) *pairgate.Device
 // ApprovePairingCode approves a pairing the way the consent page does.
 func (s *Server) ApprovePairingCode(t testing.TB, code string) *pairgate.DeviceAuthorization {
 	t.Helper()
-	p, err := s.App.Grants.FindPairingCode(context.Background(), grants.CodeEntry{Code: code, IP: "127.0.0.1"})
+	p, err := s.App.Grants.FindPairingCode(context.Background(), grants.CodeEntry{Code: code, IP: PersonIP()})
 	if err != nil {
 		t.Fatalf("find pairing code %s: %v", code, err)
 	}
@@ -158,7 +171,7 @@ func (s *Server) approve(t testing.TB, p *grants.Pending) *pairgate.DeviceAuthor
 // DenyUserCode denies a device flow the way the consent page does.
 func (s *Server) DenyUserCode(t testing.TB, userCode string) {
 	t.Helper()
-	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: "127.0.0.1"})
+	p, err := s.App.Grants.FindUserCode(context.Background(), grants.CodeEntry{Code: userCode, IP: PersonIP()})
 	if err != nil {
 		t.Fatalf("find user code %s: %v", userCode, err)
 	}
@@ -189,3 +202,16 @@ func (s *Buffer) Bytes() []byte {
 
 // String returns what was written so far.
 func (s *Buffer) String() string { return string(s.Bytes()) }
+
+// AdminActor is the bootstrap admin acting in the console.
+func (s *Server) AdminActor(t testing.TB) admin.Actor { return admin.UserActor(s.Admin(t)) }
+
+// CreateCode generates an authorization code as the bootstrap admin.
+func (s *Server) CreateCode(t testing.TB, ttl pairgate.CodeTTL) (string, *pairgate.AuthorizationCode) {
+	t.Helper()
+	code, ac, err := s.App.Admin.CreateCode(context.Background(), s.AdminActor(t), ttl)
+	if err != nil {
+		t.Fatalf("create authorization code: %v", err)
+	}
+	return code, ac
+}

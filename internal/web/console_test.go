@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
@@ -118,7 +118,7 @@ func TestConsoleIsForAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, _ := s.App.Admin.ListCodes(context.Background())
+	codes, _ := s.App.Admin.ListCodes(context.Background(), s.AdminActor(t))
 	before := testenv.RowCounts(t, s.DB)
 	for _, p := range []string{"/admin/codes", "/admin/codes/" + codes[0].ID + "/delete"} {
 		if r := bob.post(p, url.Values{"ttl": {"30m"}}); r.status != http.StatusForbidden {
@@ -206,7 +206,7 @@ func TestConsoleAndPortalRefuseCrossSitePosts(t *testing.T) {
 	s := testenv.StartServer(t)
 	victim := consoleAdmin(t, s)
 	code, _ := generate(t, victim, "24h")
-	codes, _ := s.App.Admin.ListCodes(context.Background())
+	codes, _ := s.App.Admin.ListCodes(context.Background(), s.AdminActor(t))
 	r := redeem(t, s, code, "Kiosk", "CSRF-KIOSK")
 	if r.status != 200 {
 		t.Fatalf("redeem: %d", r.status)
@@ -512,7 +512,7 @@ func TestConsoleCodeLifetimes(t *testing.T) {
 // is written. Right codes never count: an office behind one address
 // authorizes as many browsers as it likes.
 func TestPortalCodeGuessingIsLimited(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.TrustedProxies = "127.0.0.1" }))
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.TrustedProxies = "127.0.0.1" }))
 	b := consoleAdmin(t, s)
 	code, _ := generate(t, b, "never")
 	from := func(ip string) *browser {

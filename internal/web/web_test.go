@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
-	"github.com/pairgate/pairgate/internal/cli"
+	"github.com/pairgate/pairgate/internal/app"
+	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 	"github.com/pairgate/pairgate/internal/web"
@@ -145,12 +146,12 @@ func signedIn(b *browser) bool {
 // Retry-After, says when to try again, and does nothing, even with the
 // right code.
 func TestUserCodeGuessingIsLimited(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) {
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) {
 		c.TrustedProxies = "127.0.0.1"
 		c.DeviceCodeTTL = time.Hour // outlives the rate-limit window
 	}))
 	code := startDevice(t, s, "")
-	lim := web.DefaultLimits
+	lim := pageLimits
 
 	from := func(ip string) *browser {
 		b := newBrowser(t, s.URL)
@@ -210,8 +211,8 @@ func TestUserCodeGuessingIsLimited(t *testing.T) {
 // TestSignInGuessingIsLimited: password guessing is limited per address
 // and per account; a limited attempt does not even check the password.
 func TestSignInGuessingIsLimited(t *testing.T) {
-	s := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.TrustedProxies = "127.0.0.1" }))
-	lim := web.DefaultLimits
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.TrustedProxies = "127.0.0.1" }))
+	lim := pageLimits
 	from := func(ip string) *browser {
 		b := newBrowser(t, s.URL)
 		b.header.Set("X-Forwarded-For", ip)
@@ -243,6 +244,43 @@ func TestSignInGuessingIsLimited(t *testing.T) {
 	}
 	s.Clock.Advance(lim.SignInPerAccount.Window)
 	from("192.0.2.250").signIn("admin", testenv.AdminPassword)
+}
+
+// pageLimits are the store-backed rules the pages meet.
+var pageLimits = struct{ CodePerIP, CodePerCode, SignInPerIP, SignInPerAccount ratelimit.Rule }{
+	ratelimit.CodeEntryPerIP, ratelimit.CodeEntryPerCode, ratelimit.SignInPerIP, ratelimit.SignInPerAccount}
+
+// TestAttackerCannotLockTheOwnerOut: case 5 of issue 11. Twenty wrong
+// passwords from twenty addresses, then the right one: an unknown browser
+// is refused, the owner's browser (which signed in before) is not, and
+// neither is a browser that is an authorized device of the account.
+func TestAttackerCannotLockTheOwnerOut(t *testing.T) {
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.TrustedProxies = "127.0.0.1" }))
+	from := func(ip string) *browser {
+		b := newBrowser(t, s.URL)
+		b.header.Set("X-Forwarded-For", ip)
+		return b
+	}
+	owner := from("192.0.2.10")
+	owner.signIn("admin", testenv.AdminPassword)
+	owner.post("/auth/signout", url.Values{})
+	// The admin's console browser is an authorized device of the account.
+	device := from("192.0.2.11")
+	device.signIn("admin", testenv.AdminPassword)
+	device.get("/admin")
+	device.post("/auth/signout", url.Values{})
+	for i := range pageLimits.SignInPerAccount.Limit {
+		from(fmt.Sprintf("203.0.113.%d", i)).post("/auth/signin/", url.Values{"username": {"admin"}, "password": {"guess"}})
+	}
+	if r := from("192.0.2.250").post("/auth/signin/", url.Values{"username": {"admin"}, "password": {testenv.AdminPassword}}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("an unknown browser after the guesses: %d, want 429", r.status)
+	}
+	if r := owner.post("/auth/signin/", url.Values{"username": {"admin"}, "password": {testenv.AdminPassword}}); r.status != http.StatusSeeOther || cookie(r, "pairgate_session") == nil {
+		t.Fatalf("the owner's browser is locked out: %d\n%s", r.status, r.raw)
+	}
+	if r := device.post("/auth/signin/", url.Values{"username": {"admin"}, "password": {testenv.AdminPassword}}); r.status != http.StatusSeeOther || cookie(r, "pairgate_session") == nil {
+		t.Fatalf("the account's authorized browser is locked out: %d\n%s", r.status, r.raw)
+	}
 }
 
 // TestWrongPasswordDoesNotSayWhich: an unknown account and a wrong
@@ -365,7 +403,7 @@ func TestSignInIssuesANewSession(t *testing.T) {
 	}
 
 	// Served as https (behind a proxy), the cookie is Secure.
-	tls := testenv.StartServer(t, testenv.WithConfig(func(c *cli.Config) { c.Issuer = "https://pairgate.example" }))
+	tls := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.Issuer = "https://pairgate.example" }))
 	hb := newBrowser(t, "http://"+tls.App.Config.Addr)
 	r = hb.post("/auth/signin/", url.Values{"username": {"admin"}, "password": {testenv.AdminPassword}},
 		"Origin", "https://pairgate.example", "Sec-Fetch-Site", "same-origin")
