@@ -15,8 +15,10 @@ import (
 // keyed hashes, private keys and authorization codes sealed.
 //
 // Errors are *Error values: ENOTFOUND, ECONFLICT, EINVALIDGRANT and the
-// others documented per method; EUNAVAILABLE when the database cannot be
-// reached; EINTERNAL otherwise.
+// others documented per method; EINVALID when the database refuses input
+// (text that is not valid UTF-8, which PostgreSQL cannot store: the
+// caller's error, not an internal one); EUNAVAILABLE when the database
+// cannot be reached; EINTERNAL otherwise.
 type Store interface {
 	// CreateClient stores a new client. ECONFLICT if the ID is taken.
 	CreateClient(ctx context.Context, c *Client) error

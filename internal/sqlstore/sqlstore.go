@@ -250,6 +250,9 @@ func (s *Store) fail(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "request cancelled", Err: fmt.Errorf("%s: %w", what, err)}
 	}
+	if s.d.isEncoding(err) {
+		return &pairgate.Error{Code: pairgate.EINVALID, Message: "text is not valid UTF-8", Err: fmt.Errorf("%s: %w", what, err)}
+	}
 	if s.d.isUnavailable(err) {
 		s.report("unavailable")
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database unavailable", Err: fmt.Errorf("%s: %w", what, err)}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
+		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
