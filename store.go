@@ -136,7 +136,11 @@ type Store interface {
 
 	// GetDevice returns a device. ENOTFOUND if there is none.
 	GetDevice(ctx context.Context, id string) (*Device, error)
-	// ListDevices returns a page of devices, ordered by ID.
+	// ListDevices returns a page of devices, ordered by ID: f.Limit of
+	// them (MaxPageSize when 0) or all that are left. A Limit up to
+	// MaxPageSize+1 is honoured, so that a caller can ask for one more than
+	// it shows to learn whether a next page exists; a larger or negative
+	// one is EINVALID, never silently cut.
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CountDevices returns how many devices exist.
 	CountDevices(ctx context.Context) (int, error)
@@ -197,7 +201,8 @@ type Store interface {
 	// AppendAuditEvent adds an event to the audit log. Events are never
 	// changed; GarbageCollect removes them after AuditRetention.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
-	// ListAuditEvents returns a page of the audit log, newest first.
+	// ListAuditEvents returns a page of the audit log, newest first, with
+	// f.Limit as for ListDevices.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
 	// HitRateLimit counts one attempt against the counter key (a keyed
@@ -226,6 +231,11 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// MaxPageSize is the largest page of a paged list (devices, audit events).
+// Stores accept a Limit of MaxPageSize+1: a caller asks for one more than
+// it shows, and the extra one says that there is a next page.
+const MaxPageSize = 1000
 
 // GCResult counts what GarbageCollect deleted.
 type GCResult struct {

@@ -111,15 +111,15 @@ func deviceOut(d *pairgate.Device) deviceJSON {
 		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP}
 }
 
-// limitParam reads ?limit= (default def, at most 1000).
+// limitParam reads ?limit= (default def, at most pairgate.MaxPageSize).
 func limitParam(r *http.Request, def int) (int, error) {
 	s := r.URL.Query().Get("limit")
 	if s == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 1000 {
-		return 0, pairgate.Errorf(pairgate.EINVALID, "limit must be a number from 1 to 1000")
+	if err != nil || n < 1 || n > pairgate.MaxPageSize {
+		return 0, pairgate.Errorf(pairgate.EINVALID, "limit must be a number from 1 to %d", pairgate.MaxPageSize)
 	}
 	return n, nil
 }

@@ -63,9 +63,9 @@ func likePattern(s string) string {
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	var conds []string
 	var args []any

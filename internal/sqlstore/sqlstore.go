@@ -291,6 +291,20 @@ func splitList(s string) []string {
 	return strings.Fields(s)
 }
 
+// pageLimit checks a paged list's Limit (0: pairgate.MaxPageSize). It
+// never lowers a limit it accepts: a caller that asks for MaxPageSize+1
+// rows to learn whether there is a next page must get them, or it would
+// take a full page for the last one.
+func pageLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return pairgate.MaxPageSize, nil
+	case limit < 0 || limit > pairgate.MaxPageSize+1:
+		return 0, pairgate.Errorf(pairgate.EINVALID, "limit must be from 1 to %d", pairgate.MaxPageSize)
+	}
+	return limit, nil
+}
+
 // affected returns the rows a statement changed.
 func affected(res sql.Result, err error) (int64, error) {
 	if err != nil {

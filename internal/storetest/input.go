@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pairgate/pairgate"
@@ -44,4 +45,41 @@ func testNonUTF8Input(t *testing.T, s pairgate.Store) {
 	// Writes are refused the same way, and write nothing.
 	err = s.CreateClient(ctx(t), &pairgate.Client{ID: bad, Name: bad, Public: true, GrantTypes: pairgate.AllGrantTypes, CreatedAt: t0})
 	clientError("CreateClient", err, "", pairgate.EINVALID)
+}
+
+// testPageLimit: a store honours every Limit up to MaxPageSize+1, so that
+// a caller asking for one row more than a full page learns that there is
+// a next page, and refuses a larger one instead of cutting it silently.
+func testPageLimit(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	const n = pairgate.MaxPageSize + 2
+	for i := range n {
+		d := &pairgate.Device{ID: fmt.Sprintf("dev_%05d", i), ClientID: c.ID, Name: "Printer", Mode: pairgate.ModeDevice,
+			AuthMethod: pairgate.AuthByAuthorizationCode, AuthorizedAt: t0, LastSeenAt: t0}
+		_, err := s.IssueRefreshFamily(ctx(t), d, family(c.ID, d.ID, t0), newToken(t0))
+		must(t, err)
+		must(t, s.AppendAuditEvent(ctx(t), &pairgate.AuditEvent{ID: fmt.Sprintf("ev_%05d", i), Time: t0, Action: pairgate.AuditDeviceAuthorized}))
+	}
+	for _, limit := range []int{pairgate.MaxPageSize, pairgate.MaxPageSize + 1} {
+		devs, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{Limit: limit})
+		must(t, err)
+		events, err := s.ListAuditEvents(ctx(t), pairgate.AuditFilter{Limit: limit})
+		must(t, err)
+		if len(devs) != limit || len(events) != limit {
+			t.Fatalf("limit %d: %d devices, %d events", limit, len(devs), len(events))
+		}
+	}
+	devs, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{})
+	must(t, err)
+	events, err := s.ListAuditEvents(ctx(t), pairgate.AuditFilter{})
+	must(t, err)
+	if len(devs) != pairgate.MaxPageSize || len(events) != pairgate.MaxPageSize {
+		t.Fatalf("no limit: %d devices, %d events; want a page of %d", len(devs), len(events), pairgate.MaxPageSize)
+	}
+	for _, limit := range []int{-1, pairgate.MaxPageSize + 2} {
+		_, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{Limit: limit})
+		wantCode(t, err, pairgate.EINVALID)
+		_, err = s.ListAuditEvents(ctx(t), pairgate.AuditFilter{Limit: limit})
+		wantCode(t, err, pairgate.EINVALID)
+	}
 }

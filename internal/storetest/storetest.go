@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
+		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
