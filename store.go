@@ -44,8 +44,17 @@ type Store interface {
 	// SetUserPassword replaces an account's password hash and ends all of
 	// its browser sessions. ENOTFOUND if there is none.
 	SetUserPassword(ctx context.Context, id, passwordHash string, now time.Time) error
+	// SetUserRole gives an account a new role and, when that changes its
+	// role, ends its browser sessions in the same transaction (a demoted
+	// admin's console sessions end at once). ECONFLICT when it would leave
+	// no admin, checked in the same transaction with the admin accounts
+	// locked: of any number of concurrent demotions and deletions, on any
+	// replica, those that would take the last admin fail. ENOTFOUND if
+	// there is no such account.
+	SetUserRole(ctx context.Context, id, role string, now time.Time) error
 	// DeleteUser deletes an account, its sessions, and the user-mode devices
-	// it approved (their tokens speak for the account). ENOTFOUND if none.
+	// it approved (their tokens speak for the account). ECONFLICT if it is
+	// the last admin, under the same rule as SetUserRole. ENOTFOUND if none.
 	DeleteUser(ctx context.Context, id string) error
 
 	// CreateSession stores a new browser session.

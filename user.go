@@ -2,10 +2,14 @@ package pairgate
 
 import "time"
 
-// Roles of local accounts.
+// Roles of local accounts (DESIGN.md section 3). A role is a string in
+// the store and on the wire; what each may do is decided above the store.
+// The store keeps one rule about roles: at least one admin remains.
 const (
-	RoleAdmin = "admin" // everything
-	RoleUser  = "user"  // approve pairings, use the portal
+	RoleAdmin         = "admin"          // everything
+	RoleDeviceManager = "device-manager" // codes, devices, printers
+	RoleAuditor       = "auditor"        // read-only
+	RoleUser          = "user"           // approve pairings, use the portal
 )
 
 // User is a local account. PasswordHash is an argon2id PHC string.

@@ -23,6 +23,10 @@ type dialect struct {
 	// isEncoding reports that the database refused text that is not
 	// valid in its encoding: the caller's input, never a fault of ours.
 	isEncoding func(error) bool
+	// forUpdate locks the rows a SELECT reads until the transaction
+	// ends. SQLite has no row locks and needs none: its single writer
+	// runs one write transaction at a time.
+	forUpdate string
 }
 
 var sqliteDialect = dialect{
@@ -49,6 +53,7 @@ var sqliteDialect = dialect{
 	// SQLite keeps whatever bytes it is given: a lookup of invalid UTF-8
 	// finds nothing, and nothing is refused.
 	isEncoding: func(error) bool { return false },
+	forUpdate:  "",
 }
 
 var postgresDialect = dialect{
@@ -88,4 +93,5 @@ var postgresDialect = dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
 	},
+	forUpdate: " FOR UPDATE",
 }

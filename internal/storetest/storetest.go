@@ -26,6 +26,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 	}{
 		{"Clients", testClients},
 		{"Users", testUsers},
+		{"SetUserRole", testSetUserRole},
+		{"LastAdminRemainsUnderConcurrency", testLastAdminUnderConcurrency},
 		{"Sessions", testSessions},
 		{"DeviceAuthorizationLifecycle", testDeviceAuthorizationLifecycle},
 		{"DeviceAuthorizationCodeCollision", testCodeCollision},
@@ -227,6 +229,9 @@ func testUsers(t *testing.T, s pairgate.Store) {
 	if len(list) != 2 || list[0].Username != "alice" || list[1].Username != "bob" {
 		t.Fatalf("list users: %v", list)
 	}
+	// alice is the only admin: she stays until there is another.
+	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ECONFLICT)
+	must(t, s.SetUserRole(ctx(t), list[1].ID, pairgate.RoleAdmin, later))
 	must(t, s.DeleteUser(ctx(t), u.ID))
 	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ENOTFOUND)
 	if n, _ := s.CountUsers(ctx(t)); n != 1 {
@@ -1042,6 +1047,15 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 				t.Fatalf("a non-admin's key authenticates: %v", err)
 			}
 		}
+	}
+	// Nor does one whose creator lost the admin role, or was deleted.
+	must(t, s.SetUserRole(ctx(t), plain.ID, pairgate.RoleAdmin, t0))
+	must(t, s.SetUserRole(ctx(t), admin.ID, pairgate.RoleDeviceManager, t0))
+	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
+	wantCode(t, err, pairgate.ENOTFOUND)
+	must(t, s.SetUserRole(ctx(t), admin.ID, pairgate.RoleAdmin, t0))
+	if _, err := s.GetAPIKeyByHash(ctx(t), k1.KeyHash); err != nil {
+		t.Fatalf("the key of an admin again: %v", err)
 	}
 	must(t, s.DeleteUser(ctx(t), admin.ID))
 	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
