@@ -162,13 +162,18 @@ type Store interface {
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
 
 	// RotateRefreshToken exchanges the live refresh token whose hash is old
-	// for next (DESIGN.md 2.4). Exactly one of concurrent callers presenting
-	// the same live token rotates it. Presenting the immediately previous
-	// token again within grace of its rotation, while its successor has not
-	// been used, replaces that successor by next (a lost response); any
-	// other rotated-out token revokes the whole family and returns
-	// EREUSEDETECTED. Unknown, expired or revoked tokens are EINVALIDGRANT.
-	// The device is touched with ip in the same transaction.
+	// for next (DESIGN.md 2.4). The caller derives next from the token
+	// itself (secret.Keys.Successor), so that every duplicate of one
+	// refresh presents the same next. Exactly one of concurrent callers
+	// presenting the same live token rotates it. The others, and any
+	// retry of it within grace of its rotation, get the same answer with
+	// Grace set and change nothing, provided the token is the immediately
+	// previous one and its successor — the token whose hash is next.Hash —
+	// is still live: any number of duplicates leave one live token. Any
+	// other rotated-out token (older, retried after grace, or presented
+	// with another next) revokes the whole family and returns
+	// EREUSEDETECTED. Unknown, expired or revoked tokens are
+	// EINVALIDGRANT. The device is touched with ip in the same transaction.
 	RotateRefreshToken(ctx context.Context, old []byte, next NewRefreshToken, ip string, now time.Time, grace time.Duration) (*Rotation, error)
 	// LookupRefreshToken returns the family of a refresh token and whether the
 	// token is the family's live one. ENOTFOUND for unknown tokens.

@@ -43,7 +43,7 @@ func (s *Service) Refresh(ctx context.Context, c *pairgate.Client, token, scope,
 		}
 		scopes = req
 	}
-	next, stored := s.newRefreshToken(now)
+	next, stored := s.successor(token, now)
 	rot, err := s.store.RotateRefreshToken(ctx, hash, stored, ip, now, s.cfg.RefreshGrace)
 	if pairgate.ErrorCode(err) == pairgate.EREUSEDETECTED {
 		s.log.Warn("refresh token reuse detected; family revoked", "client_id", c.ID, "family_id", fam.ID, "device_id", fam.DeviceID, "ip", ip)

@@ -89,7 +89,7 @@ var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh tok
 
 func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration) (*pairgate.Rotation, error) {
 	var rot *pairgate.Rotation
-	reuse := false
+	reused := "" // the family to revoke
 	err := s.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
 		t, err := s.readToken(ctx, tx, old)
 		if err == sql.ErrNoRows {
@@ -106,8 +106,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 				return errInvalidRefresh
 			}
 			// Of concurrent callers presenting the same live token, only the
-			// one whose UPDATE changes the row rotates it; the others see
-			// it rotated below and are judged as retries.
+			// one whose UPDATE changes the row rotates it. On PostgreSQL the
+			// others' UPDATEs wait for its row lock, find the row rotated
+			// and change nothing; they read it again below, committed, and
+			// are judged as duplicates.
 			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0`, ns(now), old))
 			if err != nil {
 				return err
@@ -127,43 +129,38 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 			if t, err = s.readToken(ctx, tx, old); err != nil {
 				return err
 			}
+			if !t.fam.RevokedAt.IsZero() {
+				return errInvalidRefresh
+			}
 		}
-		// A rotated-out token. RFC 9700 §4.14.2: if it is the immediately
-		// previous one, retried within the grace window, the response that
-		// carried its successor was probably lost: replace the successor,
-		// keeping one live token. Anything else is reuse.
-		// The replacement keeps the successor's generation, so a second
-		// retry within the window is judged the same way; the replaced
-		// successor moves to generation 0, outside the chain, so that
-		// presenting it later is reuse.
+		// A rotated-out token. RFC 9700 §4.14.2 allows a grace period: a
+		// retry of the immediately previous token (its response lost) or a
+		// concurrent duplicate of it gets the same answer as the one that
+		// rotated it — the same successor, which the caller derived from
+		// the token as the first caller did — and nothing changes, so the
+		// family keeps exactly one live token whatever the number of
+		// duplicates. The successor must still be live: once the client
+		// has used it, the old token is reuse. Anything else is reuse.
 		if t.gen == t.fam.Generation-1 && now.Sub(tm(t.rotatedAt)) < grace {
-			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1, generation = 0
-				WHERE family_id = $2 AND generation = $3 AND rotated_at = 0`, ns(now), t.fam.ID, t.fam.Generation))
-			if err != nil {
+			succ, err := s.readToken(ctx, tx, next.Hash)
+			if err != nil && err != sql.ErrNoRows {
 				return err
 			}
-			if n == 1 {
-				if err := s.insertToken(ctx, tx, t.fam.ID, t.fam.Generation, next); err != nil {
-					return err
-				}
+			if err == nil && succ.fam.ID == t.fam.ID && succ.gen == t.fam.Generation && succ.rotatedAt == 0 && succ.expiresAt > ns(now) {
 				rot = &pairgate.Rotation{Family: &t.fam, Grace: true}
 				return s.touchInTx(ctx, tx, rot, ip, now)
 			}
 		}
-		reuse = true
+		reused = t.fam.ID
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if reuse {
+	if reused != "" {
 		// Revoked in a transaction of its own: the caller's request fails,
 		// but the revocation must stick.
-		t, err := s.readToken(ctx, preparedReads{s}, old)
-		if err != nil {
-			return nil, s.fail(err, "reuse detection")
-		}
-		if err := s.RevokeRefreshFamily(ctx, t.fam.ID, now); err != nil {
+		if err := s.RevokeRefreshFamily(ctx, reused, now); err != nil {
 			return nil, err
 		}
 		return nil, &pairgate.Error{Code: pairgate.EREUSEDETECTED, Message: "the refresh token was already used; its family is revoked"}
