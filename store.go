@@ -99,7 +99,9 @@ type Store interface {
 	// redeemed and, in the same transaction, creates the refresh family fam
 	// with its first token and revokes the device's other families. Exactly
 	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
-	// others get EINVALIDGRANT. It returns the device.
+	// others get EINVALIDGRANT. It returns the device, active, with fam as
+	// its FamilyID: the access tokens of the families it revoked stop
+	// working.
 	RedeemDeviceAuthorization(ctx context.Context, id string, fam *RefreshFamily, first NewRefreshToken, now time.Time) (*Device, error)
 
 	// IssueRefreshFamily records a Device (created or updated as in
@@ -107,7 +109,9 @@ type Store interface {
 	// token for it, revoking the device's other families: the grants that
 	// authorize in one step use it. fam.DeviceID is set from the stored
 	// device, and so is fam.Subject when it is empty (device mode: the
-	// token speaks for the device, whose ID may be an existing row's).
+	// token speaks for the device, whose ID may be an existing row's). The
+	// device returned is active, with fam as its FamilyID, as in
+	// RedeemDeviceAuthorization.
 	//
 	// When d.AuthCodeID is set, the authorization code with that ID must
 	// exist and be unexpired at d.AuthorizedAt; the check is a guarded
@@ -145,11 +149,11 @@ type Store interface {
 
 	// GetDevice returns a device. ENOTFOUND if there is none.
 	GetDevice(ctx context.Context, id string) (*Device, error)
-	// ListDevices returns a page of devices, ordered by ID: f.Limit of
-	// them (MaxPageSize when 0) or all that are left. A Limit up to
-	// MaxPageSize+1 is honoured, so that a caller can ask for one more than
-	// it shows to learn whether a next page exists; a larger or negative
-	// one is EINVALID, never silently cut.
+	// ListDevices returns a page of the devices that match f, ordered by
+	// ID: f.Limit of them (MaxPageSize when 0) or all that are left. A
+	// Limit up to MaxPageSize+1 is honoured, so that a caller can ask for
+	// one more than it shows to learn whether a next page exists; a larger
+	// or negative one is EINVALID, never silently cut.
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CountDevices returns how many devices exist.
 	CountDevices(ctx context.Context) (int, error)
@@ -178,9 +182,14 @@ type Store interface {
 	// LookupRefreshToken returns the family of a refresh token and whether the
 	// token is the family's live one. ENOTFOUND for unknown tokens.
 	LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (fam *RefreshFamily, live bool, err error)
-	// RevokeRefreshFamily revokes every token of a family. Revoking a revoked
-	// or unknown family is not an error (RFC 7009 §2.2).
-	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeRefreshFamily revokes every token of a family and, when it is
+	// its device's live family (Device.FamilyID), moves the device to state
+	// (DeviceSignedOut for RFC 7009, DeviceRevoked for reuse detection) in
+	// the same transaction, so that the device's access tokens stop working
+	// at pairgate at once (DESIGN.md 2.2). Revoking a revoked or unknown
+	// family is not an error and changes nothing (RFC 7009 §2.2). EINVALID
+	// for a state that is not one of a revoked device.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error
 
 	// RevokeAccessToken records that the JWT with this jti is revoked until it
 	// expires anyway.
@@ -237,7 +246,8 @@ type Store interface {
 
 	// GarbageCollect deletes expired grants, authorization codes, refresh
 	// tokens, revocations, keys, rate-limit windows, old audit events and
-	// anything else whose time has passed.
+	// anything else whose time has passed, and moves active devices whose
+	// live family has no unexpired token left to DeviceExpired.
 	// Safe to run on every replica at once.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping checks that the database answers.
@@ -262,6 +272,7 @@ type GCResult struct {
 	Sessions             int64
 	AuditEvents          int64
 	RateLimits           int64
+	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.

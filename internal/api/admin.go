@@ -99,6 +99,8 @@ type deviceJSON struct {
 	AuthorizedAt        time.Time  `json:"authorized_at"`
 	LastSeenAt          *time.Time `json:"last_seen_at"`
 	LastIP              string     `json:"last_ip"`
+	State               string     `json:"state"`
+	StateChangedAt      *time.Time `json:"state_changed_at"`
 }
 
 func deviceOut(d *pairgate.Device) deviceJSON {
@@ -108,7 +110,8 @@ func deviceOut(d *pairgate.Device) deviceJSON {
 	}
 	return deviceJSON{ID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
 		AuthorizedBy: d.AuthMethod, AuthorizationCodeID: d.AuthCodeID, ApprovedBy: d.UserID, Scopes: sc,
-		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP}
+		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP,
+		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt)}
 }
 
 // limitParam reads ?limit= (default def, at most pairgate.MaxPageSize).

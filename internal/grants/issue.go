@@ -26,7 +26,7 @@ func (s *Service) successor(tok string, now time.Time) (string, pairgate.NewRefr
 // respond mints the access token and builds the token response, once a
 // grant has committed to issuing.
 func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, subject, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
-	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID})
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: d.FamilyID})
 	if err != nil {
 		return nil, err
 	}

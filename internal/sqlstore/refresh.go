@@ -10,7 +10,9 @@ import (
 
 // insertFamily creates a refresh family with its first token and revokes the
 // device's other families: a device holds one live authorization at a time.
-// A deleted device makes the insert fail its foreign key.
+// The device is active again, with fam as its family: the access tokens of
+// the families it revoked stop working with it. A deleted device makes the
+// insert fail its foreign key.
 func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE device_id = $2 AND revoked_at = 0`,
 		ns(fam.CreatedAt), fam.DeviceID); err != nil {
@@ -23,6 +25,11 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
 	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET family_id = $1, state = 'active',
+		state_changed_at = CASE WHEN state = 'active' AND state_changed_at <> 0 THEN state_changed_at ELSE $2 END
+		WHERE id = $3`, fam.ID, ns(fam.CreatedAt), fam.DeviceID); err != nil {
 		return err
 	}
 	return s.insertToken(ctx, tx, fam.ID, 1, first)
@@ -51,7 +58,11 @@ func (s *Store) IssueRefreshFamily(ctx context.Context, d *pairgate.Device, fam 
 		if subject == "" {
 			fam.Subject = dev.ID
 		}
-		return s.insertFamily(ctx, tx, fam, first)
+		if err := s.insertFamily(ctx, tx, fam, first); err != nil {
+			return err
+		}
+		dev, err = s.deviceInTx(ctx, tx, dev.ID) // with its new family and state
+		return err
 	})
 	if err != nil {
 		fam.Subject = subject
@@ -160,7 +171,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 	if reused != "" {
 		// Revoked in a transaction of its own: the caller's request fails,
 		// but the revocation must stick.
-		if err := s.RevokeRefreshFamily(ctx, reused, now); err != nil {
+		if err := s.RevokeRefreshFamily(ctx, reused, now, pairgate.DeviceRevoked); err != nil {
 			return nil, err
 		}
 		return nil, &pairgate.Error{Code: pairgate.EREUSEDETECTED, Message: "the refresh token was already used; its family is revoked"}
@@ -189,11 +200,25 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Ti
 	return &t.fam, live, nil
 }
 
-func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID); err != nil {
-		return s.fail(err, "revoke refresh family")
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error {
+	switch state {
+	case pairgate.DeviceSignedOut, pairgate.DeviceRevoked, pairgate.DeviceExpired:
+	default:
+		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be %q", state)
 	}
-	return nil
+	return s.tx(ctx, "revoke refresh family", func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID))
+		if err != nil || n == 0 {
+			return err
+		}
+		// Only the device's live family speaks for it: revoking a family
+		// that a newer authorization superseded leaves the device as it is.
+		// A concurrent re-authorization (insertFamily) locks the family
+		// row first too, so one of the two waits for the other to commit.
+		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = $1, state_changed_at = $2
+			WHERE id = (SELECT device_id FROM refresh_families WHERE id = $3) AND family_id = $3`, state, ns(now), familyID)
+		return err
+	})
 }
 
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
