@@ -11,6 +11,8 @@ const (
 	AuditCodeFailed        = "code.failed"
 	AuditDeviceAuthorized  = "device.authorized"
 	AuditDeviceDeleted     = "device.deleted"
+	AuditDeviceSignedOut   = "device.signed_out" // its refresh token was revoked (RFC 7009)
+	AuditDeviceRevoked     = "device.revoked"    // by reuse detection
 	AuditPairingApproved   = "pairing.approved"
 	AuditPairingDenied     = "pairing.denied"
 	AuditRefreshReuse      = "refresh.reuse_detected"
@@ -26,6 +28,7 @@ const (
 	AuditUserCreated       = "user.created"
 	AuditUserDeleted       = "user.deleted"
 	AuditPasswordChanged   = "user.password_changed"
+	AuditRoleChanged       = "user.role_changed"
 	AuditRateLimitUnlocked = "ratelimit.unlocked"
 )
 

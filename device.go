@@ -22,6 +22,24 @@ const (
 	AuthByAdminSignIn       = "admin_signin"
 )
 
+// States of a device (DESIGN.md section 3). Only an active device's
+// access tokens work; the others must authorize again.
+const (
+	DeviceActive    = "active"     // holds a live authorization
+	DeviceSignedOut = "signed_out" // its refresh token was revoked (RFC 7009: the device logged out)
+	DeviceRevoked   = "revoked"    // a rotated-out refresh token was presented (reuse detection)
+	DeviceExpired   = "expired"    // its refresh token went unused until it expired
+)
+
+// ValidDeviceState reports whether s is one of the Device* states.
+func ValidDeviceState(s string) bool {
+	switch s {
+	case DeviceActive, DeviceSignedOut, DeviceRevoked, DeviceExpired:
+		return true
+	}
+	return false
+}
+
 // Device is one entry of the inventory. Every authorization creates or
 // updates exactly one Device (DESIGN.md 2.1); deleting it revokes everything
 // that was issued to it (2.2).
@@ -38,12 +56,21 @@ type Device struct {
 	AuthorizedAt time.Time // the latest authorization
 	LastSeenAt   time.Time
 	LastIP       string
+
+	State          string    // one of the Device* states
+	StateChangedAt time.Time // when it entered State
+	// FamilyID is the refresh family of the device's latest authorization;
+	// its access tokens carry it (the sid claim), and only those whose
+	// sid is the device's FamilyID work: a superseded authorization's
+	// tokens stop at once. "" for a device that never got a refresh token.
+	FamilyID string
 }
 
 // DeviceFilter selects a page of the inventory.
 type DeviceFilter struct {
 	Search   string // matches name, hardware id, client or id, case-insensitively
 	ClientID string
+	State    string // one of the Device* states; "" for any
 	After    string // cursor: the ID of the last device of the previous page
 	Limit    int
 }

@@ -15,8 +15,10 @@ import (
 // keyed hashes, private keys and authorization codes sealed.
 //
 // Errors are *Error values: ENOTFOUND, ECONFLICT, EINVALIDGRANT and the
-// others documented per method; EUNAVAILABLE when the database cannot be
-// reached; EINTERNAL otherwise.
+// others documented per method; EINVALID when the database refuses input
+// (text that is not valid UTF-8, which PostgreSQL cannot store: the
+// caller's error, not an internal one); EUNAVAILABLE when the database
+// cannot be reached; EINTERNAL otherwise.
 type Store interface {
 	// CreateClient stores a new client. ECONFLICT if the ID is taken.
 	CreateClient(ctx context.Context, c *Client) error
@@ -42,8 +44,17 @@ type Store interface {
 	// SetUserPassword replaces an account's password hash and ends all of
 	// its browser sessions. ENOTFOUND if there is none.
 	SetUserPassword(ctx context.Context, id, passwordHash string, now time.Time) error
+	// SetUserRole gives an account a new role and, when that changes its
+	// role, ends its browser sessions in the same transaction (a demoted
+	// admin's console sessions end at once). ECONFLICT when it would leave
+	// no admin, checked in the same transaction with the admin accounts
+	// locked: of any number of concurrent demotions and deletions, on any
+	// replica, those that would take the last admin fail. ENOTFOUND if
+	// there is no such account.
+	SetUserRole(ctx context.Context, id, role string, now time.Time) error
 	// DeleteUser deletes an account, its sessions, and the user-mode devices
-	// it approved (their tokens speak for the account). ENOTFOUND if none.
+	// it approved (their tokens speak for the account). ECONFLICT if it is
+	// the last admin, under the same rule as SetUserRole. ENOTFOUND if none.
 	DeleteUser(ctx context.Context, id string) error
 
 	// CreateSession stores a new browser session.
@@ -88,7 +99,9 @@ type Store interface {
 	// redeemed and, in the same transaction, creates the refresh family fam
 	// with its first token and revokes the device's other families. Exactly
 	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
-	// others get EINVALIDGRANT. It returns the device.
+	// others get EINVALIDGRANT. It returns the device, active, with fam as
+	// its FamilyID: the access tokens of the families it revoked stop
+	// working.
 	RedeemDeviceAuthorization(ctx context.Context, id string, fam *RefreshFamily, first NewRefreshToken, now time.Time) (*Device, error)
 
 	// IssueRefreshFamily records a Device (created or updated as in
@@ -96,7 +109,9 @@ type Store interface {
 	// token for it, revoking the device's other families: the grants that
 	// authorize in one step use it. fam.DeviceID is set from the stored
 	// device, and so is fam.Subject when it is empty (device mode: the
-	// token speaks for the device, whose ID may be an existing row's).
+	// token speaks for the device, whose ID may be an existing row's). The
+	// device returned is active, with fam as its FamilyID, as in
+	// RedeemDeviceAuthorization.
 	//
 	// When d.AuthCodeID is set, the authorization code with that ID must
 	// exist and be unexpired at d.AuthorizedAt; the check is a guarded
@@ -134,7 +149,11 @@ type Store interface {
 
 	// GetDevice returns a device. ENOTFOUND if there is none.
 	GetDevice(ctx context.Context, id string) (*Device, error)
-	// ListDevices returns a page of devices, ordered by ID.
+	// ListDevices returns a page of the devices that match f, ordered by
+	// ID: f.Limit of them (MaxPageSize when 0) or all that are left. A
+	// Limit up to MaxPageSize+1 is honoured, so that a caller can ask for
+	// one more than it shows to learn whether a next page exists; a larger
+	// or negative one is EINVALID, never silently cut.
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CountDevices returns how many devices exist.
 	CountDevices(ctx context.Context) (int, error)
@@ -147,20 +166,30 @@ type Store interface {
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
 
 	// RotateRefreshToken exchanges the live refresh token whose hash is old
-	// for next (DESIGN.md 2.4). Exactly one of concurrent callers presenting
-	// the same live token rotates it. Presenting the immediately previous
-	// token again within grace of its rotation, while its successor has not
-	// been used, replaces that successor by next (a lost response); any
-	// other rotated-out token revokes the whole family and returns
-	// EREUSEDETECTED. Unknown, expired or revoked tokens are EINVALIDGRANT.
-	// The device is touched with ip in the same transaction.
+	// for next (DESIGN.md 2.4). The caller derives next from the token
+	// itself (secret.Keys.Successor), so that every duplicate of one
+	// refresh presents the same next. Exactly one of concurrent callers
+	// presenting the same live token rotates it. The others, and any
+	// retry of it within grace of its rotation, get the same answer with
+	// Grace set and change nothing, provided the token is the immediately
+	// previous one and its successor — the token whose hash is next.Hash —
+	// is still live: any number of duplicates leave one live token. Any
+	// other rotated-out token (older, retried after grace, or presented
+	// with another next) revokes the whole family and returns
+	// EREUSEDETECTED. Unknown, expired or revoked tokens are
+	// EINVALIDGRANT. The device is touched with ip in the same transaction.
 	RotateRefreshToken(ctx context.Context, old []byte, next NewRefreshToken, ip string, now time.Time, grace time.Duration) (*Rotation, error)
 	// LookupRefreshToken returns the family of a refresh token and whether the
 	// token is the family's live one. ENOTFOUND for unknown tokens.
 	LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (fam *RefreshFamily, live bool, err error)
-	// RevokeRefreshFamily revokes every token of a family. Revoking a revoked
-	// or unknown family is not an error (RFC 7009 §2.2).
-	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeRefreshFamily revokes every token of a family and, when it is
+	// its device's live family (Device.FamilyID), moves the device to state
+	// (DeviceSignedOut for RFC 7009, DeviceRevoked for reuse detection) in
+	// the same transaction, so that the device's access tokens stop working
+	// at pairgate at once (DESIGN.md 2.2). Revoking a revoked or unknown
+	// family is not an error and changes nothing (RFC 7009 §2.2). EINVALID
+	// for a state that is not one of a revoked device.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error
 
 	// RevokeAccessToken records that the JWT with this jti is revoked until it
 	// expires anyway.
@@ -196,7 +225,8 @@ type Store interface {
 	// AppendAuditEvent adds an event to the audit log. Events are never
 	// changed; GarbageCollect removes them after AuditRetention.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
-	// ListAuditEvents returns a page of the audit log, newest first.
+	// ListAuditEvents returns a page of the audit log, newest first, with
+	// f.Limit as for ListDevices.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
 	// HitRateLimit counts one attempt against the counter key (a keyed
@@ -223,7 +253,8 @@ type Store interface {
 
 	// GarbageCollect deletes expired grants, authorization codes, refresh
 	// tokens, revocations, keys, rate-limit windows, old audit events and
-	// anything else whose time has passed.
+	// anything else whose time has passed, and moves active devices whose
+	// live family has no unexpired token left to DeviceExpired.
 	// Safe to run on every replica at once.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping checks that the database answers.
@@ -231,6 +262,11 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// MaxPageSize is the largest page of a paged list (devices, audit events).
+// Stores accept a Limit of MaxPageSize+1: a caller asks for one more than
+// it shows, and the extra one says that there is a next page.
+const MaxPageSize = 1000
 
 // GCResult counts what GarbageCollect deleted.
 type GCResult struct {
@@ -243,6 +279,7 @@ type GCResult struct {
 	Sessions             int64
 	AuditEvents          int64
 	RateLimits           int64
+	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.

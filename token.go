@@ -28,7 +28,7 @@ type NewRefreshToken struct {
 type Rotation struct {
 	Family *RefreshFamily
 	Device *Device
-	Grace  bool // the previous token was retried within the grace window
+	Grace  bool // a duplicate within the grace window: the successor the first rotation made
 }
 
 // SigningKey is a JWT signing key. The private half is sealed with the master

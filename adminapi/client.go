@@ -285,6 +285,12 @@ func (c *Client) SetPassword(ctx context.Context, idOrName string, in NewPasswor
 	return &out, c.Do(ctx, "PUT", idPath("/api/v1/users/", idOrName)+"/password", in, &out)
 }
 
+// SetRole changes an account's role.
+func (c *Client) SetRole(ctx context.Context, idOrName string, in NewRole) (*User, error) {
+	var out User
+	return &out, c.Do(ctx, "PUT", idPath("/api/v1/users/", idOrName)+"/role", in, &out)
+}
+
 // --- Audit log ---
 
 func (q AuditQuery) values() url.Values {

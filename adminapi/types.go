@@ -173,6 +173,11 @@ type NewPassword struct {
 	Password string `json:"password,omitempty"`
 }
 
+// NewRole is PUT /api/v1/users/{id}/role. The account's sessions end.
+type NewRole struct {
+	Role string `json:"role"`
+}
+
 // PasswordSet is the answer to NewPassword.
 type PasswordSet struct {
 	ID       string `json:"id"`

@@ -23,6 +23,9 @@ type Claims struct {
 	ExpiresAt int64  `json:"exp"`
 	ID        string `json:"jti"`
 	DeviceID  string `json:"device_id"`
+	// FamilyID is the refresh family the token was issued with: the
+	// device's authorization, as OpenID Connect's sid names a session.
+	FamilyID string `json:"sid,omitempty"`
 }
 
 // Issuer mints and verifies access tokens.
@@ -40,6 +43,7 @@ type Grant struct {
 	ClientID string
 	Scopes   pairgate.Scopes
 	DeviceID string
+	FamilyID string // the refresh family (Device.FamilyID), the sid claim
 }
 
 // Mint signs a new access token.
@@ -49,6 +53,7 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 	c := &Claims{
 		Issuer: i.Issuer, Subject: g.Subject, Audience: i.Audience, ClientID: g.ClientID, Scope: g.Scopes.String(),
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(i.TTL).Unix(), ID: secret.NewID("at_", now), DeviceID: g.DeviceID,
+		FamilyID: g.FamilyID,
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -131,9 +136,12 @@ func (i *Issuer) String() string {
 	return fmt.Sprintf("issuer %s, alg %s, kid %s", i.Issuer, i.Keyring.currentAlg(), i.Keyring.Current())
 }
 
-// Active verifies a token and asks the store whether it is still good: its
-// device exists (deleting a device revokes its tokens at once, DESIGN.md
-// 2.2) and its jti was not revoked (RFC 7009).
+// Active verifies a token and asks the store whether it is still good
+// (DESIGN.md 2.2): its device exists (deleting a device revokes its tokens
+// at once), is active (signing out and reuse detection revoke them too),
+// and still holds the authorization the token was issued with (a new
+// authorization supersedes the old one's tokens); and its jti was not
+// revoked (RFC 7009).
 func (i *Issuer) Active(ctx context.Context, store pairgate.Store, token string) (*Claims, *pairgate.Device, error) {
 	c, err := i.Verify(ctx, token)
 	if err != nil {
@@ -146,6 +154,9 @@ func (i *Issuer) Active(ctx context.Context, store pairgate.Store, token string)
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.State != pairgate.DeviceActive || !ofLiveFamily(c, d) {
+		return nil, nil, errInvalid
+	}
 	revoked, err := store.AccessTokenRevoked(ctx, c.ID)
 	if err != nil {
 		return nil, nil, err
@@ -154,4 +165,17 @@ func (i *Issuer) Active(ctx context.Context, store pairgate.Store, token string)
 		return nil, nil, errInvalid
 	}
 	return c, d, nil
+}
+
+// ofLiveFamily reports whether a token belongs to the device's live
+// authorization. A token without sid was minted before tokens carried one
+// (by this version's predecessor, during an upgrade or a rolling restart of
+// replicas; it expires within the access-token lifetime): it is taken as
+// the live family's when the device still has one and the token is not
+// older than the device's latest authorization.
+func ofLiveFamily(c *Claims, d *pairgate.Device) bool {
+	if c.FamilyID == "" {
+		return d.FamilyID != "" && c.IssuedAt >= d.AuthorizedAt.Unix()
+	}
+	return c.FamilyID == d.FamilyID
 }

@@ -85,7 +85,8 @@ func (h *Handlers) DeleteCode(w http.ResponseWriter, r *http.Request, a admin.Ac
 func deviceOut(d *pairgate.Device) adminapi.Device {
 	return adminapi.Device{ID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
 		AuthorizedBy: d.AuthMethod, AuthorizationCodeID: d.AuthCodeID, ApprovedBy: d.UserID, Scopes: orEmpty(d.Scopes),
-		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP}
+		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP,
+		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt)}
 }
 
 // limitParam reads ?limit= (default def, at most adminapi.MaxPageSize).
@@ -100,7 +101,7 @@ func limitParam(v string, def int) (int, error) {
 	return n, nil
 }
 
-// ListDevices is GET /api/v1/devices?q=&client_id=&after=&limit=. The
+// ListDevices is GET /api/v1/devices?q=&client_id=&state=&after=&limit=. The
 // answer's "next" is the cursor of the following page, absent on the last.
 // One more device than the page holds is asked for, to know whether
 // there is a next page.
@@ -114,7 +115,7 @@ func (h *Handlers) ListDevices(w http.ResponseWriter, r *http.Request, a admin.A
 		return err
 	}
 	devs, err := h.admin.ListDevices(r.Context(), a, pairgate.DeviceFilter{Search: q.Get("q"), ClientID: q.Get("client_id"),
-		After: q.Get("after"), Limit: limit + 1})
+		State: q.Get("state"), After: q.Get("after"), Limit: limit + 1})
 	if err != nil {
 		return err
 	}
@@ -345,6 +346,27 @@ func (h *Handlers) SetPassword(w http.ResponseWriter, r *http.Request, a admin.A
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, adminapi.PasswordSet{ID: u.ID, Password: generated})
+}
+
+// SetRole is PUT /api/v1/users/{id}/role {"role"}: the account's sessions
+// end, and the last admin stays one.
+func (h *Handlers) SetRole(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	var in adminapi.NewRole
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	u, err := h.admin.FindUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if u, err = h.admin.SetRole(r.Context(), a, u.ID, in.Role); err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, userOut(u, ""))
 }
 
 // --- Audit log ---

@@ -484,8 +484,46 @@ func TestAPIKeysCannotEscalate(t *testing.T) {
 	}
 	opsKey := want(t, call(t, nil, "POST", s.URL+"/api/v1/api-keys", `{"name":"ops","scopes":["read","codes:write"]}`, "Authorization", basicAuth("ops", "ops long password")), 201).body["key"].(string)
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, bearer(opsKey)...), 201)
-	if _, err := s.App.Store.ListUsers(context.Background()); err != nil {
-		t.Fatal(err)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/ops/role", `{"role":"auditor"}`, bearer(all)...), 403)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/ops/role", `{"role":"superuser"}`, "Authorization", basicAuth("admin", testenv.AdminPassword)), 400)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/ops/role", `{"role":"auditor"}`, "Authorization", basicAuth("admin", testenv.AdminPassword)), 200)
+	want(t, call(t, nil, "GET", s.URL+"/api/v1/authorization-codes", "", bearer(opsKey)...), 200)
+	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, bearer(opsKey)...), 403)
+}
+
+// TestNoAdminLeft: case 4 of issue 11. Two admins deleting (or demoting)
+// each other at the same moment leave one admin.
+func TestNoAdminLeft(t *testing.T) {
+	for _, op := range []string{"delete", "demote"} {
+		t.Run(op, func(t *testing.T) {
+			s := testenv.StartServer(t)
+			if _, _, err := s.App.Admin.CreateUser(context.Background(), adminActor(), "ops", "admin", "ops long password"); err != nil {
+				t.Fatal(err)
+			}
+			act := func(as, pass, target string) int {
+				if op == "delete" {
+					return call(t, nil, "DELETE", s.URL+"/api/v1/users/"+target, "", "Authorization", basicAuth(as, pass)).status
+				}
+				return call(t, nil, "PUT", s.URL+"/api/v1/users/"+target+"/role", `{"role":"user"}`, "Authorization", basicAuth(as, pass)).status
+			}
+			codes := make(chan int, 2)
+			go func() { codes <- act("admin", testenv.AdminPassword, "ops") }()
+			go func() { codes <- act("ops", "ops long password", "admin") }()
+			a, b := <-codes, <-codes
+			users, err := s.App.Store.ListUsers(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			admins := 0
+			for _, u := range users {
+				if u.Role == pairgate.RoleAdmin {
+					admins++
+				}
+			}
+			if admins != 1 {
+				t.Fatalf("%s at once answered %d and %d and left %d admins", op, a, b, admins)
+			}
+		})
 	}
 }
 

@@ -24,6 +24,7 @@ func usersCommand() *command {
 		{name: "list", summary: "list the accounts", run: runUsersList},
 		{name: "delete", summary: "delete an account; its sessions end and the user-mode devices it approved lose access", run: runUsersDelete},
 		{name: "set-password", summary: "set an account's password; it is signed out everywhere", run: runUsersSetPassword},
+		{name: "set-role", summary: "change an account's role (--role); it is signed out everywhere", run: runUsersSetRole},
 	}}
 }
 
@@ -101,6 +102,7 @@ type userOps interface {
 	list(ctx context.Context) ([]*pairgate.User, error)
 	delete(ctx context.Context, username string) error
 	setPassword(ctx context.Context, username, password string) error
+	setRole(ctx context.Context, username, role string) error
 	close()
 }
 
@@ -175,6 +177,15 @@ func (h hostUsers) setPassword(ctx context.Context, username, password string) e
 	return plain(err)
 }
 
+func (h hostUsers) setRole(ctx context.Context, username, role string) error {
+	u, err := h.svc.FindUser(ctx, username)
+	if err != nil {
+		return plain(err)
+	}
+	_, err = h.svc.SetRole(ctx, h.actor, u.ID, role)
+	return plain(err)
+}
+
 // plain turns a domain error into its public message, for the terminal.
 func plain(err error) error {
 	if err == nil {
@@ -210,6 +221,11 @@ func (a apiUsers) delete(ctx context.Context, username string) error {
 
 func (a apiUsers) setPassword(ctx context.Context, username, password string) error {
 	_, err := a.c.SetPassword(ctx, username, adminapi.NewPassword{Password: password})
+	return err
+}
+
+func (a apiUsers) setRole(ctx context.Context, username, role string) error {
+	_, err := a.c.SetRole(ctx, username, adminapi.NewRole{Role: role})
 	return err
 }
 
@@ -345,5 +361,35 @@ func runUsersSetPassword(ctx context.Context, env Env, args []string) int {
 	if generated {
 		fmt.Fprintf(env.Stdout, "password: %s\n(shown only this once)\n", password)
 	}
+	return ExitOK
+}
+
+func runUsersSetRole(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin users set-role"
+	var target usersTarget
+	var username, role string
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	target.register(env, fs)
+	fs.StringVar(&username, "username", "", "the account (required)")
+	fs.StringVar(&role, "role", "", "the new role: admin, device-manager, auditor or user (required)")
+	if err := parseFlags(fs, env, args); err != nil {
+		return flagStatus(err)
+	}
+	name, err := usernameFlag(username)
+	if err != nil {
+		return misused(env, cmd, err)
+	}
+	if !pairgate.ValidRole(role) {
+		return misused(env, cmd, fmt.Errorf("--role %q: want one of %s", role, strings.Join(pairgate.Roles, ", ")))
+	}
+	ops, err := target.open(ctx, env, cmd, bufio.NewReader(env.Stdin))
+	if err != nil {
+		return usersFailed(env, cmd, err)
+	}
+	defer ops.close()
+	if err := ops.setRole(ctx, name, role); err != nil {
+		return usersFailed(env, cmd, err)
+	}
+	fmt.Fprintf(env.Stdout, "%q is now %s; it is signed out everywhere\n", name, role)
 	return ExitOK
 }

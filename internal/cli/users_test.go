@@ -96,6 +96,8 @@ func TestAdminUsersCommands(t *testing.T) {
 		{"", []string{"users", "delete", d, "--username", "nobody"}, cli.ExitFailure, `no account named 'nobody'`},
 		{"", []string{"users", "set-password", d, "--username", "nobody"}, cli.ExitFailure, `no account named 'nobody'`},
 		{"", []string{"users", "frobnicate"}, cli.ExitUsage, "unknown command"},
+		{"", []string{"users", "set-role", d, "--username", "alice", "--role", "root"}, cli.ExitUsage, "want one of"},
+		{"password123\n", []string{"users", "set-password", d, "--username", "alice", "--password-stdin"}, cli.ExitUsage, "attackers try"},
 	} {
 		code, out := admin(t, bad.stdin, bad.args...)
 		if code != bad.code || !strings.Contains(out, bad.says) {
@@ -103,6 +105,12 @@ func TestAdminUsersCommands(t *testing.T) {
 		}
 	}
 
+	if code, out := admin(t, "", "users", "set-role", d, "--username", "alice", "--role", "auditor"); code != cli.ExitOK || !strings.Contains(out, "auditor") {
+		t.Fatalf("set-role: %d %s", code, out)
+	}
+	if code, _ := admin(t, "", "users", "set-role", d, "--username", "alice", "--role", "user"); code != cli.ExitOK {
+		t.Fatalf("set-role back: %d", code)
+	}
 	code, out = admin(t, "", "users", "list", d)
 	if code != cli.ExitOK || !regexp.MustCompile(`(?m)^admin\s+admin\s`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^alice\s+user\s`).MatchString(out) || !regexp.MustCompile(`(?m)^bob\s+admin\s`).MatchString(out) {

@@ -15,10 +15,18 @@ func (s *Service) newRefreshToken(now time.Time) (string, pairgate.NewRefreshTok
 	return tok, pairgate.NewRefreshToken{Hash: s.keys.Hash(secret.KindRefresh, tok), IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
 }
 
+// successor is the refresh token that replaces tok when it rotates:
+// derived from it, so that a retry or a concurrent duplicate of the same
+// refresh gets the same one (DESIGN.md 2.4).
+func (s *Service) successor(tok string, now time.Time) (string, pairgate.NewRefreshToken) {
+	next := s.keys.Successor(tok)
+	return next, pairgate.NewRefreshToken{Hash: s.keys.Hash(secret.KindRefresh, next), IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+}
+
 // respond mints the access token and builds the token response, once a
 // grant has committed to issuing.
 func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, fam *pairgate.RefreshFamily, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
-	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID})
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: fam.ID})
 	if err != nil {
 		return nil, err
 	}

@@ -44,11 +44,13 @@ func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, 
 		}
 		scopes = req
 	}
-	next, stored := s.newRefreshToken(now)
+	next, stored := s.successor(token, now)
 	rot, err := s.store.RotateRefreshToken(ctx, hash, stored, ip, now, s.cfg.RefreshGrace)
 	if pairgate.ErrorCode(err) == pairgate.EREUSEDETECTED {
 		s.log.Warn("refresh token reuse detected; family revoked", "client_id", c.ID, "family_id", fam.ID, "device_id", fam.DeviceID, "ip", ip)
 		s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditRefreshReuse, ActorType: pairgate.ActorClient,
+			ActorID: c.ID, Target: fam.DeviceID, IP: ip, Details: map[string]string{"family_id": fam.ID}})
+		s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceRevoked, ActorType: pairgate.ActorClient,
 			ActorID: c.ID, Target: fam.DeviceID, IP: ip, Details: map[string]string{"family_id": fam.ID}})
 		return nil, errInvalidRefresh
 	}

@@ -40,7 +40,14 @@ func (s *Service) Revoke(ctx context.Context, r RevokeRequest) error {
 		if fam.ClientID != c.ID {
 			return nil
 		}
-		return s.store.RevokeRefreshFamily(ctx, fam.ID, s.now())
+		if err := s.store.RevokeRefreshFamily(ctx, fam.ID, s.now(), pairgate.DeviceSignedOut); err != nil {
+			return err
+		}
+		if fam.RevokedAt.IsZero() {
+			s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceSignedOut, ActorType: pairgate.ActorClient,
+				ActorID: c.ID, Target: fam.DeviceID, Details: map[string]string{"family_id": fam.ID}})
+		}
+		return nil
 	}
 	claims, err := s.tokens.Verify(ctx, token)
 	if err != nil || claims.ClientID != c.ID {

@@ -593,13 +593,21 @@ func TestRefreshGraceWindowAnswersALostResponse(t *testing.T) {
 	body := "grant_type=refresh_token&client_id=print-client&refresh_token=" + rt
 	first := post(t, s.URL+"/oauth/token", formType, body)
 	wantTokens(t, first)
-	// The response was lost; the device retries with the same token.
+	// The response was lost; the device retries with the same token and
+	// gets the same successor (DESIGN.md 2.4).
 	retry := post(t, s.URL+"/oauth/token", formType, body)
 	wantTokens(t, retry)
-	// Only the retry's token is live.
-	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+first.body["refresh_token"].(string)), 400, "invalid_grant")
-	// ... and that was reuse: the family is gone.
-	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+retry.body["refresh_token"].(string)), 400, "invalid_grant")
+	next := first.body["refresh_token"].(string)
+	if retry.body["refresh_token"] != next {
+		t.Fatalf("the retry got refresh token %v, the lost response carried %v", retry.body["refresh_token"], next)
+	}
+	// The successor works, once.
+	third := post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+next)
+	wantTokens(t, third)
+	// The first token is two generations back now: reuse, which revokes
+	// the family, including the live token.
+	wantError(t, post(t, s.URL+"/oauth/token", formType, body), 400, "invalid_grant")
+	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+third.body["refresh_token"].(string)), 400, "invalid_grant")
 }
 
 func TestRefreshScopeMayNarrowNotWiden(t *testing.T) {

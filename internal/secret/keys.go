@@ -21,9 +21,10 @@ const MasterKeySize = 32
 // Keys holds the keys derived from the master key. Keeping derived keys
 // separate means a key used for hashing is never also used for encryption.
 type Keys struct {
-	hashKey []byte
-	aead    cipher.AEAD
-	macs    sync.Pool // of hash.Hash keyed with hashKey; hmac.New allocates
+	hashKey      []byte
+	successorKey []byte
+	aead         cipher.AEAD
+	macs         sync.Pool // of hash.Hash keyed with hashKey; hmac.New allocates
 }
 
 // NewKeys derives the working keys from a 32-byte master key with HKDF.
@@ -34,6 +35,12 @@ func NewKeys(master []byte) (*Keys, error) {
 	hk, err := hkdf.Key(sha256.New, master, nil, "pairgate v1 keyed hash", 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive hash key: %w", err)
+	}
+	// A key of its own: a successor is handed out as a token, so it must
+	// not be computable from anything else (a stored hash above all).
+	succ, err := hkdf.Key(sha256.New, master, nil, "pairgate v1 refresh successor", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive successor key: %w", err)
 	}
 	sk, err := hkdf.Key(sha256.New, master, nil, "pairgate v1 seal", 32)
 	if err != nil {
@@ -47,7 +54,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal cipher: %w", err)
 	}
-	k := &Keys{hashKey: hk, aead: aead}
+	k := &Keys{hashKey: hk, successorKey: succ, aead: aead}
 	k.macs.New = func() any { return hmac.New(sha256.New, k.hashKey) }
 	return k, nil
 }
@@ -85,6 +92,20 @@ func (k *Keys) Hash(kind, value string) []byte {
 	sum := m.Sum(nil)
 	k.macs.Put(m)
 	return sum
+}
+
+// Successor returns the refresh token that replaces refreshToken when it
+// is rotated: PrefixRefreshToken and the HMAC-SHA256 of the token under a
+// key of its own, in unpadded base64url — the shape of Token, so LooksLike
+// holds. Deriving it, instead of drawing a random one, makes rotation
+// idempotent (DESIGN.md 2.4): every retry or concurrent duplicate of a
+// refresh gets the same successor, and nothing more is stored to remember
+// it. Only a holder of the master key can compute it, and only from the
+// token itself, which the store never sees.
+func (k *Keys) Successor(refreshToken string) string {
+	m := hmac.New(sha256.New, k.successorKey)
+	m.Write([]byte(refreshToken))
+	return PrefixRefreshToken + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Seal encrypts plaintext with AES-256-GCM. The associated data binds the

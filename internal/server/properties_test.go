@@ -323,11 +323,14 @@ func TestAuditLogRecordsSecurityEvents(t *testing.T) {
 	if e := byAction[pairgate.AuditRefreshReuse]; e == nil || e.Target != a.DeviceID || e.ActorID != "print-client" {
 		t.Errorf("reuse: %+v", e)
 	}
+	if e := byAction[pairgate.AuditDeviceRevoked]; e == nil || e.Target != a.DeviceID || e.ActorID != "print-client" {
+		t.Errorf("device revoked by reuse detection: %+v", e)
+	}
 	if e := byAction[pairgate.AuditPairingDenied]; e == nil || e.ActorID != admin.ID {
 		t.Errorf("denial: %+v", e)
 	}
-	if len(events) != 4 {
-		t.Errorf("%d events, want 4 (a refresh is not a security event): %v", len(events), events)
+	if len(events) != 5 {
+		t.Errorf("%d events, want 5 (a refresh is not a security event): %v", len(events), events)
 	}
 	// The same events went to stdout as JSON lines.
 	got := string(s.Logs())

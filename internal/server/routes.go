@@ -75,6 +75,7 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("POST", "/api/v1/users", adm(a.CreateUser))
 		apiRoute("DELETE", "/api/v1/users/{id}", adm(a.DeleteUser))
 		apiRoute("PUT", "/api/v1/users/{id}/password", adm(a.SetPassword))
+		apiRoute("PUT", "/api/v1/users/{id}/role", adm(a.SetRole))
 		apiRoute("GET", "/api/v1/audit-events", adm(a.ListAuditEvents))
 		apiRoute("POST", "/api/v1/lockouts/clear", adm(a.ClearLockout))
 	}

@@ -28,9 +28,9 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *pairgate.AuditEvent) er
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	var conds []string
 	var args []any

@@ -179,7 +179,7 @@ func (s *Store) RedeemDeviceAuthorization(ctx context.Context, id string, fam *p
 }
 
 func (s *Store) deviceInTx(ctx context.Context, tx *sql.Tx, id string) (*pairgate.Device, error) {
-	d, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	d, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceRow+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}

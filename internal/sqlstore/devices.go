@@ -10,19 +10,24 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
+// deviceColumns are what an authorization writes; a device's state and
+// family are written by the operations that change them.
 const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip`
+
+// deviceRow is every column scanDevice reads.
+const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
 func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
 	var d pairgate.Device
 	var mode, scopes string
-	var authorized, seen int64
+	var authorized, seen, changed int64
 	if err := row.Scan(&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
-		&scopes, &authorized, &seen, &d.LastIP); err != nil {
+		&scopes, &authorized, &seen, &d.LastIP, &d.State, &changed, &d.FamilyID); err != nil {
 		return nil, err
 	}
 	d.Mode = pairgate.Mode(mode)
 	d.Scopes = splitList(scopes)
-	d.AuthorizedAt, d.LastSeenAt = tm(authorized), tm(seen)
+	d.AuthorizedAt, d.LastSeenAt, d.StateChangedAt = tm(authorized), tm(seen), tm(changed)
 	return &d, nil
 }
 
@@ -30,7 +35,9 @@ func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
 // hardware id, the existing row updated in place so that the inventory never
 // holds the same device twice (DESIGN.md 2.1). It returns the stored row.
 func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device) (*pairgate.Device, error) {
-	q := `INSERT INTO devices (` + deviceColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	// A new device is active from its authorization on; an existing one
+	// keeps its state until the authorization issues tokens (insertFamily).
+	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)`
 	if d.HardwareID != "" {
 		// The conflict target names the partial index's predicate, which
 		// both SQLite and PostgreSQL require to pick a partial index.
@@ -39,13 +46,13 @@ func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device
 			auth_code_id = excluded.auth_code_id, user_id = excluded.user_id, scopes = excluded.scopes,
 			authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip`
 	}
-	q += ` RETURNING ` + deviceColumns
+	q += ` RETURNING ` + deviceRow
 	return scanDevice(tx.QueryRowContext(ctx, q, d.ID, d.ClientID, d.Name, d.HardwareID, string(d.Mode), d.AuthMethod,
 		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP))
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
-	d, err := scanDevice(s.readRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	d, err := scanDevice(s.readRow(ctx, `SELECT `+deviceRow+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 	}
@@ -63,9 +70,9 @@ func likePattern(s string) string {
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	var conds []string
 	var args []any
@@ -80,10 +87,13 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.ClientID != "" {
 		conds = append(conds, `client_id = `+arg(f.ClientID))
 	}
+	if f.State != "" {
+		conds = append(conds, `state = `+arg(f.State))
+	}
 	if f.After != "" {
 		conds = append(conds, `id > `+arg(f.After))
 	}
-	q := `SELECT ` + deviceColumns + ` FROM devices`
+	q := `SELECT ` + deviceRow + ` FROM devices`
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}

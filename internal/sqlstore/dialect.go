@@ -20,6 +20,13 @@ type dialect struct {
 	isUnique      func(error) bool
 	isForeignKey  func(error) bool
 	isUnavailable func(error) bool
+	// isEncoding reports that the database refused text that is not
+	// valid in its encoding: the caller's input, never a fault of ours.
+	isEncoding func(error) bool
+	// forUpdate locks the rows a SELECT reads until the transaction
+	// ends. SQLite has no row locks and needs none: its single writer
+	// runs one write transaction at a time.
+	forUpdate string
 }
 
 var sqliteDialect = dialect{
@@ -43,6 +50,10 @@ var sqliteDialect = dialect{
 		}
 		return false
 	},
+	// SQLite keeps whatever bytes it is given: a lookup of invalid UTF-8
+	// finds nothing, and nothing is refused.
+	isEncoding: func(error) bool { return false },
+	forUpdate:  "",
 }
 
 var postgresDialect = dialect{
@@ -76,4 +87,11 @@ var postgresDialect = dialect{
 		}
 		return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF")
 	},
+	isEncoding: func(err error) bool {
+		// 22021 character_not_in_repertoire: a parameter that is not
+		// valid UTF-8 (a client id of %ff); 22P05 untranslatable_character.
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
+	},
+	forUpdate: " FOR UPDATE",
 }

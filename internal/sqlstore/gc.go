@@ -10,6 +10,16 @@ import (
 func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCResult, error) {
 	var r pairgate.GCResult
 	n := ns(now)
+	// Before the expired tokens go: a device whose live family has no
+	// unexpired token left can never refresh again. Guarded by state, so
+	// that replicas running this at once move each device once.
+	expired, err := affected(s.exec(ctx, `UPDATE devices SET state = 'expired', state_changed_at = $1
+		WHERE state = 'active' AND family_id <> '' AND NOT EXISTS (SELECT 1 FROM refresh_tokens t
+			WHERE t.family_id = devices.family_id AND t.rotated_at = 0 AND t.expires_at > $1)`, n))
+	if err != nil {
+		return r, s.fail(err, "garbage collect: expire devices")
+	}
+	r.DevicesExpired = expired
 	// Every statement deletes only rows whose time has passed, so replicas
 	// running this at once delete each row once and disagree about nothing.
 	steps := []struct {

@@ -10,7 +10,9 @@ import (
 
 // insertFamily creates a refresh family with its first token and revokes the
 // device's other families: a device holds one live authorization at a time.
-// A deleted device makes the insert fail its foreign key.
+// The device is active again, with fam as its family: the access tokens of
+// the families it revoked stop working with it. A deleted device makes the
+// insert fail its foreign key.
 func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE device_id = $2 AND revoked_at = 0`,
 		ns(fam.CreatedAt), fam.DeviceID); err != nil {
@@ -23,6 +25,11 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
 	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET family_id = $1, state = 'active',
+		state_changed_at = CASE WHEN state = 'active' AND state_changed_at <> 0 THEN state_changed_at ELSE $2 END
+		WHERE id = $3`, fam.ID, ns(fam.CreatedAt), fam.DeviceID); err != nil {
 		return err
 	}
 	return s.insertToken(ctx, tx, fam.ID, 1, first)
@@ -51,7 +58,11 @@ func (s *Store) IssueRefreshFamily(ctx context.Context, d *pairgate.Device, fam 
 		if subject == "" {
 			fam.Subject = dev.ID
 		}
-		return s.insertFamily(ctx, tx, fam, first)
+		if err := s.insertFamily(ctx, tx, fam, first); err != nil {
+			return err
+		}
+		dev, err = s.deviceInTx(ctx, tx, dev.ID) // with its new family and state
+		return err
 	})
 	if err != nil {
 		fam.Subject = subject
@@ -89,7 +100,7 @@ var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh tok
 
 func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration) (*pairgate.Rotation, error) {
 	var rot *pairgate.Rotation
-	reuse := false
+	reused := "" // the family to revoke
 	err := s.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
 		t, err := s.readToken(ctx, tx, old)
 		if err == sql.ErrNoRows {
@@ -106,8 +117,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 				return errInvalidRefresh
 			}
 			// Of concurrent callers presenting the same live token, only the
-			// one whose UPDATE changes the row rotates it; the others see
-			// it rotated below and are judged as retries.
+			// one whose UPDATE changes the row rotates it. On PostgreSQL the
+			// others' UPDATEs wait for its row lock, find the row rotated
+			// and change nothing; they read it again below, committed, and
+			// are judged as duplicates.
 			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0`, ns(now), old))
 			if err != nil {
 				return err
@@ -127,43 +140,38 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 			if t, err = s.readToken(ctx, tx, old); err != nil {
 				return err
 			}
+			if !t.fam.RevokedAt.IsZero() {
+				return errInvalidRefresh
+			}
 		}
-		// A rotated-out token. RFC 9700 §4.14.2: if it is the immediately
-		// previous one, retried within the grace window, the response that
-		// carried its successor was probably lost: replace the successor,
-		// keeping one live token. Anything else is reuse.
-		// The replacement keeps the successor's generation, so a second
-		// retry within the window is judged the same way; the replaced
-		// successor moves to generation 0, outside the chain, so that
-		// presenting it later is reuse.
+		// A rotated-out token. RFC 9700 §4.14.2 allows a grace period: a
+		// retry of the immediately previous token (its response lost) or a
+		// concurrent duplicate of it gets the same answer as the one that
+		// rotated it — the same successor, which the caller derived from
+		// the token as the first caller did — and nothing changes, so the
+		// family keeps exactly one live token whatever the number of
+		// duplicates. The successor must still be live: once the client
+		// has used it, the old token is reuse. Anything else is reuse.
 		if t.gen == t.fam.Generation-1 && now.Sub(tm(t.rotatedAt)) < grace {
-			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1, generation = 0
-				WHERE family_id = $2 AND generation = $3 AND rotated_at = 0`, ns(now), t.fam.ID, t.fam.Generation))
-			if err != nil {
+			succ, err := s.readToken(ctx, tx, next.Hash)
+			if err != nil && err != sql.ErrNoRows {
 				return err
 			}
-			if n == 1 {
-				if err := s.insertToken(ctx, tx, t.fam.ID, t.fam.Generation, next); err != nil {
-					return err
-				}
+			if err == nil && succ.fam.ID == t.fam.ID && succ.gen == t.fam.Generation && succ.rotatedAt == 0 && succ.expiresAt > ns(now) {
 				rot = &pairgate.Rotation{Family: &t.fam, Grace: true}
 				return s.touchInTx(ctx, tx, rot, ip, now)
 			}
 		}
-		reuse = true
+		reused = t.fam.ID
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if reuse {
+	if reused != "" {
 		// Revoked in a transaction of its own: the caller's request fails,
 		// but the revocation must stick.
-		t, err := s.readToken(ctx, preparedReads{s}, old)
-		if err != nil {
-			return nil, s.fail(err, "reuse detection")
-		}
-		if err := s.RevokeRefreshFamily(ctx, t.fam.ID, now); err != nil {
+		if err := s.RevokeRefreshFamily(ctx, reused, now, pairgate.DeviceRevoked); err != nil {
 			return nil, err
 		}
 		return nil, &pairgate.Error{Code: pairgate.EREUSEDETECTED, Message: "the refresh token was already used; its family is revoked"}
@@ -192,11 +200,25 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Ti
 	return &t.fam, live, nil
 }
 
-func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID); err != nil {
-		return s.fail(err, "revoke refresh family")
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error {
+	switch state {
+	case pairgate.DeviceSignedOut, pairgate.DeviceRevoked, pairgate.DeviceExpired:
+	default:
+		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be %q", state)
 	}
-	return nil
+	return s.tx(ctx, "revoke refresh family", func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID))
+		if err != nil || n == 0 {
+			return err
+		}
+		// Only the device's live family speaks for it: revoking a family
+		// that a newer authorization superseded leaves the device as it is.
+		// A concurrent re-authorization (insertFamily) locks the family
+		// row first too, so one of the two waits for the other to commit.
+		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = $1, state_changed_at = $2
+			WHERE id = (SELECT device_id FROM refresh_families WHERE id = $3) AND family_id = $3`, state, ns(now), familyID)
+		return err
+	})
 }
 
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {

@@ -256,6 +256,9 @@ func (s *Store) fail(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "request cancelled", Err: fmt.Errorf("%s: %w", what, err)}
 	}
+	if s.d.isEncoding(err) {
+		return &pairgate.Error{Code: pairgate.EINVALID, Message: "text is not valid UTF-8", Err: fmt.Errorf("%s: %w", what, err)}
+	}
 	if s.d.isUnavailable(err) {
 		s.report("unavailable")
 		return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database unavailable", Err: fmt.Errorf("%s: %w", what, err)}
@@ -292,6 +295,20 @@ func splitList(s string) []string {
 		return nil
 	}
 	return strings.Fields(s)
+}
+
+// pageLimit checks a paged list's Limit (0: pairgate.MaxPageSize). It
+// never lowers a limit it accepts: a caller that asks for MaxPageSize+1
+// rows to learn whether there is a next page must get them, or it would
+// take a full page for the last one.
+func pageLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return pairgate.MaxPageSize, nil
+	case limit < 0 || limit > pairgate.MaxPageSize+1:
+		return 0, pairgate.Errorf(pairgate.EINVALID, "limit must be from 1 to %d", pairgate.MaxPageSize)
+	}
+	return limit, nil
 }
 
 // affected returns the rows a statement changed.

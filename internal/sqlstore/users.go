@@ -92,14 +92,85 @@ func (s *Store) SetUserPassword(ctx context.Context, id, hash string, now time.T
 	})
 }
 
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.tx(ctx, "delete user", func(tx *sql.Tx) error {
-		n, err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id))
+// lockRoles reads the account id and every admin account in tx, and on
+// PostgreSQL locks them until tx ends. It returns the account (nil if
+// there is none) and how many other admins there are.
+//
+// The race it closes: two admins deleting (or demoting) each other at
+// once each counted two admins and both succeeded, leaving none. Every
+// admin counted here is locked, so it is still an admin when tx commits;
+// an admin this read does not see (promoted after its snapshot) can only
+// make the count too low, never too high. The rows are locked in one pass
+// in id order, so that two of these transactions never wait for each
+// other in a cycle. On SQLite the single writer serialises them.
+func (s *Store) lockRoles(ctx context.Context, tx *sql.Tx, id string) (*pairgate.User, int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 OR id = $2 ORDER BY id`+s.d.forUpdate,
+		pairgate.RoleAdmin, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var target *pairgate.User
+	others := 0
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		if u.ID == id {
+			target = u
+		} else if u.Role == pairgate.RoleAdmin {
+			others++
+		}
+	}
+	return target, others, rows.Err()
+}
+
+func lastAdmin(u *pairgate.User) error {
+	return pairgate.Errorf(pairgate.ECONFLICT, "%q is the last admin account; create another admin first", u.Username)
+}
+
+func (s *Store) SetUserRole(ctx context.Context, id, role string, now time.Time) error {
+	if role == "" {
+		return pairgate.Errorf(pairgate.EINVALID, "role is required")
+	}
+	return s.tx(ctx, "set role", func(tx *sql.Tx) error {
+		u, others, err := s.lockRoles(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if u == nil {
 			return pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
+		}
+		if u.Role == role {
+			return nil
+		}
+		if u.Role == pairgate.RoleAdmin && others == 0 {
+			return lastAdmin(u)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1 WHERE id = $2`, role, id); err != nil {
+			return err
+		}
+		// What a session may reach was decided at sign-in under the old
+		// role: the person signs in again under the new one.
+		return s.endUserSessions(ctx, tx, id)
+	})
+}
+
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.tx(ctx, "delete user", func(tx *sql.Tx) error {
+		u, others, err := s.lockRoles(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "user not found")
+		}
+		if u.Role == pairgate.RoleAdmin && others == 0 {
+			return lastAdmin(u)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return err
 		}
 		// A user-mode token speaks for the person; with the person gone it
 		// must stop working (the families go by cascade).

@@ -26,6 +26,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 	}{
 		{"Clients", testClients},
 		{"Users", testUsers},
+		{"SetUserRole", testSetUserRole},
+		{"LastAdminRemainsUnderConcurrency", testLastAdminUnderConcurrency},
 		{"Sessions", testSessions},
 		{"DeviceAuthorizationLifecycle", testDeviceAuthorizationLifecycle},
 		{"DeviceAuthorizationCodeCollision", testCodeCollision},
@@ -37,12 +39,17 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RefreshReuseRevokesFamily", testRefreshReuse},
 		{"RefreshGraceWindow", testRefreshGrace},
 		{"RefreshConcurrentRotationLeavesOneLiveToken", testRefreshConcurrent},
+		{"RefreshGraceNeedsTheSameSuccessor", testRefreshGraceNeedsTheSameSuccessor},
+		{"RefreshDuplicatesGetOneSuccessor", testRefreshDuplicatesGetOneSuccessor},
 		{"RefreshExpiry", testRefreshExpiry},
 		{"NewAuthorizationRevokesDevicesOtherFamilies", testReauthorizeRevokes},
 		{"DeleteDeviceRevokesAtOnce", testDeleteDevice},
 		{"DeleteClientCascades", testDeleteClient},
 		{"DeleteUserRemovesUserModeDevices", testDeleteUser},
 		{"ListDevicesSearchAndPaging", testListDevices},
+		{"DeviceStates", testDeviceStates},
+		{"ListDevicesByState", testListDevicesByState},
+		{"IdleDevicesExpire", testDevicesExpire},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRacesHaveOneWinner", testSigningKeyRace},
@@ -63,6 +70,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
+		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
+		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,6 +235,9 @@ func testUsers(t *testing.T, s pairgate.Store) {
 	if len(list) != 2 || list[0].Username != "alice" || list[1].Username != "bob" {
 		t.Fatalf("list users: %v", list)
 	}
+	// alice is the only admin: she stays until there is another.
+	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ECONFLICT)
+	must(t, s.SetUserRole(ctx(t), list[1].ID, pairgate.RoleAdmin, later))
 	must(t, s.DeleteUser(ctx(t), u.ID))
 	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ENOTFOUND)
 	if n, _ := s.CountUsers(ctx(t)); n != 1 {
@@ -581,33 +593,123 @@ func testRefreshReuse(t *testing.T, s pairgate.Store) {
 	}
 }
 
+// again is the same successor as next, presented by a later duplicate of
+// the same refresh: the same hash (the caller derives it from the token),
+// times of its own.
+func again(next pairgate.NewRefreshToken, now time.Time) pairgate.NewRefreshToken {
+	return pairgate.NewRefreshToken{Hash: next.Hash, IssuedAt: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}
+}
+
 func testRefreshGrace(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
-	_, _, tok := issued(t, s, c, "hw-grace")
+	_, fam, tok := issued(t, s, c, "hw-grace")
 	now := t0.Add(time.Hour)
-	lost := newToken(now)
-	_, err := s.RotateRefreshToken(ctx(t), tok, lost, "", now, 10*time.Second)
+	next := newToken(now)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second)
 	must(t, err)
-	// The response carrying "lost" never arrived; the client retries.
-	retry := now.Add(3 * time.Second)
-	replacement := newToken(retry)
-	rot, err := s.RotateRefreshToken(ctx(t), tok, replacement, "", retry, 10*time.Second)
+	// The response carrying next never arrived; the client retries with
+	// the same token, twice, and gets the same successor each time.
+	for _, d := range []time.Duration{3 * time.Second, 9 * time.Second} {
+		retry := now.Add(d)
+		rot, err := s.RotateRefreshToken(ctx(t), tok, again(next, retry), "", retry, 10*time.Second)
+		must(t, err)
+		if !rot.Grace || rot.Family.ID != fam.ID || rot.Family.Generation != 2 || rot.Device == nil {
+			t.Fatalf("retry after %v: %+v", d, rot)
+		}
+		if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, retry); !live {
+			t.Fatalf("retry after %v: the successor is no longer live", d)
+		}
+		if _, live, _ := s.LookupRefreshToken(ctx(t), tok, retry); live {
+			t.Fatalf("retry after %v: the retried token is live again", d)
+		}
+	}
+	// The successor rotates normally.
+	later := now.Add(5 * time.Second)
+	third := newToken(later)
+	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, third, "", later, 10*time.Second)
 	must(t, err)
-	if !rot.Grace {
-		t.Fatal("retry within the grace window not marked as grace")
+	if rot.Grace || rot.Family.Generation != 3 {
+		t.Fatalf("rotating the successor: %+v", rot)
 	}
-	if _, live, _ := s.LookupRefreshToken(ctx(t), lost.Hash, retry); live {
-		t.Fatal("the replaced token is still live: two live tokens in one family")
-	}
-	if _, live, _ := s.LookupRefreshToken(ctx(t), replacement.Hash, retry); !live {
-		t.Fatal("the replacement is not live")
-	}
-	// The replacement rotates normally.
-	_, err = s.RotateRefreshToken(ctx(t), replacement.Hash, newToken(retry), "", retry, 10*time.Second)
-	must(t, err)
-	// Presenting the replaced token is reuse.
-	_, err = s.RotateRefreshToken(ctx(t), lost.Hash, newToken(retry), "", retry, 10*time.Second)
+	// The first token is two generations back now: reuse, even within
+	// the window, and the family dies.
+	_, err = s.RotateRefreshToken(ctx(t), tok, again(next, later), "", later, 10*time.Second)
 	wantCode(t, err, pairgate.EREUSEDETECTED)
+	if _, live, _ := s.LookupRefreshToken(ctx(t), third.Hash, later); live {
+		t.Fatal("the live token survived reuse detection")
+	}
+}
+
+// testRefreshGraceNeedsTheSameSuccessor: within the window, a rotated-out
+// token presented with another successor than the one it was rotated to is
+// not a duplicate of that refresh: reuse.
+func testRefreshGraceNeedsTheSameSuccessor(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	_, _, tok := issued(t, s, c, "hw-grace-other")
+	now := t0.Add(time.Hour)
+	next := newToken(now)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second)
+	must(t, err)
+	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(now), "", now.Add(time.Second), 10*time.Second)
+	wantCode(t, err, pairgate.EREUSEDETECTED)
+	if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, now); live {
+		t.Fatal("the successor survived reuse detection")
+	}
+}
+
+// testRefreshDuplicatesGetOneSuccessor: 20 concurrent refreshes of one
+// token, each presenting the successor derived from it, all succeed with
+// that one successor, and the family stays alive with exactly it live
+// (issue 11, case 2: on PostgreSQL, duplicates used to revoke the family).
+func testRefreshDuplicatesGetOneSuccessor(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	_, fam, tok := issued(t, s, c, "hw-dup")
+	now := t0.Add(time.Hour)
+	next := newToken(now)
+	const n = 20
+	var wg sync.WaitGroup
+	rots := make([]*pairgate.Rotation, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			rots[i], errs[i] = s.RotateRefreshToken(ctx(t), tok, again(next, now), "", now, 30*time.Second)
+		}()
+	}
+	close(start)
+	waitOrDump(t, &wg)
+	first := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("duplicate %d of %d failed: %v", i, n, errs[i])
+		}
+		if rots[i].Family.ID != fam.ID || rots[i].Family.Generation != 2 || rots[i].Device == nil {
+			t.Fatalf("duplicate %d: %+v", i, rots[i])
+		}
+		if !rots[i].Grace {
+			first++
+		}
+	}
+	if first != 1 {
+		t.Fatalf("%d of %d duplicates rotated the token, want exactly 1", first, n)
+	}
+	f, live, err := s.LookupRefreshToken(ctx(t), next.Hash, now)
+	must(t, err)
+	if !live || !f.RevokedAt.IsZero() || f.Generation != 2 {
+		t.Fatalf("after the duplicates: successor live=%v, family %+v", live, f)
+	}
+	if _, live, _ := s.LookupRefreshToken(ctx(t), tok, now); live {
+		t.Fatal("the rotated token is still live")
+	}
+	// The successor rotates on.
+	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, newToken(now), "", now.Add(time.Minute), 30*time.Second)
+	must(t, err)
+	if rot.Family.Generation != 3 {
+		t.Fatalf("next rotation: %+v", rot)
+	}
 }
 
 func testRefreshConcurrent(t *testing.T, s pairgate.Store) {
@@ -1042,6 +1144,15 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	must(t, err)
 	if got.OwnerRole != pairgate.RoleUser || got.OwnerName != "pat" {
 		t.Fatalf("owner of a user's key: %q %q", got.OwnerRole, got.OwnerName)
+	}
+	// The owner's current role comes with the key: a demotion bounds it at
+	// once. A deleted owner's key opens nothing.
+	must(t, s.SetUserRole(ctx(t), plain.ID, pairgate.RoleAdmin, t0))
+	must(t, s.SetUserRole(ctx(t), admin.ID, pairgate.RoleDeviceManager, t0))
+	got, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
+	must(t, err)
+	if got.OwnerRole != pairgate.RoleDeviceManager {
+		t.Fatalf("the key of a demoted owner carries role %q", got.OwnerRole)
 	}
 	must(t, s.DeleteUser(ctx(t), admin.ID))
 	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
