@@ -290,6 +290,11 @@ func TestPairingDialectAsCloudPrintClient(t *testing.T) {
 	if r.body["auth_url"] != wantAuth {
 		t.Fatalf("auth_url = %v\nwant      %s", r.body["auth_url"], wantAuth)
 	}
+	// Byte for byte, as the vendor's server sends it: clients compare the
+	// raw text, so "&" is not "\u0026".
+	if !strings.Contains(r.raw, `"auth_url":"`+wantAuth+`"`) || strings.Contains(r.raw, `\u0026`) {
+		t.Fatalf("auth_url is not sent byte for byte: %s", r.raw)
+	}
 	if r.body["expires_in"] != float64(600) || r.body["interval"] != float64(1) {
 		t.Fatalf("expires_in/interval: %s", r.raw)
 	}

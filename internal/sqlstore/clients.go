@@ -26,7 +26,7 @@ func (s *Store) CreateClient(ctx context.Context, c *pairgate.Client) error {
 	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt))
 	if s.d.isUnique(err) {
-		return pairgate.Errorf(pairgate.ECONFLICT, "client %q already exists", c.ID)
+		return pairgate.Errorf(pairgate.ECONFLICT, "client '%s' already exists", c.ID)
 	}
 	if err != nil {
 		return s.fail(err, "create client")

@@ -204,7 +204,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	switch state {
 	case pairgate.DeviceSignedOut, pairgate.DeviceRevoked, pairgate.DeviceExpired:
 	default:
-		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be %q", state)
+		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be '%s'", state)
 	}
 	return s.tx(ctx, "revoke refresh family", func(tx *sql.Tx) error {
 		n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID))

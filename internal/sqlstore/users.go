@@ -24,7 +24,7 @@ func (s *Store) CreateUser(ctx context.Context, u *pairgate.User) error {
 	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		u.ID, u.Username, u.PasswordHash, u.Role, ns(u.CreatedAt), ns(u.PasswordChangedAt))
 	if s.d.isUnique(err) {
-		return pairgate.Errorf(pairgate.ECONFLICT, "user %q already exists", u.Username)
+		return pairgate.Errorf(pairgate.ECONFLICT, "user '%s' already exists", u.Username)
 	}
 	if err != nil {
 		return s.fail(err, "create user")
@@ -127,7 +127,7 @@ func (s *Store) lockRoles(ctx context.Context, tx *sql.Tx, id string) (*pairgate
 }
 
 func lastAdmin(u *pairgate.User) error {
-	return pairgate.Errorf(pairgate.ECONFLICT, "%q is the last admin account; create another admin first", u.Username)
+	return pairgate.Errorf(pairgate.ECONFLICT, "'%s' is the last admin account; create another admin first", u.Username)
 }
 
 func (s *Store) SetUserRole(ctx context.Context, id, role string, now time.Time) error {
