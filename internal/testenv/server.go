@@ -56,6 +56,7 @@ type Option func(*cli.Config)
 
 // WithPostgres stores everything in a fresh PostgreSQL database.
 func WithPostgres(t testing.TB) Option {
+	t.Helper()
 	dsn := PostgresDSN(t)
 	return func(c *cli.Config) { c.DB = dsn }
 }
