@@ -152,6 +152,10 @@ func (c *Cluster) initdb(initdb, pwfile string, cred *syscall.Credential) error 
 			return nil
 		}
 		err = fmt.Errorf("%s (as %s) failed after %v: %v\n%s", initdb, clusterAccount(cred), time.Since(start).Round(time.Millisecond), err, out)
+		if cred != nil {
+			err = fmt.Errorf("%w\n(the tests run as root, which PostgreSQL refuses, so it runs as %s, who must be able to reach %s: TMPDIR chooses another place)",
+				err, clusterAccount(cred), c.Dir)
+		}
 		if !strings.Contains(string(out), "locale") || locale == "C" {
 			return err
 		}
