@@ -141,8 +141,10 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	// tokens signed before still verify.
 	before := authorize(t, approver, r2, "REPL-2")
 	oldKid := kidOf(t, before["access_token"].(string))
-	cmd := exec.Command(testenv.Binary(t), "keys", "rotate", "--db", dsn)
-	cmd.Env = append(cmd.Environ(), "PAIRGATE_MASTER_KEY="+mk)
+	// The database URL, password included, goes in the environment, which
+	// other local users cannot read, not on the command line.
+	cmd := exec.Command(testenv.Binary(t), "keys", "rotate")
+	cmd.Env = append(cmd.Environ(), "PAIRGATE_MASTER_KEY="+mk, "PAIRGATE_DB="+dsn)
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "rotated signing key") {
 		t.Fatalf("pairgate keys rotate: %v\n%s", err, out)
 	}

@@ -59,6 +59,7 @@ type Option func(*app.Config)
 
 // WithPostgres stores everything in a fresh PostgreSQL database.
 func WithPostgres(t testing.TB) Option {
+	t.Helper()
 	dsn := PostgresDSN(t)
 	return func(c *app.Config) { c.DB = dsn }
 }
