@@ -2,9 +2,9 @@ package oauth
 
 import (
 	"go/ast"
-	"io/fs"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strconv"
