@@ -29,11 +29,8 @@ type Recorder struct {
 // New returns a Recorder. lines, if not nil, also receives every event as
 // one JSON object per line.
 func New(store pairgate.Store, now func() time.Time, log *slog.Logger, lines io.Writer) *Recorder {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if store == nil || now == nil || log == nil {
+		panic("audit.New: store, clock and logger are required")
 	}
 	return &Recorder{store: store, now: now, log: log, lines: lines}
 }
@@ -53,11 +50,8 @@ func IP(ctx context.Context) string {
 }
 
 // Record appends an event. ID and Time are filled in; IP, when empty, comes
-// from the context. A nil Recorder records nothing.
+// from the context.
 func (r *Recorder) Record(ctx context.Context, e pairgate.AuditEvent) {
-	if r == nil {
-		return
-	}
 	e.Time = r.now()
 	e.ID = secret.NewID("ev_", e.Time)
 	if e.IP == "" {
