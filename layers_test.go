@@ -22,9 +22,11 @@ var allowed = map[string][]string{
 	"":                     {}, // the domain: the standard library only
 	"adminapi":             {}, // public: the standard library only
 	"client":               {}, // public: no server code (client/deps_test.go names its modules)
+	"verify":               {}, // public: no server code (verify/deps_test.go)
 	"internal/secret":      {},
 	"internal/metrics":     {},
-	"internal/accesstoken": {"", "internal/secret"},
+	"internal/statuslist":  {""},
+	"internal/accesstoken": {"", "internal/secret", "internal/statuslist"},
 	"internal/audit":       {"", "internal/secret"},
 	"internal/ratelimit":   {"", "internal/secret"},
 	"internal/httpx":       {""},
@@ -33,7 +35,7 @@ var allowed = map[string][]string{
 	"internal/grants":      {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit"},
 	"internal/admin":       {"", "internal/secret", "internal/audit", "internal/ratelimit"},
 	"internal/authn":       {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit"},
-	"internal/oauth": {"", "internal/secret", "internal/accesstoken", "internal/ratelimit", "internal/metrics", "internal/httpx",
+	"internal/oauth": {"", "internal/secret", "internal/accesstoken", "internal/statuslist", "internal/ratelimit", "internal/metrics", "internal/httpx",
 		"internal/authn", "internal/grants"},
 	"internal/api": {"", "adminapi", "internal/secret", "internal/audit", "internal/httpx", "internal/authn", "internal/admin",
 		"internal/grants"},
@@ -44,10 +46,11 @@ var allowed = map[string][]string{
 	"internal/app": {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit", "internal/metrics",
 		"internal/httpx", "internal/sqlstore", "internal/grants", "internal/admin", "internal/authn", "internal/oauth",
 		"internal/api", "internal/web", "internal/server"},
-	"internal/cli":       {"", "adminapi", "client", "internal/secret", "internal/admin", "internal/app"},
-	"internal/testenv":   {"", "internal/secret", "internal/admin", "internal/grants", "internal/app"},
-	"cmd/pairgate":       {"internal/cli"},
-	"cmd/pairgate-bench": {"", "internal/secret", "internal/grants", "internal/app"},
+	"internal/cli":             {"", "adminapi", "client", "internal/secret", "internal/admin", "internal/app"},
+	"internal/testenv":         {"", "internal/secret", "internal/admin", "internal/grants", "internal/app"},
+	"cmd/pairgate":             {"internal/cli"},
+	"examples/resource-server": {"verify"},
+	"cmd/pairgate-bench":       {"", "internal/secret", "internal/grants", "internal/app"},
 }
 
 // harness are the real parts any package's tests may start: a whole
@@ -61,6 +64,7 @@ var harness = []string{"internal/testenv", "internal/app", "internal/sqlstore", 
 // server, set up as an admin would.
 var testsAlso = map[string][]string{
 	"client": {"", "internal/admin", "internal/secret"},
+	"verify": {""},
 }
 
 // stdlibOnly are the packages whose importers include programs outside

@@ -29,7 +29,7 @@ type Store interface {
 	// DeleteClient deletes a client and, in the same transaction, its
 	// devices, pending authorizations and refresh tokens. ENOTFOUND if there
 	// is none.
-	DeleteClient(ctx context.Context, id string) error
+	DeleteClient(ctx context.Context, id string, now time.Time) error
 
 	// CreateUser stores a new account. ECONFLICT if the username is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -55,7 +55,7 @@ type Store interface {
 	// DeleteUser deletes an account, its sessions, and the user-mode devices
 	// it approved (their tokens speak for the account). ECONFLICT if it is
 	// the last admin, under the same rule as SetUserRole. ENOTFOUND if none.
-	DeleteUser(ctx context.Context, id string) error
+	DeleteUser(ctx context.Context, id string, now time.Time) error
 
 	// CreateSession stores a new browser session.
 	CreateSession(ctx context.Context, sess *Session) error
@@ -160,7 +160,7 @@ type Store interface {
 	// DeleteDevice deletes a device and, in the same transaction, every
 	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
 	// there is none.
-	DeleteDevice(ctx context.Context, id string) error
+	DeleteDevice(ctx context.Context, id string, now time.Time) error
 	// TouchDevice records that a device was seen. It is a no-op for a device
 	// that no longer exists.
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
@@ -190,6 +190,17 @@ type Store interface {
 	// family is not an error and changes nothing (RFC 7009 §2.2). EINVALID
 	// for a state that is not one of a revoked device.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error
+
+	// RevokedStatusIndexes returns, in order, the token status indexes in
+	// [from, to) whose authorization was revoked — a family revoked, its
+	// device or client or user-mode account deleted — and whose tokens may
+	// not all have expired yet: the set bits of a token status list. Every
+	// operation that revokes an authorization records its index in the
+	// same transaction.
+	RevokedStatusIndexes(ctx context.Context, from, to int64) ([]int64, error)
+	// StatusIndexHighWater is the first token status index not yet given
+	// to a family: how far the status lists reach.
+	StatusIndexHighWater(ctx context.Context) (int64, error)
 
 	// RevokeAccessToken records that the JWT with this jti is revoked until it
 	// expires anyway.
@@ -279,10 +290,11 @@ type GCResult struct {
 	Sessions             int64
 	AuditEvents          int64
 	RateLimits           int64
+	TokenStatuses        int64
 	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/statuslist"
 )
 
 // Claims are an access token's claims (DESIGN.md section 1, RFC 9068).
@@ -26,6 +27,9 @@ type Claims struct {
 	// FamilyID is the refresh family the token was issued with: the
 	// device's authorization, as OpenID Connect's sid names a session.
 	FamilyID string `json:"sid,omitempty"`
+	// Status points into the token status lists (draft-ietf-oauth-status-list):
+	// resource servers learn there that the authorization was revoked.
+	Status *statuslist.Ref `json:"status,omitempty"`
 }
 
 // Issuer mints and verifies access tokens.
@@ -44,6 +48,9 @@ type Grant struct {
 	Scopes   pairgate.Scopes
 	DeviceID string
 	FamilyID string // the refresh family (Device.FamilyID), the sid claim
+	// StatusIndex is the family's index in the token status lists; -1
+	// for a family from before them, whose tokens carry no status.
+	StatusIndex int64
 }
 
 // Mint signs a new access token.
@@ -54,6 +61,9 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 		Issuer: i.Issuer, Subject: g.Subject, Audience: i.Audience, ClientID: g.ClientID, Scope: g.Scopes.String(),
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(i.TTL).Unix(), ID: secret.NewID("at_", now), DeviceID: g.DeviceID,
 		FamilyID: g.FamilyID,
+	}
+	if g.StatusIndex >= 0 {
+		c.Status = statuslist.NewRef(i.Issuer, g.StatusIndex)
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -178,4 +188,35 @@ func ofLiveFamily(c *Claims, d *pairgate.Device) bool {
 		return d.FamilyID != "" && c.IssuedAt >= d.AuthorizedAt.Unix()
 	}
 	return c.FamilyID == d.FamilyID
+}
+
+// StatusListToken signs list n of the token status lists, whose bits are
+// lst (statuslist.Encode): a JWT of type statuslist+jwt with the same keys
+// as access tokens, so that resource servers verify both with the JWKS.
+// ttl says how long a consumer may keep it before it fetches a fresh one.
+func (i *Issuer) StatusListToken(ctx context.Context, n int64, lst string, ttl time.Duration) (string, error) {
+	i.Keyring.fresh(ctx, reloadEvery)
+	now := i.Now()
+	payload, err := json.Marshal(map[string]any{
+		"iss": i.Issuer, "sub": i.Issuer + statuslist.Path(n), "iat": now.Unix(),
+		// The list never outlives a day: a consumer holding an older one
+		// fetches it again, whatever its ttl said.
+		"exp": now.Add(24 * time.Hour).Unix(), "ttl": int64(ttl / time.Second),
+		"status_list": map[string]any{"bits": statuslist.Bits, "lst": lst},
+	})
+	if err != nil {
+		return "", pairgate.Internal(err, "marshal status list")
+	}
+	i.Keyring.mu.RLock()
+	s := i.Keyring.current
+	i.Keyring.mu.RUnlock()
+	jws, err := s.list.Sign(payload)
+	if err != nil {
+		return "", pairgate.Internal(err, "sign status list")
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		return "", pairgate.Internal(err, "serialize status list")
+	}
+	return tok, nil
 }

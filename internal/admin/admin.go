@@ -155,7 +155,7 @@ func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteDevice(ctx, id); err != nil {
+	if err := s.store.DeleteDevice(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.log.Info("device deleted", "device_id", id, "by", a.ID)
@@ -258,7 +258,7 @@ func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
 		// delete those devices one by one if that is what is meant.
 		return pairgate.Errorf(pairgate.ECONFLICT, "%s is built in: it holds the browsers authorized as devices; delete those devices instead", id)
 	}
-	if err := s.store.DeleteClient(ctx, id); err != nil {
+	if err := s.store.DeleteClient(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.changed(id)
@@ -428,7 +428,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 	}
 	// The store refuses to delete the last admin, in the transaction that
 	// deletes: a count taken here would let two admins delete each other.
-	if err := s.store.DeleteUser(ctx, id); err != nil {
+	if err := s.store.DeleteUser(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.record(ctx, a, pairgate.AuditUserDeleted, id, map[string]string{"username": u.Username})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/secret"
@@ -44,6 +45,7 @@ type Config struct {
 	RatePerSource     float64
 	RatePerClient     float64
 	GCInterval        time.Duration
+	StatusListTTL     time.Duration
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -66,6 +68,7 @@ func Default() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		GCInterval:        time.Minute,
+		StatusListTTL:     5 * time.Minute,
 	}
 }
 
@@ -76,7 +79,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of the Prometheus metrics listener, kept off the public one (empty: no metrics)")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "public base URL of the server (the OAuth issuer); may differ from --addr behind a proxy")
 	c.StoreFlags(fs)
-	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens (at most 24h)")
+	fs.DurationVar(&c.StatusListTTL, "status-list-ttl", c.StatusListTTL, "how long resource servers may keep a token status list: a revocation reaches them within this")
 	fs.DurationVar(&c.DeviceCodeTTL, "device-code-ttl", c.DeviceCodeTTL, "lifetime of device, user and pairing codes")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "minimum interval between polls of a device code")
 	fs.DurationVar(&c.RefreshTokenTTL, "refresh-token-ttl", c.RefreshTokenTTL, "a refresh token unused for this long expires")
@@ -135,6 +139,12 @@ func (c Config) Validate() error {
 		if d.v < d.min {
 			errs = append(errs, fmt.Errorf("%s %v: must be at least %v", d.name, d.v, d.min))
 		}
+	}
+	if c.AccessTokenTTL > pairgate.MaxAccessTokenTTL {
+		errs = append(errs, fmt.Errorf("--access-token-ttl %v: must be at most %v (revocations stay published that long)", c.AccessTokenTTL, pairgate.MaxAccessTokenTTL))
+	}
+	if c.StatusListTTL < time.Second || c.StatusListTTL > time.Hour {
+		errs = append(errs, fmt.Errorf("--status-list-ttl %v: must be between 1s and 1h", c.StatusListTTL))
 	}
 	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--refresh-grace %v: must be between 0 and 5m", c.RefreshGrace))

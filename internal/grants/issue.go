@@ -26,7 +26,7 @@ func (s *Service) successor(tok string, now time.Time) (string, pairgate.NewRefr
 // respond mints the access token and builds the token response, once a
 // grant has committed to issuing.
 func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, fam *pairgate.RefreshFamily, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
-	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: fam.ID})
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: fam.ID, StatusIndex: fam.StatusIndex})
 	if err != nil {
 		return nil, err
 	}

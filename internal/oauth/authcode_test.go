@@ -106,7 +106,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 	}
 
 	// Deleting the device revokes it at once (DESIGN.md 2.2).
-	if err := s.App.Store.DeleteDevice(ctx(t), devID); err != nil {
+	if err := s.App.Store.DeleteDevice(ctx(t), devID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, refresh(t, s, r2.body["refresh_token"].(string)), 400, "invalid_grant")

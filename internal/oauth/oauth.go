@@ -33,6 +33,10 @@ type Deps struct {
 	Metrics   *metrics.Metrics
 	PerSource *ratelimit.Local // capacity per source address, every endpoint
 	PerClient *ratelimit.Local // capacity per client, token endpoint
+	Tokens    *accesstoken.Issuer
+	// StatusListTTL is how long resource servers may keep a token status
+	// list before they fetch it again.
+	StatusListTTL time.Duration
 }
 
 // Handlers serves the OAuth endpoints.
@@ -47,6 +51,9 @@ type Handlers struct {
 	metrics   *metrics.Metrics
 	perSource *ratelimit.Local
 	perClient *ratelimit.Local
+	tokens    *accesstoken.Issuer
+	statusTTL time.Duration
+	lists     statusLists
 
 	metaMu  sync.Mutex
 	meta    []byte
@@ -56,11 +63,12 @@ type Handlers struct {
 // New returns the OAuth endpoints.
 func New(d Deps) (*Handlers, error) {
 	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
-		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil {
+		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.StatusListTTL < time.Second {
 		return nil, errors.New("oauth: every dependency is required")
 	}
 	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, store: d.Store, issuer: d.Issuer, ip: d.IP,
-		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient}, nil
+		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient, tokens: d.Tokens,
+		statusTTL: d.StatusListTTL}, nil
 }
 
 // Handle adapts an OAuth handler: its errors are written in RFC 6749 form.

@@ -560,7 +560,7 @@ func TestDeletingDeviceRevokesAtOnce(t *testing.T) {
 	toks, devID := pairDevice(t, s, "HW-DEL")
 	at, rt := toks["access_token"].(string), toks["refresh_token"].(string)
 	deviceAPI(t, s, at, http.StatusOK)
-	if err := s.App.Store.DeleteDevice(ctx(t), devID); err != nil {
+	if err := s.App.Store.DeleteDevice(ctx(t), devID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	deviceAPI(t, s, at, http.StatusUnauthorized)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"time"
 	"context"
 	"database/sql"
 
@@ -65,15 +66,21 @@ func (s *Store) ListClients(ctx context.Context) ([]*pairgate.Client, error) {
 	return out, nil
 }
 
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	// Devices, their refresh families and tokens, and pending grants go
-	// with the client through ON DELETE CASCADE, in this one statement.
-	n, err := affected(s.exec(ctx, `DELETE FROM clients WHERE id = $1`, id))
-	if err != nil {
-		return s.fail(err, "delete client")
-	}
-	if n == 0 {
-		return pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
-	}
-	return nil
+func (s *Store) DeleteClient(ctx context.Context, id string, now time.Time) error {
+	return s.tx(ctx, "delete client", func(tx *sql.Tx) error {
+		// Devices, their refresh families and tokens, and pending grants go
+		// with the client through ON DELETE CASCADE; their status indexes
+		// are marked revoked first, in the same transaction.
+		if err := s.revokeStatus(ctx, tx, `client_id = $2 AND revoked_at = 0`, now, id); err != nil {
+			return err
+		}
+		n, err := affected(tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
+		}
+		return nil
+	})
 }

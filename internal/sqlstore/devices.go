@@ -125,11 +125,15 @@ func (s *Store) CountDevices(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+func (s *Store) DeleteDevice(ctx context.Context, id string, now time.Time) error {
 	return s.tx(ctx, "delete device", func(tx *sql.Tx) error {
 		// Refresh families and their tokens go by ON DELETE CASCADE, in this
 		// transaction; access tokens fail from the next request on because
-		// every check of one looks the device up.
+		// every check of one looks the device up, and resource servers learn
+		// it from the token status lists.
+		if err := s.revokeStatus(ctx, tx, `device_id = $2 AND revoked_at = 0`, now, id); err != nil {
+			return err
+		}
 		n, err := affected(tx.ExecContext(ctx, `DELETE FROM devices WHERE id = $1`, id))
 		if err != nil {
 			return err

@@ -27,6 +27,10 @@ type dialect struct {
 	// ends. SQLite has no row locks and needs none: its single writer
 	// runs one write transaction at a time.
 	forUpdate string
+	// nextStatusIndex allocates a token status index in tx; statusHighWater
+	// is the first index not yet allocated.
+	nextStatusIndex string
+	statusHighWater string
 }
 
 var sqliteDialect = dialect{
@@ -54,6 +58,9 @@ var sqliteDialect = dialect{
 	// finds nothing, and nothing is refused.
 	isEncoding: func(error) bool { return false },
 	forUpdate:  "",
+	// The single writer makes the counter row uncontended.
+	nextStatusIndex: `UPDATE status_counter SET next = next + 1 WHERE id = 1 RETURNING next - 1`,
+	statusHighWater: `SELECT next FROM status_counter WHERE id = 1`,
 }
 
 var postgresDialect = dialect{
@@ -93,5 +100,7 @@ var postgresDialect = dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
 	},
-	forUpdate: " FOR UPDATE",
+	forUpdate:       " FOR UPDATE",
+	nextStatusIndex: `SELECT nextval('status_idx_seq')`,
+	statusHighWater: `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM status_idx_seq`,
 }

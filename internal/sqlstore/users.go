@@ -157,7 +157,7 @@ func (s *Store) SetUserRole(ctx context.Context, id, role string, now time.Time)
 	})
 }
 
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error {
 	return s.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		u, others, err := s.lockRoles(ctx, tx, id)
 		if err != nil {
@@ -174,6 +174,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		// A user-mode token speaks for the person; with the person gone it
 		// must stop working (the families go by cascade).
+		if err := s.revokeStatus(ctx, tx, `revoked_at = 0 AND device_id IN (SELECT id FROM devices WHERE mode = 'user' AND user_id = $2)`, now, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE mode = 'user' AND user_id = $1`, id); err != nil {
 			return err
 		}

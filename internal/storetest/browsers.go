@@ -74,7 +74,7 @@ func testAuthorizeBrowser(t *testing.T, s pairgate.Store) {
 	}
 
 	// Deleting the device ends its browser sessions at once.
-	must(t, s.DeleteDevice(ctx(t), dev.ID))
+	must(t, s.DeleteDevice(ctx(t), dev.ID, t0))
 	for _, h := range [][]byte{second.IDHash, both.IDHash} {
 		_, err = s.GetSession(ctx(t), h, later)
 		wantCode(t, err, pairgate.ENOTFOUND)

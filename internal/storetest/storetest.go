@@ -70,6 +70,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
+		{"TokenStatus", testTokenStatus},
+		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}
@@ -199,8 +201,8 @@ func testClients(t *testing.T, s pairgate.Store) {
 	}
 	_, err = s.GetClient(ctx(t), "nope")
 	wantCode(t, err, pairgate.ENOTFOUND)
-	must(t, s.DeleteClient(ctx(t), "svc"))
-	wantCode(t, s.DeleteClient(ctx(t), "svc"), pairgate.ENOTFOUND)
+	must(t, s.DeleteClient(ctx(t), "svc", t0))
+	wantCode(t, s.DeleteClient(ctx(t), "svc", t0), pairgate.ENOTFOUND)
 }
 
 func testUsers(t *testing.T, s pairgate.Store) {
@@ -236,10 +238,10 @@ func testUsers(t *testing.T, s pairgate.Store) {
 		t.Fatalf("list users: %v", list)
 	}
 	// alice is the only admin: she stays until there is another.
-	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ECONFLICT)
+	wantCode(t, s.DeleteUser(ctx(t), u.ID, t0), pairgate.ECONFLICT)
 	must(t, s.SetUserRole(ctx(t), list[1].ID, pairgate.RoleAdmin, later))
-	must(t, s.DeleteUser(ctx(t), u.ID))
-	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ENOTFOUND)
+	must(t, s.DeleteUser(ctx(t), u.ID, t0))
+	wantCode(t, s.DeleteUser(ctx(t), u.ID, t0), pairgate.ENOTFOUND)
 	if n, _ := s.CountUsers(ctx(t)); n != 1 {
 		t.Fatalf("count after delete = %d", n)
 	}
@@ -778,21 +780,21 @@ func testDeleteDevice(t *testing.T, s pairgate.Store) {
 	dev, _, tok := issued(t, s, c, "hw-del")
 	sess := &pairgate.Session{IDHash: rnd(32), DeviceID: dev.ID, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateSession(ctx(t), sess))
-	must(t, s.DeleteDevice(ctx(t), dev.ID))
+	must(t, s.DeleteDevice(ctx(t), dev.ID, t0))
 	_, err := s.GetDevice(ctx(t), dev.ID)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(t0), "", t0, time.Minute)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 	_, err = s.GetSession(ctx(t), sess.IDHash, t0)
 	wantCode(t, err, pairgate.ENOTFOUND)
-	wantCode(t, s.DeleteDevice(ctx(t), dev.ID), pairgate.ENOTFOUND)
+	wantCode(t, s.DeleteDevice(ctx(t), dev.ID, t0), pairgate.ENOTFOUND)
 	must(t, s.TouchDevice(ctx(t), dev.ID, "x", t0)) // no-op, no error
 
 	// A device deleted between approval and redemption gets no tokens.
 	a := mkAuthz(t, s, c, "")
 	ap, err := s.ApproveDeviceAuthorization(ctx(t), a.ID, deviceFor(a, "u", t0), t0)
 	must(t, err)
-	must(t, s.DeleteDevice(ctx(t), ap.DeviceID))
+	must(t, s.DeleteDevice(ctx(t), ap.DeviceID, t0))
 	_, err = s.RedeemDeviceAuthorization(ctx(t), a.ID, family(c.ID, "s", t0), newToken(t0), t0)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 }
@@ -801,7 +803,7 @@ func testDeleteClient(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	dev, _, tok := issued(t, s, c, "hw-c")
 	a := mkAuthz(t, s, c, "")
-	must(t, s.DeleteClient(ctx(t), c.ID))
+	must(t, s.DeleteClient(ctx(t), c.ID, t0))
 	_, err := s.GetDevice(ctx(t), dev.ID)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.GetDeviceAuthorizationByDeviceCode(ctx(t), a.DeviceCodeHash)
@@ -824,7 +826,7 @@ func testDeleteUser(t *testing.T, s pairgate.Store) {
 	}
 	userMode := approveAs(pairgate.ModeUser)
 	deviceMode := approveAs(pairgate.ModeDevice)
-	must(t, s.DeleteUser(ctx(t), u.ID))
+	must(t, s.DeleteUser(ctx(t), u.ID, t0))
 	_, err := s.GetDevice(ctx(t), userMode)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.GetDevice(ctx(t), deviceMode)
@@ -1154,7 +1156,7 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	if got.OwnerRole != pairgate.RoleDeviceManager {
 		t.Fatalf("the key of a demoted owner carries role %q", got.OwnerRole)
 	}
-	must(t, s.DeleteUser(ctx(t), admin.ID))
+	must(t, s.DeleteUser(ctx(t), admin.ID, t0))
 	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
 	wantCode(t, err, pairgate.ENOTFOUND)
 }

@@ -49,7 +49,11 @@ type Server struct {
 	DataDir string
 	DB      string
 	logs    *Buffer
+	stop    func()
 }
+
+// Stop shuts the server down before the test ends: pairgate unreachable.
+func (s *Server) Stop() { s.stop() }
 
 // AdminPassword is the password of the "admin" account of test servers.
 const AdminPassword = "correct horse battery staple"
@@ -108,13 +112,17 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	s := &Server{URL: cfg.Issuer, App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("server: %v", err)
-		}
-		a.Close()
-	})
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("server: %v", err)
+			}
+			a.Close()
+		})
+	}
+	t.Cleanup(s.stop)
 	return s
 }
 
