@@ -1,9 +1,9 @@
 package sqlstore
 
 import (
-	"time"
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/pairgate/pairgate"
 )
