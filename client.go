@@ -30,6 +30,10 @@ type Client struct {
 	GrantTypes []string
 	Scopes     Scopes // what the client may ask for; also its default scope
 	CreatedAt  time.Time
+	// InactiveSignOutDays and InactiveRemoveDays override the server's
+	// inactivity policy for the client's devices; 0 keeps the server's.
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
 }
 
 // AllowsGrant reports whether the client may use grant type gt.

@@ -31,6 +31,18 @@ const (
 	DeviceExpired   = "expired"    // its refresh token went unused until it expired
 )
 
+// InactivityPolicy says when devices that are no longer seen leave the
+// inventory: signed out (DeviceExpired) when not seen for SignOutAfter,
+// removed when not seen for RemoveAfter more. Zero: never. A client may
+// override either (Client.InactiveSignOutDays, InactiveRemoveDays).
+type InactivityPolicy struct {
+	SignOutAfter time.Duration
+	RemoveAfter  time.Duration
+}
+
+// Day is the unit in which inactivity is counted.
+const Day = 24 * time.Hour
+
 // ValidDeviceState reports whether s is one of the Device* states.
 func ValidDeviceState(s string) bool {
 	switch s {

@@ -161,6 +161,19 @@ type Store interface {
 	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
 	// there is none.
 	DeleteDevice(ctx context.Context, id string, now time.Time) error
+	// SignOutInactiveDevices signs out at most limit active devices that
+	// were last seen before their cutoff — their client's
+	// InactiveSignOutDays, else p.SignOutAfter; neither: never — oldest
+	// first: their authorizations are revoked (status indexes set) and
+	// they move to DeviceExpired, in one transaction. It returns them.
+	// Guarded by state, so that replicas sweeping at once move each device
+	// once.
+	SignOutInactiveDevices(ctx context.Context, p InactivityPolicy, now time.Time, limit int) ([]*Device, error)
+	// RemoveInactiveDevices deletes at most limit devices that ended
+	// (expired, signed out or revoked) and were not seen since, for longer
+	// than their client's InactiveRemoveDays, else p.RemoveAfter, as
+	// DeleteDevice does. It returns them as they were.
+	RemoveInactiveDevices(ctx context.Context, p InactivityPolicy, now time.Time, limit int) ([]*Device, error)
 	// TouchDevice records that a device was seen. It is a no-op for a device
 	// that no longer exists.
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
@@ -236,6 +249,9 @@ type Store interface {
 	// AppendAuditEvent adds an event to the audit log. Events are never
 	// changed; GarbageCollect removes them after AuditRetention.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
+	// AppendAuditEvents adds events in one transaction: the events of a
+	// sweep's batch.
+	AppendAuditEvents(ctx context.Context, es []*AuditEvent) error
 	// ListAuditEvents returns a page of the audit log, newest first, with
 	// f.Limit as for ListDevices.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)

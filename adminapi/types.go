@@ -77,6 +77,9 @@ type NewClient struct {
 	Public     bool     `json:"public"`
 	GrantTypes []string `json:"grant_types"`
 	Scopes     []string `json:"scopes"`
+	// The client's own inactivity policy, in days; 0 keeps the server's.
+	InactiveSignOutDays int `json:"inactive_sign_out_days,omitempty"`
+	InactiveRemoveDays  int `json:"inactive_remove_days,omitempty"`
 }
 
 // OAuthClient is an OAuth client registered with pairgate. ClientSecret is
@@ -89,6 +92,9 @@ type OAuthClient struct {
 	Scopes       []string  `json:"scopes"`
 	CreatedAt    time.Time `json:"created_at"`
 	ClientSecret string    `json:"client_secret,omitempty"`
+	// The client's own inactivity policy, in days; 0: the server's.
+	InactiveSignOutDays int `json:"inactive_sign_out_days"`
+	InactiveRemoveDays  int `json:"inactive_remove_days"`
 }
 
 // ClientList is GET /api/v1/clients.

@@ -173,6 +173,10 @@ type NewClient struct {
 	Public     bool
 	GrantTypes []string
 	Scopes     []string
+	// InactiveSignOutDays and InactiveRemoveDays set the client's own
+	// inactivity policy; 0 keeps the server's.
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -205,8 +209,11 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if len(scopes) == 0 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "scopes is required")
 	}
+	if nc.InactiveSignOutDays < 0 || nc.InactiveSignOutDays > 3650 || nc.InactiveRemoveDays < 0 || nc.InactiveRemoveDays > 3650 {
+		return nil, "", pairgate.Errorf(pairgate.EINVALID, "inactive_sign_out_days and inactive_remove_days are days: 0 (the server's) to 3650")
+	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
-		Scopes: scopes, CreatedAt: s.now()}
+		Scopes: scopes, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays, InactiveRemoveDays: nc.InactiveRemoveDays}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)

@@ -161,7 +161,8 @@ func (h *Handlers) DeleteDevice(w http.ResponseWriter, r *http.Request, a admin.
 
 func clientOut(c *pairgate.Client, sec string) adminapi.OAuthClient {
 	return adminapi.OAuthClient{ClientID: c.ID, Name: c.Name, Public: c.Public, GrantTypes: orEmpty(c.GrantTypes),
-		Scopes: orEmpty(c.Scopes), CreatedAt: c.CreatedAt.UTC(), ClientSecret: sec}
+		Scopes: orEmpty(c.Scopes), CreatedAt: c.CreatedAt.UTC(), ClientSecret: sec,
+		InactiveSignOutDays: c.InactiveSignOutDays, InactiveRemoveDays: c.InactiveRemoveDays}
 }
 
 // CreateClient is POST /api/v1/clients. A confidential client's secret is
@@ -172,7 +173,7 @@ func (h *Handlers) CreateClient(w http.ResponseWriter, r *http.Request, a admin.
 		return err
 	}
 	c, sec, err := h.admin.CreateClient(r.Context(), a, admin.NewClient{ID: in.ClientID, Name: in.Name, Public: in.Public,
-		GrantTypes: in.GrantTypes, Scopes: in.Scopes})
+		GrantTypes: in.GrantTypes, Scopes: in.Scopes, InactiveSignOutDays: in.InactiveSignOutDays, InactiveRemoveDays: in.InactiveRemoveDays})
 	if err != nil {
 		return err
 	}

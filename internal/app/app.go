@@ -18,6 +18,7 @@ import (
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 	"github.com/pairgate/pairgate/internal/ratelimit"
@@ -44,19 +45,20 @@ type Options struct {
 
 // App is a wired pairgate server: its store, its parts, its HTTP handler.
 type App struct {
-	Config   Config
-	Store    *sqlstore.Store
-	Keys     *secret.Keys
-	Keyring  *accesstoken.Keyring
-	Tokens   *accesstoken.Issuer
-	Clients  *authn.Clients
-	Grants   *grants.Service
-	Audit    *audit.Recorder
-	Admin    *admin.Service
-	Sessions *authn.Sessions
-	Server   *server.Server
-	Log      *slog.Logger
-	Now      func() time.Time
+	Config    Config
+	Store     *sqlstore.Store
+	Keys      *secret.Keys
+	Keyring   *accesstoken.Keyring
+	Tokens    *accesstoken.Issuer
+	Clients   *authn.Clients
+	Grants    *grants.Service
+	Audit     *audit.Recorder
+	Admin     *admin.Service
+	Sessions  *authn.Sessions
+	Lifecycle *lifecycle.Service
+	Server    *server.Server
+	Log       *slog.Logger
+	Now       func() time.Time
 
 	out             io.Writer
 	metricsListener atomic.Pointer[string] // the metrics address, once listening
@@ -172,9 +174,16 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	if err != nil {
 		return nil, err
 	}
+	sweeper, err := lifecycle.New(lifecycle.Config{Policy: pairgate.InactivityPolicy{
+		SignOutAfter: time.Duration(cfg.InactiveSignOutDays) * pairgate.Day, RemoveAfter: time.Duration(cfg.InactiveRemoveDays) * pairgate.Day},
+		Batch: 500, Pause: 20 * time.Millisecond}, lifecycle.Deps{Store: store, Audit: rec, Log: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Lifecycle = sweeper
 	srv, err := server.New(server.Config{GCInterval: cfg.GCInterval, KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: cfg.HTTPS()},
 		server.Deps{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Pages: pages, Metrics: m, Audit: rec,
-			IP: ip, Log: log, Now: now})
+			Lifecycle: sweeper, IP: ip, Log: log, Now: now})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	RatePerClient     float64
 	GCInterval        time.Duration
 	StatusListTTL     time.Duration
+	// The inactivity policy, in days (0: never).
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -69,6 +72,10 @@ func Default() Config {
 		LogFormat:         "text",
 		GCInterval:        time.Minute,
 		StatusListTTL:     5 * time.Minute,
+		// A device unseen for a quarter is gone from the fleet; another
+		// quarter later nobody will miss its row.
+		InactiveSignOutDays: 90,
+		InactiveRemoveDays:  90,
 	}
 }
 
@@ -93,6 +100,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
 	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (an IPv6 /64), bursts of twice that; 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
 	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
+	fs.IntVar(&c.InactiveSignOutDays, "inactive-sign-out-days", c.InactiveSignOutDays, "sign out devices not seen for this many days (state expired; 0: never); a client may set its own")
+	fs.IntVar(&c.InactiveRemoveDays, "inactive-remove-days", c.InactiveRemoveDays, "remove devices that ended and were not seen for this many more days (0: never); a client may set its own")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -145,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if c.StatusListTTL < time.Second || c.StatusListTTL > time.Hour {
 		errs = append(errs, fmt.Errorf("--status-list-ttl %v: must be between 1s and 1h", c.StatusListTTL))
+	}
+	if c.InactiveSignOutDays < 0 || c.InactiveSignOutDays > 3650 || c.InactiveRemoveDays < 0 || c.InactiveRemoveDays > 3650 {
+		errs = append(errs, errors.New("--inactive-sign-out-days and --inactive-remove-days: 0 (never) to 3650"))
 	}
 	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--refresh-grace %v: must be between 0 and 5m", c.RefreshGrace))

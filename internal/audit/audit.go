@@ -65,12 +65,44 @@ func (r *Recorder) Record(ctx context.Context, e pairgate.AuditEvent) {
 		r.log.ErrorContext(ctx, "audit event not stored", "action", e.Action, "target", e.Target, "err", err)
 	}
 	if r.lines != nil {
-		b, err := json.Marshal(jsonEvent{Type: "audit", ID: e.ID, Time: e.Time, Action: e.Action, ActorType: e.ActorType,
-			ActorID: e.ActorID, ActorName: e.ActorName, Target: e.Target, IP: e.IP, Details: e.Details})
-		if err == nil {
-			r.mu.Lock()
-			r.lines.Write(append(b, '\n'))
-			r.mu.Unlock()
+		r.writeLine(e)
+	}
+}
+
+func (r *Recorder) writeLine(e pairgate.AuditEvent) {
+	b, err := json.Marshal(jsonEvent{Type: "audit", ID: e.ID, Time: e.Time, Action: e.Action, ActorType: e.ActorType,
+		ActorID: e.ActorID, ActorName: e.ActorName, Target: e.Target, IP: e.IP, Details: e.Details})
+	if err == nil {
+		r.mu.Lock()
+		r.lines.Write(append(b, '\n'))
+		r.mu.Unlock()
+	}
+}
+
+// RecordAll appends events in one transaction, each filled in as Record
+// fills one: the events of a sweep's batch.
+func (r *Recorder) RecordAll(ctx context.Context, es []pairgate.AuditEvent) {
+	if len(es) == 0 {
+		return
+	}
+	ptrs := make([]*pairgate.AuditEvent, len(es))
+	for i := range es {
+		e := &es[i]
+		e.Time = r.now()
+		e.ID = secret.NewID("ev_", e.Time)
+		if e.IP == "" {
+			e.IP = IP(ctx)
+		}
+		ptrs[i] = e
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.store.AppendAuditEvents(sctx, ptrs); err != nil {
+		r.log.ErrorContext(ctx, "audit events not stored", "events", len(es), "first_action", es[0].Action, "err", err)
+	}
+	if r.lines != nil {
+		for _, e := range es {
+			r.writeLine(e)
 		}
 	}
 }

@@ -484,12 +484,15 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	var af apiFlags
 	var id, name, grants, scopes string
 	var public bool
+	var signOutDays, removeDays int
 	fs := newAPIFlagSet(env, "clients create", "--id ID --name NAME [--public] --grant-types A,B --scopes A,B", &af)
 	fs.StringVar(&id, "id", "", "the client_id (required)")
 	fs.StringVar(&name, "name", "", "a name people see on consent pages (required)")
 	fs.BoolVar(&public, "public", false, "a public client (a device app) has no secret; without it the client is confidential and gets a secret, shown once")
 	fs.StringVar(&grants, "grant-types", "urn:ietf:params:oauth:grant-type:device_code,pairing_code,refresh_token,urn:pairgate:grant-type:authorization-code", "comma-separated grant types it may use")
 	fs.StringVar(&scopes, "scopes", "printing", "comma-separated scopes it may ask for")
+	fs.IntVar(&signOutDays, "inactive-sign-out-days", 0, "sign out its devices after this many days unseen (0: the server's policy)")
+	fs.IntVar(&removeDays, "inactive-remove-days", 0, "remove them after this many more days (0: the server's policy)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -501,7 +504,7 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 		return apiStatus(env, cmd, err)
 	}
 	out, err := c.CreateClient(ctx, adminapi.NewClient{ClientID: id, Name: name, Public: public,
-		GrantTypes: splitComma(grants), Scopes: splitComma(scopes)})
+		GrantTypes: splitComma(grants), Scopes: splitComma(scopes), InactiveSignOutDays: signOutDays, InactiveRemoveDays: removeDays})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}

@@ -31,6 +31,9 @@ type dialect struct {
 	// is the first index not yet allocated.
 	nextStatusIndex string
 	statusHighWater string
+	// skipLocked lets replicas sweeping at once take different rows
+	// rather than wait for each other.
+	skipLocked string
 }
 
 var sqliteDialect = dialect{
@@ -61,6 +64,7 @@ var sqliteDialect = dialect{
 	// The single writer makes the counter row uncontended.
 	nextStatusIndex: `UPDATE status_counter SET next = next + 1 WHERE id = 1 RETURNING next - 1`,
 	statusHighWater: `SELECT next FROM status_counter WHERE id = 1`,
+	skipLocked:      "",
 }
 
 var postgresDialect = dialect{
@@ -103,4 +107,5 @@ var postgresDialect = dialect{
 	forUpdate:       " FOR UPDATE",
 	nextStatusIndex: `SELECT nextval('status_idx_seq')`,
 	statusHighWater: `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM status_idx_seq`,
+	skipLocked:      " FOR UPDATE OF d SKIP LOCKED",
 }

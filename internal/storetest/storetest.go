@@ -71,6 +71,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
 		{"TokenStatus", testTokenStatus},
+		{"Inactivity", testInactivity},
+		{"InactivityOnReplicas", testInactivityReplicas},
 		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
