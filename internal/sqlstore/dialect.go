@@ -34,6 +34,10 @@ type dialect struct {
 	// skipLocked lets replicas sweeping at once take different rows
 	// rather than wait for each other.
 	skipLocked string
+	// rowID names a row in a batched DELETE; skipLockedRows lets
+	// replicas cleaning up at once take different rows.
+	rowID          string
+	skipLockedRows string
 }
 
 var sqliteDialect = dialect{
@@ -65,6 +69,8 @@ var sqliteDialect = dialect{
 	nextStatusIndex: `UPDATE status_counter SET next = next + 1 WHERE id = 1 RETURNING next - 1`,
 	statusHighWater: `SELECT next FROM status_counter WHERE id = 1`,
 	skipLocked:      "",
+	rowID:           "rowid",
+	skipLockedRows:  "",
 }
 
 var postgresDialect = dialect{
@@ -108,4 +114,6 @@ var postgresDialect = dialect{
 	nextStatusIndex: `SELECT nextval('status_idx_seq')`,
 	statusHighWater: `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM status_idx_seq`,
 	skipLocked:      " FOR UPDATE OF d SKIP LOCKED",
+	rowID:           "ctid",
+	skipLockedRows:  " FOR UPDATE SKIP LOCKED",
 }

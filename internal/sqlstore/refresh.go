@@ -25,8 +25,8 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 	if err := tx.QueryRowContext(ctx, s.d.nextStatusIndex).Scan(&fam.StatusIndex); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx)
-		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.StatusIndex)
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx, live_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7, $8)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.StatusIndex, ns(first.ExpiresAt))
 	if s.d.isForeignKey(err) {
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
@@ -133,7 +133,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 			}
 			if n == 1 {
 				gen := t.gen + 1
-				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1 WHERE id = $2`, gen, t.fam.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1, live_expires_at = $2 WHERE id = $3`, gen, ns(next.ExpiresAt), t.fam.ID); err != nil {
 					return err
 				}
 				if err := s.insertToken(ctx, tx, t.fam.ID, gen, next); err != nil {

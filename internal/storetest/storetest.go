@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimit", testRateLimit},
 		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
+		{"GarbageCollectInBatches", testGarbageCollectInBatches},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
 		{"TokenStatus", testTokenStatus},
