@@ -146,3 +146,34 @@ func testInactivityReplicas(t *testing.T, s pairgate.Store) {
 		}
 	}
 }
+
+// testDeviceCount: the kept count follows every way a device comes and
+// goes, cascades included.
+func testDeviceCount(t *testing.T, s pairgate.Store) {
+	count := func() int {
+		t.Helper()
+		n, err := s.CountDevices(ctx(t))
+		must(t, err)
+		return n
+	}
+	base := count()
+	c := mkClient(t, s)
+	d1, _, _ := issued(t, s, c, "cnt-1")
+	issued(t, s, c, "cnt-2")
+	issued(t, s, c, "")
+	if n := count(); n != base+3 {
+		t.Fatalf("after three authorizations: %d, want %d", n, base+3)
+	}
+	// Authorizing a known device again: still three.
+	again := *d1
+	_, err := s.IssueRefreshFamily(ctx(t), &again, family(c.ID, d1.ID, t0), newToken(t0))
+	must(t, err)
+	must(t, s.DeleteDevice(ctx(t), d1.ID, t0))
+	if n := count(); n != base+2 {
+		t.Fatalf("after a deletion: %d, want %d", n, base+2)
+	}
+	must(t, s.DeleteClient(ctx(t), c.ID, t0))
+	if n := count(); n != base {
+		t.Fatalf("after deleting the client (a cascade): %d, want %d", n, base)
+	}
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitRefund", testRateLimitRefund},
 		{"TokenStatus", testTokenStatus},
 		{"Inactivity", testInactivity},
+		{"DeviceCount", testDeviceCount},
 		{"InactivityOnReplicas", testInactivityReplicas},
 		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
