@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pairgate/pairgate"
 )
@@ -63,10 +64,11 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, err
 }
 
 // likePattern escapes LIKE's wildcards so that a search is a substring
-// match of exactly what was typed.
-func likePattern(s string) string {
+// match of exactly what was typed, lower-cased as the database's lower()
+// lower-cases the text it is matched against.
+func (s *Store) likePattern(q string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+	return "%" + r.Replace(s.d.lower(q)) + "%"
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
@@ -81,8 +83,22 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		return "$" + strconv.Itoa(len(args))
 	}
 	if f.Search != "" {
-		p := arg(likePattern(f.Search))
-		conds = append(conds, `(lower(name) LIKE `+p+` ESCAPE '\' OR lower(hardware_id) LIKE `+p+` ESCAPE '\' OR lower(client_id) LIKE `+p+` ESCAPE '\' OR lower(id) LIKE `+p+` ESCAPE '\' OR lower(last_ip) LIKE `+p+` ESCAPE '\')`)
+		p := arg(s.likePattern(f.Search))
+		match := `lower(` + s.d.searchText + `) LIKE ` + p + ` ESCAPE '\'`
+		// A term of three characters or more is looked up in the trigram
+		// index first. When it matches few devices (a rare or a missing
+		// term: the case a scan is slow for) the page is found among them;
+		// a common term fills a page quickly in id order, index or not.
+		if n := utf8.RuneCountInString(f.Search); n >= 3 {
+			few, err := s.searchFew(ctx, s.likePattern(f.Search))
+			if err != nil {
+				return nil, s.fail(err, "search devices")
+			}
+			if few {
+				match = `id IN (` + s.d.searchIDs(p) + `)` + ` AND ` + match
+			}
+		}
+		conds = append(conds, match)
 	}
 	if f.ClientID != "" {
 		conds = append(conds, `client_id = `+arg(f.ClientID))
@@ -115,6 +131,17 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		return nil, s.fail(err, "list devices")
 	}
 	return out, nil
+}
+
+// searchCap is how many matches make a term common.
+const searchCap = 2000
+
+// searchFew reports whether the pattern matches at most searchCap devices,
+// asking the trigram index.
+func (s *Store) searchFew(ctx context.Context, pattern string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+s.d.searchIDs("$1")+` LIMIT `+strconv.Itoa(searchCap+1)+`) AS m`, pattern).Scan(&n)
+	return n <= searchCap, err
 }
 
 func (s *Store) CountDevices(ctx context.Context) (int, error) {

@@ -38,6 +38,14 @@ type dialect struct {
 	// replicas cleaning up at once take different rows.
 	rowID          string
 	skipLockedRows string
+	// searchIDs is a query of the ids of the devices whose search text
+	// matches the LIKE pattern p, through the trigram index.
+	searchIDs func(p string) string
+	// searchText is what a search matches, as the indexes hold it: the
+	// searched columns joined by U+001F, which nobody types.
+	searchText string
+	// lower lower-cases as the database's lower() does.
+	lower func(string) string
 }
 
 var sqliteDialect = dialect{
@@ -71,6 +79,19 @@ var sqliteDialect = dialect{
 	skipLocked:      "",
 	rowID:           "rowid",
 	skipLockedRows:  "",
+	// The FTS5 trigram index answers LIKE itself, case-insensitively.
+	searchIDs:  func(p string) string { return `SELECT id FROM devices_search WHERE text LIKE ` + p + ` ESCAPE '\'` },
+	searchText: `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`,
+	// SQLite's lower() knows the ASCII letters only.
+	lower: func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	},
 }
 
 var postgresDialect = dialect{
@@ -116,4 +137,10 @@ var postgresDialect = dialect{
 	skipLocked:      " FOR UPDATE OF d SKIP LOCKED",
 	rowID:           "ctid",
 	skipLockedRows:  " FOR UPDATE SKIP LOCKED",
+	// The expression of the pg_trgm index (migration 00034).
+	searchIDs: func(p string) string {
+		return `SELECT id FROM devices WHERE lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
+	},
+	searchText: `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
+	lower:      strings.ToLower,
 }

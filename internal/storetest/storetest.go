@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"TokenStatus", testTokenStatus},
 		{"Inactivity", testInactivity},
 		{"DeviceCount", testDeviceCount},
+		{"Search", testSearch},
 		{"InactivityOnReplicas", testInactivityReplicas},
 		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
