@@ -156,7 +156,8 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Admin = adm
 	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: issuer, IP: ip, Log: log,
 		Metrics: m, PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, now),
-		Tokens: tokens, StatusListTTL: cfg.StatusListTTL})
+		Tokens: tokens, StatusListTTL: cfg.StatusListTTL,
+		Admission: ratelimit.NewAdmission(cfg.MaxConcurrentWrites, cfg.OverloadWait, cfg.OverloadRetrySpread, func() { m.RateLimited("admission") })})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	RatePerClient     float64
 	GCInterval        time.Duration
 	StatusListTTL     time.Duration
+	// Admission control of the write path.
+	MaxConcurrentWrites int
+	OverloadWait        time.Duration
+	OverloadRetrySpread time.Duration
 	// The inactivity policy, in days (0: never).
 	InactiveSignOutDays int
 	InactiveRemoveDays  int
@@ -74,6 +78,9 @@ func Default() Config {
 		StatusListTTL:     5 * time.Minute,
 		// A device unseen for a quarter is gone from the fleet; another
 		// quarter later nobody will miss its row.
+		MaxConcurrentWrites: 64,
+		OverloadWait:        time.Second,
+		OverloadRetrySpread: time.Minute,
 		InactiveSignOutDays: 90,
 		InactiveRemoveDays:  90,
 	}
@@ -102,6 +109,9 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
 	fs.IntVar(&c.InactiveSignOutDays, "inactive-sign-out-days", c.InactiveSignOutDays, "sign out devices not seen for this many days (state expired; 0: never); a client may set its own")
 	fs.IntVar(&c.InactiveRemoveDays, "inactive-remove-days", c.InactiveRemoveDays, "remove devices that ended and were not seen for this many more days (0: never); a client may set its own")
+	fs.IntVar(&c.MaxConcurrentWrites, "max-concurrent-writes", c.MaxConcurrentWrites, "refreshes, redemptions and new device authorizations worked on at once; more wait a second, then get 503 with Retry-After (0: no limit)")
+	fs.DurationVar(&c.OverloadWait, "overload-wait", c.OverloadWait, "how long a write waits for one of --max-concurrent-writes before it is refused")
+	fs.DurationVar(&c.OverloadRetrySpread, "overload-retry-spread", c.OverloadRetrySpread, "a 503 for overload says to retry after 1s plus a random part of this, so that a fleet does not come back in lockstep")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -154,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.StatusListTTL < time.Second || c.StatusListTTL > time.Hour {
 		errs = append(errs, fmt.Errorf("--status-list-ttl %v: must be between 1s and 1h", c.StatusListTTL))
+	}
+	if c.MaxConcurrentWrites < 0 || c.OverloadRetrySpread < 0 || c.OverloadWait < 0 {
+		errs = append(errs, errors.New("--max-concurrent-writes, --overload-wait and --overload-retry-spread must not be negative"))
 	}
 	if c.InactiveSignOutDays < 0 || c.InactiveSignOutDays > 3650 || c.InactiveRemoveDays < 0 || c.InactiveRemoveDays > 3650 {
 		errs = append(errs, errors.New("--inactive-sign-out-days and --inactive-remove-days: 0 (never) to 3650"))

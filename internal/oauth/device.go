@@ -20,6 +20,11 @@ func (h *Handlers) DeviceAuthorization(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	release, err := h.admission.Admit(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := h.grants.StartDeviceAuthorization(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err
@@ -34,6 +39,11 @@ func (h *Handlers) Pair(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := h.admission.Admit(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := h.grants.StartPairing(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ type Deps struct {
 	PerSource *ratelimit.Local // capacity per source address, every endpoint
 	PerClient *ratelimit.Local // capacity per client, token endpoint
 	Tokens    *accesstoken.Issuer
+	// Admission bounds the writes (refreshes, redemptions, new device
+	// authorizations) in flight; beyond it, 503 with Retry-After.
+	Admission *ratelimit.Admission
 	// StatusListTTL is how long resource servers may keep a token status
 	// list before they fetch it again.
 	StatusListTTL time.Duration
@@ -52,6 +55,7 @@ type Handlers struct {
 	perSource *ratelimit.Local
 	perClient *ratelimit.Local
 	tokens    *accesstoken.Issuer
+	admission *ratelimit.Admission
 	statusTTL time.Duration
 	lists     statusLists
 
@@ -63,11 +67,11 @@ type Handlers struct {
 // New returns the OAuth endpoints.
 func New(d Deps) (*Handlers, error) {
 	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
-		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.StatusListTTL < time.Second {
+		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.Admission == nil || d.StatusListTTL < time.Second {
 		return nil, errors.New("oauth: every dependency is required")
 	}
 	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, store: d.Store, issuer: d.Issuer, ip: d.IP,
-		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient, tokens: d.Tokens,
+		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient, tokens: d.Tokens, admission: d.Admission,
 		statusTTL: d.StatusListTTL}, nil
 }
 

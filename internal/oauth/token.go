@@ -49,6 +49,17 @@ func (h *Handlers) Token(w http.ResponseWriter, r *http.Request) error {
 		h.metrics.Grant("unsupported", "unsupported_grant_type")
 		return pairgate.Errorf(pairgate.EUNSUPPORTED, "grant_type '%s' is not supported", pairgate.Printable(req.GrantType, 100))
 	}
+	// Grants that always write wait for a slot; a poll is mostly a read,
+	// answered from memory, and never waits (a pending fleet must not
+	// crowd out the refreshes).
+	if req.GrantType == pairgate.GrantRefreshToken || req.GrantType == pairgate.GrantAuthorizationCode {
+		release, err := h.admission.Admit(r.Context())
+		if err != nil {
+			h.metrics.Grant(req.GrantType, "temporarily_unavailable")
+			return err
+		}
+		defer release()
+	}
 	// Once a grant has decided to issue, a client that hangs up must not
 	// leave a redeemed code without its tokens delivered to anyone: the
 	// store work runs to the end.
