@@ -14,6 +14,10 @@ type RefreshFamily struct {
 	CreatedAt  time.Time
 	Generation int // the generation of the live token
 	RevokedAt  time.Time
+	// DPoPJKT binds the family to the key of its device (RFC 9449 §5):
+	// only a refresh with a proof by that key rotates it. "" for a Bearer
+	// family, which stays Bearer.
+	DPoPJKT string
 }
 
 // NewRefreshToken is a refresh token about to be stored. Only its keyed hash

@@ -7,13 +7,13 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-const clientColumns = `id, name, public, secret_hash, grant_types, scopes, created_at`
+const clientColumns = `id, name, public, secret_hash, grant_types, scopes, created_at, require_dpop`
 
 func scanClient(row interface{ Scan(...any) error }) (*pairgate.Client, error) {
 	var c pairgate.Client
 	var gt, sc string
 	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, &gt, &sc, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, &gt, &sc, &created, &c.RequireDPoP); err != nil {
 		return nil, err
 	}
 	c.GrantTypes = splitList(gt)
@@ -23,8 +23,8 @@ func scanClient(row interface{ Scan(...any) error }) (*pairgate.Client, error) {
 }
 
 func (s *Store) CreateClient(ctx context.Context, c *pairgate.Client) error {
-	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt), c.RequireDPoP)
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "client %q already exists", c.ID)
 	}

@@ -19,8 +19,8 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 		return err
 	}
 	fam.Generation = 1
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 1, 0)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, dpop_jkt)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.DPoPJKT)
 	if s.d.isForeignKey(err) {
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
@@ -84,10 +84,10 @@ func (s *Store) readToken(ctx context.Context, q rowQuerier, hash []byte) (*toke
 	var scopes string
 	var created, revoked int64
 	err := q.QueryRowContext(ctx, `SELECT f.id, f.device_id, f.client_id, f.subject, f.scopes, f.created_at, f.generation, f.revoked_at,
-			t.generation, t.expires_at, t.rotated_at
+			f.dpop_jkt, t.generation, t.expires_at, t.rotated_at
 		FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, hash).
 		Scan(&t.fam.ID, &t.fam.DeviceID, &t.fam.ClientID, &t.fam.Subject, &scopes, &created, &t.fam.Generation, &revoked,
-			&t.gen, &t.expiresAt, &t.rotatedAt)
+			&t.fam.DPoPJKT, &t.gen, &t.expiresAt, &t.rotatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -239,4 +239,14 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 		return false, s.fail(err, "check access token")
 	}
 	return true, nil
+}
+
+func (s *Store) UseDPoPProof(ctx context.Context, hash []byte, expiresAt time.Time) (bool, error) {
+	// One statement is the whole check: of concurrent inserts of one
+	// hash, on any replica, the unique key lets exactly one add a row.
+	n, err := affected(s.exec(ctx, `INSERT INTO dpop_proofs (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, hash, ns(expiresAt)))
+	if err != nil {
+		return false, s.fail(err, "use dpop proof")
+	}
+	return n == 1, nil
 }
