@@ -40,6 +40,7 @@ func TestLayering(t *testing.T) {
 		"internal/authn":       {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants"},
 		"internal/httpx":       {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn"},
 		"internal/accesstoken": {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn", "internal/httpx"},
+		"internal/dpop":        {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn", "internal/httpx", "internal/accesstoken"},
 		"internal/secret":      {"*"},
 		"internal/ratelimit":   {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn", "internal/httpx"},
 		"internal/sqlstore":    {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/grants", "internal/authn", "internal/httpx", "internal/accesstoken"},

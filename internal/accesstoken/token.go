@@ -26,6 +26,23 @@ type Claims struct {
 	// FamilyID is the refresh family the token was issued with: the
 	// device's authorization, as OpenID Connect's sid names a session.
 	FamilyID string `json:"sid,omitempty"`
+	// Confirmation binds the token to a key (RFC 9449 §6.1): only a
+	// request with a proof by that key may use it.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// BoundTo returns the thumbprint of the key the token is bound to, "" for
+// a Bearer token.
+func (c *Claims) BoundTo() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // Issuer mints and verifies access tokens.
@@ -44,6 +61,7 @@ type Grant struct {
 	Scopes   pairgate.Scopes
 	DeviceID string
 	FamilyID string // the refresh family (Device.FamilyID), the sid claim
+	JKT      string // the key the token is bound to (cnf.jkt); "" for Bearer
 }
 
 // Mint signs a new access token.
@@ -54,6 +72,9 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 		Issuer: i.Issuer, Subject: g.Subject, Audience: i.Audience, ClientID: g.ClientID, Scope: g.Scopes.String(),
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(i.TTL).Unix(), ID: secret.NewID("at_", now), DeviceID: g.DeviceID,
 		FamilyID: g.FamilyID,
+	}
+	if g.JKT != "" {
+		c.Confirmation = &Confirmation{JKT: g.JKT}
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {

@@ -44,6 +44,8 @@ type Config struct {
 	RatePerSource     float64
 	RatePerClient     float64
 	GCInterval        time.Duration
+	DPoPNonce         bool          // RFC 9449 §8: proofs must carry a server nonce
+	DPoPWindow        time.Duration // how far a DPoP proof's iat may be from the clock
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -66,6 +68,7 @@ func Default() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		GCInterval:        time.Minute,
+		DPoPWindow:        time.Minute,
 	}
 }
 
@@ -89,6 +92,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
 	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (an IPv6 /64), bursts of twice that; 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
 	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", c.DPoPNonce, "require a server nonce in every DPoP proof (RFC 9449 §8); stateless, so replicas need only share the master key")
+	fs.DurationVar(&c.DPoPWindow, "dpop-iat-window", c.DPoPWindow, "how far a DPoP proof's iat may be from the server's clock, either way")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -141,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRotationPeriod != 0 && c.KeyRotationPeriod < time.Hour {
 		errs = append(errs, fmt.Errorf("--key-rotation-period %v: must be 0 or at least 1h", c.KeyRotationPeriod))
+	}
+	if c.DPoPWindow < 5*time.Second || c.DPoPWindow > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--dpop-iat-window %v: must be between 5s and 10m", c.DPoPWindow))
 	}
 	if c.GCInterval < time.Second {
 		errs = append(errs, fmt.Errorf("GC interval %v: must be at least 1s", c.GCInterval))

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -279,7 +280,7 @@ func (v *Verifier) sameURI(htu, path string) bool {
 		return false
 	}
 	want := *v.issuer
-	want.Path = v.issuer.Path + path
+	want.Path = strings.TrimRight(v.issuer.Path, "/") + path
 	want.RawPath = ""
 	got := normalize(u)
 	return got.Scheme == want.Scheme && got.Host == want.Host && cleanPath(got.Path) == cleanPath(normalize(&want).Path)
@@ -340,6 +341,18 @@ func (v *Verifier) Nonce() string {
 		return ""
 	}
 	return v.nonceAt(v.step(v.now()))
+}
+
+// SetHeaders sets what an answer to a request that may carry a proof
+// tells the device: the current nonce, when nonces are on (RFC 9449 §8.2
+// lets a server hand one out with any answer), and Date from the clock
+// proofs are judged by, so that a device whose clock is wrong (printers
+// often have no clock that survives a power cut) can correct its iat.
+func (v *Verifier) SetHeaders(h http.Header) {
+	if n := v.Nonce(); n != "" {
+		h.Set(NonceHeader, n)
+	}
+	h.Set("Date", v.now().UTC().Format(http.TimeFormat))
 }
 
 // NoncesOn reports whether proofs must carry a server nonce.
