@@ -173,6 +173,8 @@ type NewClient struct {
 	Public     bool
 	GrantTypes []string
 	Scopes     []string
+	// RequireDPoP refuses the client's requests without a DPoP proof.
+	RequireDPoP bool
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -206,7 +208,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "scopes is required")
 	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
-		Scopes: scopes, CreatedAt: s.now()}
+		Scopes: scopes, RequireDPoP: nc.RequireDPoP, CreatedAt: s.now()}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)
@@ -216,7 +218,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", err
 	}
 	s.changed(c.ID)
-	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String()})
+	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String(),
+		"require_dpop": fmt.Sprint(c.RequireDPoP)})
 	return c, sec, nil
 }
 

@@ -401,11 +401,18 @@ func deviceRow(d adminapi.Device) []string {
 	if state == "" {
 		state = "active"
 	}
+	key, same := "-", "-"
+	if d.DPoPJKT != "" {
+		key = "DPoP " + d.DPoPJKT
+	}
+	if d.SameHardwareAs != "" {
+		same = d.SameHardwareAs
+	}
 	return []string{d.ID, d.Name, state, d.Mode, d.AuthorizedBy, d.HardwareID, d.ClientID, fmtTime(&d.AuthorizedAt, ""),
-		fmtTime(d.LastSeenAt, "never"), d.LastIP}
+		fmtTime(d.LastSeenAt, "never"), d.LastIP, key, same}
 }
 
-const deviceHeader = "ID\tNAME\tSTATE\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP"
+const deviceHeader = "ID\tNAME\tSTATE\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP\tKEY\tSAME HARDWARE ID AS"
 
 func runDevicesList(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin devices list"
@@ -483,13 +490,14 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin clients create"
 	var af apiFlags
 	var id, name, grants, scopes string
-	var public bool
-	fs := newAPIFlagSet(env, "clients create", "--id ID --name NAME [--public] --grant-types A,B --scopes A,B", &af)
+	var public, requireDPoP bool
+	fs := newAPIFlagSet(env, "clients create", "--id ID --name NAME [--public] [--require-dpop] --grant-types A,B --scopes A,B", &af)
 	fs.StringVar(&id, "id", "", "the client_id (required)")
 	fs.StringVar(&name, "name", "", "a name people see on consent pages (required)")
 	fs.BoolVar(&public, "public", false, "a public client (a device app) has no secret; without it the client is confidential and gets a secret, shown once")
 	fs.StringVar(&grants, "grant-types", "urn:ietf:params:oauth:grant-type:device_code,pairing_code,refresh_token,urn:pairgate:grant-type:authorization-code", "comma-separated grant types it may use")
 	fs.StringVar(&scopes, "scopes", "printing", "comma-separated scopes it may ask for")
+	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's device authorization, pairing and token requests that carry no DPoP proof (RFC 9449): its devices must hold a key")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -501,7 +509,7 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 		return apiStatus(env, cmd, err)
 	}
 	out, err := c.CreateClient(ctx, adminapi.NewClient{ClientID: id, Name: name, Public: public,
-		GrantTypes: splitComma(grants), Scopes: splitComma(scopes)})
+		GrantTypes: splitComma(grants), Scopes: splitComma(scopes), RequireDPoP: requireDPoP})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
@@ -119,4 +121,10 @@ func wantChallenge(t testing.TB, r apiReply, errCode string) {
 		}
 	}
 	t.Fatalf("WWW-Authenticate %q: no DPoP challenge with error %q (body %v)", r.header.Values("WWW-Authenticate"), errCode, r.body)
+}
+
+func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+func grantsEntry(code string) grants.CodeEntry {
+	return grants.CodeEntry{Code: code, IP: testenv.PersonIP()}
 }
