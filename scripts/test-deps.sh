@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the real parts the tests use are on this machine: PostgreSQL
-# answering on 127.0.0.1:5432 (user postgres, trust auth) and Debian's
-# Chromium with its driver. Installs from Debian's packages what is missing;
-# never downloads a browser.
+# answering on 127.0.0.1:5432 (user postgres, trust auth), Debian's
+# Chromium with its driver, and Node.js with npm (the DPoP interoperability
+# test runs an independent client, panva's dpop package, pinned in
+# internal/oauth/testdata/node, which the test installs with npm ci).
+# Installs from Debian's packages what is missing; never downloads a
+# browser.
 set -euo pipefail
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -12,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test-deps: installing ${missing[*]} from Debian's packages"
 	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
