@@ -240,13 +240,3 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 	}
 	return true, nil
 }
-
-func (s *Store) UseDPoPProof(ctx context.Context, hash []byte, expiresAt time.Time) (bool, error) {
-	// One statement is the whole check: of concurrent inserts of one
-	// hash, on any replica, the unique key lets exactly one add a row.
-	n, err := affected(s.exec(ctx, `INSERT INTO dpop_proofs (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, hash, ns(expiresAt)))
-	if err != nil {
-		return false, s.fail(err, "use dpop proof")
-	}
-	return n == 1, nil
-}
