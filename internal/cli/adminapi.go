@@ -665,7 +665,7 @@ var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVIC
 		return rows
 	})
 
-var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
+var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES\tDPOP",
 	func(c *apiClient, ctx context.Context) (adminapi.ClientList, error) {
 		l, err := c.ListClients(ctx)
 		return adminapi.ClientList{Clients: l}, err
@@ -676,7 +676,11 @@ var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\
 			if k.Public {
 				kind = "public"
 			}
-			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
+			dpop := "optional"
+			if k.RequireDPoP {
+				dpop = "required"
+			}
+			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " "), dpop})
 		}
 		return rows
 	})

@@ -32,7 +32,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newVerifier(t *testing.T, issuer string, nonces bool) (*dpop.Verifier, *clock) {
+func newVerifier(t testing.TB, issuer string, nonces bool) (*dpop.Verifier, *clock) {
 	t.Helper()
 	store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sqlstore.Options{})
 	if err != nil {
@@ -168,4 +168,36 @@ func TestNoncesAreStatelessAndExpire(t *testing.T) {
 	if err := try(v.Nonce()); err != nil {
 		t.Fatalf("the new nonce: %v", err)
 	}
+}
+
+// FuzzVerify: whatever arrives in DPoP headers, Verify answers a proof or
+// an *pairgate.Error of its own codes, never panics, and never accepts a
+// proof it did not check (every accepted one has a thumbprint).
+func FuzzVerify(f *testing.F) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub := &jose.JSONWebKey{Key: &priv.PublicKey}
+	f.Add("eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6Im5vbmUifQ.e30.", "POST", "/oauth/token")
+	f.Add("a.b.c", "GET", "/api/v1/device")
+	f.Add("", "POST", "/")
+	v, c := newVerifier(f, "http://x", false)
+	good := func() string {
+		opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", pub)
+		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: priv}, opts)
+		b, _ := json.Marshal(claims("POST", "http://x/oauth/token", c.now()))
+		jws, _ := s.Sign(b)
+		out, _ := jws.CompactSerialize()
+		return out
+	}
+	f.Add(good(), "POST", "/oauth/token")
+	f.Fuzz(func(t *testing.T, proof, method, path string) {
+		p, err := v.Verify(context.Background(), dpop.Request{Proofs: []string{proof}, Method: method, Path: path})
+		switch code := pairgate.ErrorCode(err); {
+		case err == nil:
+			if p == nil || p.JKT == "" {
+				t.Fatalf("accepted without a key: %+v", p)
+			}
+		case code != pairgate.EDPOPPROOF && code != pairgate.EDPOPNONCE:
+			t.Fatalf("error %v", err)
+		}
+	})
 }
