@@ -56,10 +56,18 @@ func ValidDeviceState(s string) bool {
 // updates exactly one Device (DESIGN.md 2.1); deleting it revokes everything
 // that was issued to it (2.2).
 type Device struct {
-	ID           string
-	ClientID     string
-	Name         string
-	HardwareID   string // "" when the device did not say; then every authorization is a new device
+	ID       string
+	ClientID string
+	Name     string
+	// HardwareID is what the device says it is (a serial number, a
+	// machine id): a claim, not a proof. It never makes two
+	// authorizations one device (DESIGN.md 2.1); devices of one client
+	// that claim the same one are marked (SameHardwareAs).
+	HardwareID string
+	// DPoPJKT is the RFC 7638 SHA-256 thumbprint (base64url) of the key
+	// the device holds (DPoP, RFC 9449), "" for a Bearer device. Only a
+	// request that proves possession of this key updates the device.
+	DPoPJKT      string
 	Mode         Mode
 	AuthMethod   string // one of the AuthBy* constants
 	AuthCodeID   string // the authorization code it redeemed, if any
@@ -76,6 +84,12 @@ type Device struct {
 	// sid is the device's FamilyID work: a superseded authorization's
 	// tokens stop at once. "" for a device that never got a refresh token.
 	FamilyID string
+
+	// SameHardwareAs is, on reading, the ID of another device of the same
+	// client that claims the same hardware ID (the oldest, by ID), "" when
+	// there is none: one of them may be stale, or an impostor, for an
+	// administrator to remove (DESIGN.md 2.1).
+	SameHardwareAs string
 }
 
 // DeviceFilter selects a page of the inventory.

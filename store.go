@@ -14,6 +14,16 @@ import (
 // Secrets never cross this interface in plaintext: codes and tokens arrive as
 // keyed hashes, private keys and authorization codes sealed.
 //
+// The identity rule (DESIGN.md 2.1), which every method that records a
+// device follows: d.DPoPJKT is the key the request proved, "" for none. A
+// device of the same client that holds that key is updated in place (name,
+// hardware ID, mode, scopes, approver, authorization time and method); in
+// every other case a new row is inserted, whatever hardware ID it claims,
+// so that a request without the key never changes, renames or revokes a
+// device. Reads mark the devices of one client that claim one hardware ID
+// (Device.SameHardwareAs). Browsers are the one exception, documented on
+// AuthorizeBrowser.
+//
 // Errors are *Error values: ENOTFOUND, ECONFLICT, EINVALIDGRANT and the
 // others documented per method; EINVALID when the database refuses input
 // (text that is not valid UTF-8, which PostgreSQL cannot store: the
@@ -86,9 +96,9 @@ type Store interface {
 	// person at now.
 	CountPendingDeviceAuthorizations(ctx context.Context, now time.Time) (int, error)
 	// ApproveDeviceAuthorization moves a pending, unexpired grant to approved
-	// and records its Device in the same transaction: a new row, or, when a
-	// device with the same client and non-empty hardware ID exists, that row
-	// updated (DESIGN.md 2.1). It returns the grant as approved.
+	// and records its Device in the same transaction, under the identity
+	// rule of DESIGN.md 2.1 (see Store). It returns the grant
+	// as approved.
 	// EEXPIRED if the grant expired, ECONFLICT if it was already decided,
 	// ENOTFOUND if there is none.
 	ApproveDeviceAuthorization(ctx context.Context, id string, d *Device, now time.Time) (*DeviceAuthorization, error)
@@ -101,10 +111,18 @@ type Store interface {
 	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
 	// others get EINVALIDGRANT. It returns the device, active, with fam as
 	// its FamilyID: the access tokens of the families it revoked stop
-	// working.
+	// working. An empty fam.Subject is filled in with the device's ID.
+	//
+	// fam.DPoPJKT is the key the redeeming poll proved, "" for none; the
+	// caller has checked it against a bound grant's. A proof redeeming an
+	// unbound grant binds the device the approval recorded (a new row:
+	// an unbound approval never updates one) to that key; when the key
+	// is already another device's of the client, the poll proved that
+	// device's key, so that device is updated with the approval and
+	// takes the grant over, and the approval's own, unused row goes.
 	RedeemDeviceAuthorization(ctx context.Context, id string, fam *RefreshFamily, first NewRefreshToken, now time.Time) (*Device, error)
 
-	// IssueRefreshFamily records a Device (created or updated as in
+	// IssueRefreshFamily records a Device (under the identity rule, as
 	// ApproveDeviceAuthorization) and a new refresh family with its first
 	// token for it, revoking the device's other families: the grants that
 	// authorize in one step use it. fam.DeviceID is set from the stored
@@ -122,8 +140,11 @@ type Store interface {
 	IssueRefreshFamily(ctx context.Context, d *Device, fam *RefreshFamily, first NewRefreshToken) (*Device, error)
 
 	// AuthorizeBrowser records a browser as a Device (created, or updated
-	// as in ApproveDeviceAuthorization when the same client and hardware
-	// ID, the browser's own id, is known) and starts sess as its device
+	// when the same browser client and hardware ID, the browser's own
+	// random id, is known: that id is a secret the browser holds in a
+	// cookie, 128 random bits, not a serial number anyone can read, so
+	// presenting it proves possession as DESIGN.md 2.1 asks) and starts
+	// sess as its device
 	// session, in one transaction. sess.DeviceID is set from the stored
 	// device. The device's other sessions that carry no person end: a
 	// browser holds one device authorization at a time, as a device holds
@@ -221,6 +242,14 @@ type Store interface {
 	// AccessTokenRevoked reports whether a jti was revoked.
 	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 
+	// UseDPoPProof records the use of a DPoP proof, by the keyed hash of
+	// its key and jti, until expiresAt (when its iat leaves the accepted
+	// window), and reports whether this was its first use (RFC 9449
+	// §11.1). Exactly one of any number of concurrent callers presenting
+	// the same hash, on any replica, gets true; a hash recorded before and
+	// not yet collected is false.
+	UseDPoPProof(ctx context.Context, hash []byte, expiresAt time.Time) (bool, error)
+
 	// ListSigningKeys returns the current key and the retired keys that have
 	// not yet expired, newest first.
 	ListSigningKeys(ctx context.Context, now time.Time) ([]*SigningKey, error)
@@ -307,10 +336,11 @@ type GCResult struct {
 	AuditEvents          int64
 	RateLimits           int64
 	TokenStatuses        int64
+	DPoPProofs           int64
 	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses + r.DPoPProofs
 }

@@ -17,6 +17,10 @@ type RefreshFamily struct {
 	// StatusIndex is the family's index in the token status lists, which
 	// its access tokens carry; -1 for a family from before status lists.
 	StatusIndex int64
+	// DPoPJKT binds the family to the key of its device (RFC 9449 §5):
+	// only a refresh with a proof by that key rotates it. "" for a Bearer
+	// family, which stays Bearer.
+	DPoPJKT string
 }
 
 // NewRefreshToken is a refresh token about to be stored. Only its keyed hash

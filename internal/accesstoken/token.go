@@ -30,6 +30,23 @@ type Claims struct {
 	// Status points into the token status lists (draft-ietf-oauth-status-list):
 	// resource servers learn there that the authorization was revoked.
 	Status *statuslist.Ref `json:"status,omitempty"`
+	// Confirmation binds the token to a key (RFC 9449 §6.1): only a
+	// request with a proof by that key may use it.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// BoundTo returns the thumbprint of the key the token is bound to, "" for
+// a Bearer token.
+func (c *Claims) BoundTo() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // Issuer mints and verifies access tokens.
@@ -51,6 +68,7 @@ type Grant struct {
 	// StatusIndex is the family's index in the token status lists; -1
 	// for a family from before them, whose tokens carry no status.
 	StatusIndex int64
+	JKT      string // the key the token is bound to (cnf.jkt); "" for Bearer
 }
 
 // Mint signs a new access token.
@@ -64,6 +82,9 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 	}
 	if g.StatusIndex >= 0 {
 		c.Status = statuslist.NewRef(i.Issuer, g.StatusIndex)
+	}
+	if g.JKT != "" {
+		c.Confirmation = &Confirmation{JKT: g.JKT}
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {

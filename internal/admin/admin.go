@@ -177,6 +177,8 @@ type NewClient struct {
 	// inactivity policy; 0 keeps the server's.
 	InactiveSignOutDays int
 	InactiveRemoveDays  int
+	// RequireDPoP refuses the client's requests without a DPoP proof.
+	RequireDPoP bool
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -213,7 +215,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "inactive_sign_out_days and inactive_remove_days are days: 0 (the server's) to 3650")
 	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
-		Scopes: scopes, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays, InactiveRemoveDays: nc.InactiveRemoveDays}
+		Scopes: scopes, RequireDPoP: nc.RequireDPoP, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays,
+		InactiveRemoveDays: nc.InactiveRemoveDays}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)
@@ -223,7 +226,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", err
 	}
 	s.changed(c.ID)
-	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String()})
+	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String(),
+		"require_dpop": fmt.Sprint(c.RequireDPoP)})
 	return c, sec, nil
 }
 

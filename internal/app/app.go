@@ -16,6 +16,7 @@ import (
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/lifecycle"
@@ -42,6 +43,10 @@ type Options struct {
 	// Now is the clock; tests move it. Nil means time.Now.
 	Now func() time.Time
 }
+
+// DPoPNonceStep is how long one DPoP nonce is handed out; each is
+// accepted for its step and the next.
+const DPoPNonceStep = 2 * time.Minute
 
 // App is a wired pairgate server: its store, its parts, its HTTP handler.
 type App struct {
@@ -139,10 +144,15 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: issuer, Audience: cfg.AudienceOrIssuer(), TTL: cfg.AccessTokenTTL, Now: now}
 	clients := authn.NewClients(store, keys, now)
 	limiter := ratelimit.New(store, keys, now, m.RateLimited)
+	proofs, err := dpop.New(dpop.Config{Issuer: issuer, Window: cfg.DPoPWindow, Nonces: cfg.DPoPNonce, NonceStep: DPoPNonceStep},
+		dpop.Deps{Store: store, Keys: keys, Now: now})
+	if err != nil {
+		return nil, err
+	}
 	g, err := grants.New(grants.Config{
 		Issuer: issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
-	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, Audit: rec, Log: log, Now: now})
+	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, DPoP: proofs, Audit: rec, Log: log, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +164,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 		return nil, err
 	}
 	a.Admin = adm
-	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: issuer, IP: ip, Log: log,
+	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, DPoP: proofs, Store: store, Issuer: issuer, IP: ip, Log: log,
 		Metrics: m, PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, now),
 		Tokens: tokens, StatusListTTL: cfg.StatusListTTL,
 		Admission: ratelimit.NewAdmission(cfg.MaxConcurrentWrites, cfg.OverloadWait, cfg.OverloadRetrySpread, func() { m.RateLimited("admission") })})
@@ -165,7 +175,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Sessions = sessions
 	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0)
 	browsers := authn.NewBrowsers(store, keys, now, cfg.HTTPS())
-	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, now), APIKeys: authn.NewAPIKeys(store, keys, now),
+	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err

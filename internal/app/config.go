@@ -53,6 +53,8 @@ type Config struct {
 	// The inactivity policy, in days (0: never).
 	InactiveSignOutDays int
 	InactiveRemoveDays  int
+	DPoPNonce         bool          // RFC 9449 §8: proofs must carry a server nonce
+	DPoPWindow        time.Duration // how far a DPoP proof's iat may be from the clock
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -83,6 +85,7 @@ func Default() Config {
 		OverloadRetrySpread: time.Minute,
 		InactiveSignOutDays: 90,
 		InactiveRemoveDays:  90,
+		DPoPWindow:        time.Minute,
 	}
 }
 
@@ -112,6 +115,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxConcurrentWrites, "max-concurrent-writes", c.MaxConcurrentWrites, "refreshes, redemptions and new device authorizations worked on at once; more wait a second, then get 503 with Retry-After (0: no limit)")
 	fs.DurationVar(&c.OverloadWait, "overload-wait", c.OverloadWait, "how long a write waits for one of --max-concurrent-writes before it is refused")
 	fs.DurationVar(&c.OverloadRetrySpread, "overload-retry-spread", c.OverloadRetrySpread, "a 503 for overload says to retry after 1s plus a random part of this, so that a fleet does not come back in lockstep")
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", c.DPoPNonce, "require a server nonce in every DPoP proof (RFC 9449 §8); stateless, so replicas need only share the master key")
+	fs.DurationVar(&c.DPoPWindow, "dpop-iat-window", c.DPoPWindow, "how far a DPoP proof's iat may be from the server's clock, either way")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -176,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRotationPeriod != 0 && c.KeyRotationPeriod < time.Hour {
 		errs = append(errs, fmt.Errorf("--key-rotation-period %v: must be 0 or at least 1h", c.KeyRotationPeriod))
+	}
+	if c.DPoPWindow < 5*time.Second || c.DPoPWindow > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--dpop-iat-window %v: must be between 5s and 10m", c.DPoPWindow))
 	}
 	if c.GCInterval < time.Second {
 		errs = append(errs, fmt.Errorf("GC interval %v: must be at least 1s", c.GCInterval))

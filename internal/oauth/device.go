@@ -11,7 +11,7 @@ import (
 
 func deviceRequest(p url.Values, c *pairgate.Client, ip string, r *http.Request) grants.DeviceRequest {
 	return grants.DeviceRequest{Client: c, Scope: p.Get("scope"), Mode: p.Get("mode"), HardwareID: p.Get("hardware_id"),
-		DeviceName: p.Get("device_name"), IP: ip, UserAgent: r.UserAgent()}
+		DeviceName: p.Get("device_name"), IP: ip, UserAgent: r.UserAgent(), DPoP: proofOf(r)}
 }
 
 // DeviceAuthorization is RFC 8628 §3.1's endpoint, POST /oauth/device/code.

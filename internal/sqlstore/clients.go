@@ -8,13 +8,13 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-const clientColumns = `id, name, public, secret_hash, grant_types, scopes, created_at, inactive_sign_out_days, inactive_remove_days`
+const clientColumns = `id, name, public, secret_hash, grant_types, scopes, created_at, require_dpop, inactive_sign_out_days, inactive_remove_days`
 
 func scanClient(row interface{ Scan(...any) error }) (*pairgate.Client, error) {
 	var c pairgate.Client
 	var gt, sc string
 	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, &gt, &sc, &created, &c.InactiveSignOutDays, &c.InactiveRemoveDays); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, &gt, &sc, &created, &c.RequireDPoP, &c.InactiveSignOutDays, &c.InactiveRemoveDays); err != nil {
 		return nil, err
 	}
 	c.GrantTypes = splitList(gt)
@@ -24,8 +24,9 @@ func scanClient(row interface{ Scan(...any) error }) (*pairgate.Client, error) {
 }
 
 func (s *Store) CreateClient(ctx context.Context, c *pairgate.Client) error {
-	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt), c.InactiveSignOutDays, c.InactiveRemoveDays)
+	_, err := s.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.ID, c.Name, c.Public, c.SecretHash, joinList(c.GrantTypes), c.Scopes.String(), ns(c.CreatedAt), c.RequireDPoP,
+		c.InactiveSignOutDays, c.InactiveRemoveDays)
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "client '%s' already exists", c.ID)
 	}

@@ -13,17 +13,41 @@ import (
 
 // deviceColumns are what an authorization writes; a device's state and
 // family are written by the operations that change them.
-const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip`
+const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip, dpop_jkt`
 
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
+// deviceRead is deviceRow and the mark of DESIGN.md 2.1, computed when
+// read, from a query whose table is devices: the oldest other device of
+// the same client that claims the same hardware id. Computing it keeps it
+// true whatever happens to the other device, with no column to keep in
+// step; devices_client_hardware makes it one index probe.
+const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
+	AND o.hardware_id = devices.hardware_id AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
+
 func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
+	return scanDeviceInto(row)
+}
+
+// scanDeviceMarked scans deviceRead.
+func scanDeviceMarked(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
+	var same string
+	d, err := scanDeviceInto(row, &same)
+	if err != nil {
+		return nil, err
+	}
+	d.SameHardwareAs = same
+	return d, nil
+}
+
+func scanDeviceInto(row interface{ Scan(...any) error }, extra ...any) (*pairgate.Device, error) {
 	var d pairgate.Device
 	var mode, scopes string
 	var authorized, seen, changed int64
-	if err := row.Scan(&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
-		&scopes, &authorized, &seen, &d.LastIP, &d.State, &changed, &d.FamilyID); err != nil {
+	dest := []any{&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
+		&scopes, &authorized, &seen, &d.LastIP, &d.DPoPJKT, &d.State, &changed, &d.FamilyID}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	d.Mode = pairgate.Mode(mode)
@@ -32,28 +56,40 @@ func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
 	return &d, nil
 }
 
-// upsertDevice records d: a new row, or, for a known client and non-empty
-// hardware id, the existing row updated in place so that the inventory never
-// holds the same device twice (DESIGN.md 2.1). It returns the stored row.
+// reauthorized is what an authorization changes on a device it updates.
+const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, mode = excluded.mode,
+	auth_method = excluded.auth_method, auth_code_id = excluded.auth_code_id, user_id = excluded.user_id,
+	scopes = excluded.scopes, authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at,
+	last_ip = excluded.last_ip`
+
+// upsertDevice records d under the identity rule of DESIGN.md 2.1 (see
+// pairgate.Store): the device of the same client that holds the key the
+// request proved (d.DPoPJKT) is updated in place; a browser coming back
+// with its own random id updates its row; anything else is a new row,
+// whatever hardware id it claims. It returns the stored row.
+//
+// Two requests proving one key at once both reach the unique index on
+// (client_id, dpop_jkt): one inserts, the other waits for it (PostgreSQL)
+// or runs after it (SQLite's single writer) and updates the row it made.
 func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device) (*pairgate.Device, error) {
 	// A new device is active from its authorization on; an existing one
 	// keeps its state until the authorization issues tokens (insertFamily).
-	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)`
-	if d.HardwareID != "" {
-		// The conflict target names the partial index's predicate, which
-		// both SQLite and PostgreSQL require to pick a partial index.
-		q += ` ON CONFLICT (client_id, hardware_id) WHERE hardware_id <> '' DO UPDATE SET
-			name = excluded.name, mode = excluded.mode, auth_method = excluded.auth_method,
-			auth_code_id = excluded.auth_code_id, user_id = excluded.user_id, scopes = excluded.scopes,
-			authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip`
+	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10)`
+	// The conflict targets name their partial index's predicate, which
+	// both SQLite and PostgreSQL require to pick a partial index.
+	switch {
+	case d.DPoPJKT != "":
+		q += ` ON CONFLICT (client_id, dpop_jkt) WHERE dpop_jkt <> '' DO UPDATE SET ` + reauthorized
+	case d.ClientID == pairgate.BrowserClientID && d.HardwareID != "":
+		q += ` ON CONFLICT (client_id, hardware_id) WHERE client_id = 'pairgate-browser' AND hardware_id <> '' DO UPDATE SET ` + reauthorized
 	}
 	q += ` RETURNING ` + deviceRow
 	return scanDevice(tx.QueryRowContext(ctx, q, d.ID, d.ClientID, d.Name, d.HardwareID, string(d.Mode), d.AuthMethod,
-		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP))
+		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP, d.DPoPJKT))
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
-	d, err := scanDevice(s.readRow(ctx, `SELECT `+deviceRow+` FROM devices WHERE id = $1`, id))
+	d, err := scanDeviceMarked(s.readRow(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 	}
@@ -109,7 +145,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.After != "" {
 		conds = append(conds, `id > `+arg(f.After))
 	}
-	q := `SELECT ` + deviceRow + ` FROM devices`
+	q := `SELECT ` + deviceRead + ` FROM devices`
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
@@ -121,7 +157,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	defer rows.Close()
 	var out []*pairgate.Device
 	for rows.Next() {
-		d, err := scanDevice(rows)
+		d, err := scanDeviceMarked(rows)
 		if err != nil {
 			return nil, s.fail(err, "list devices")
 		}

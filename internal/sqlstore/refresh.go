@@ -25,8 +25,8 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 	if err := tx.QueryRowContext(ctx, s.d.nextStatusIndex).Scan(&fam.StatusIndex); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx, live_expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7, $8)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.StatusIndex, ns(first.ExpiresAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx, live_expires_at, dpop_jkt)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7, $8, $9)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.StatusIndex, ns(first.ExpiresAt), fam.DPoPJKT)
 	if s.d.isForeignKey(err) {
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
@@ -90,10 +90,10 @@ func (s *Store) readToken(ctx context.Context, q rowQuerier, hash []byte) (*toke
 	var scopes string
 	var created, revoked int64
 	err := q.QueryRowContext(ctx, `SELECT f.id, f.device_id, f.client_id, f.subject, f.scopes, f.created_at, f.generation, f.revoked_at,
-			f.status_idx, t.generation, t.expires_at, t.rotated_at
+			f.status_idx, f.dpop_jkt, t.generation, t.expires_at, t.rotated_at
 		FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, hash).
 		Scan(&t.fam.ID, &t.fam.DeviceID, &t.fam.ClientID, &t.fam.Subject, &scopes, &created, &t.fam.Generation, &revoked,
-			&t.fam.StatusIndex, &t.gen, &t.expiresAt, &t.rotatedAt)
+			&t.fam.StatusIndex, &t.fam.DPoPJKT, &t.gen, &t.expiresAt, &t.rotatedAt)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ type Store struct {
 
 	reads, writes *stmtCache
 	onError       func(kind string)
+	proofs        *proofBatcher // the DPoP replay cache's group commit
 }
 
 // Options are what a store is opened with besides its address.
@@ -157,7 +158,9 @@ func openPostgres(dsn string) (*Store, error) {
 }
 
 func newStore(d dialect, wdb, rdb *sql.DB) *Store {
-	return &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
+	s := &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
+	s.startProofBatcher()
+	return s
 }
 
 func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
@@ -194,6 +197,7 @@ func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.proofs.stop()
 	s.reads.close()
 	s.writes.close()
 	err := s.wdb.Close()

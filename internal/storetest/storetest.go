@@ -34,7 +34,10 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"DecisionsAreExclusive", testDecisionsExclusive},
 		{"ExpiredAuthorizationCannotBeDecided", testExpiredDecision},
 		{"RedeemExactlyOnceUnderConcurrency", testRedeemExactlyOnce},
-		{"SameHardwareIDIsOneDevice", testDeviceDedup},
+		{"HardwareIDIsAClaimNotAnIdentity", testHardwareIDIsAClaim},
+		{"KeyIsTheIdentity", testKeyIsTheIdentity},
+		{"RedeemWithKeyBindsTheDevice", testRedeemBindsKey},
+		{"DPoPProofUsedOnceUnderConcurrency", testDPoPProofOnce},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuse},
 		{"RefreshGraceWindow", testRefreshGrace},
@@ -151,7 +154,7 @@ func mkAuthz(t *testing.T, s pairgate.Store, c *pairgate.Client, hw string) *pai
 func deviceFor(a *pairgate.DeviceAuthorization, userID string, now time.Time) *pairgate.Device {
 	return &pairgate.Device{ID: id("dev_"), ClientID: a.ClientID, Name: a.DeviceName, HardwareID: a.HardwareID,
 		Mode: a.Mode, AuthMethod: pairgate.AuthByDeviceCode, UserID: userID, Scopes: a.Scopes,
-		AuthorizedAt: now, LastSeenAt: now, LastIP: a.RequestIP}
+		AuthorizedAt: now, LastSeenAt: now, LastIP: a.RequestIP, DPoPJKT: a.DPoPJKT}
 }
 
 func newToken(now time.Time) pairgate.NewRefreshToken {
@@ -167,10 +170,18 @@ func family(clientID, subject string, now time.Time) *pairgate.RefreshFamily {
 // refresh token hash.
 func issued(t *testing.T, s pairgate.Store, c *pairgate.Client, hw string) (*pairgate.Device, *pairgate.RefreshFamily, []byte) {
 	t.Helper()
+	return issuedWithKey(t, s, c, hw, "")
+}
+
+// issuedWithKey is issued for a request that proved the key jkt ("" for
+// none).
+func issuedWithKey(t *testing.T, s pairgate.Store, c *pairgate.Client, hw, jkt string) (*pairgate.Device, *pairgate.RefreshFamily, []byte) {
+	t.Helper()
 	d := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: "Kiosk", HardwareID: hw, Mode: pairgate.ModeDevice,
 		AuthMethod: pairgate.AuthByAuthorizationCode, Scopes: pairgate.ParseScopes("printing"),
-		AuthorizedAt: t0, LastSeenAt: t0, LastIP: "192.0.2.9"}
-	fam := family(c.ID, d.ID, t0)
+		AuthorizedAt: t0, LastSeenAt: t0, LastIP: "192.0.2.9", DPoPJKT: jkt}
+	fam := family(c.ID, "", t0)
+	fam.DPoPJKT = jkt
 	tok := newToken(t0)
 	dev, err := s.IssueRefreshFamily(ctx(t), d, fam, tok)
 	must(t, err)
@@ -512,46 +523,6 @@ func testRedeemExactlyOnce(t *testing.T, s pairgate.Store) {
 	}
 }
 
-func testDeviceDedup(t *testing.T, s pairgate.Store) {
-	c := mkClient(t, s)
-	approve := func(hw, name string) string {
-		a := mkAuthz(t, s, c, hw)
-		d := deviceFor(a, "u", t0)
-		d.Name = name
-		got, err := s.ApproveDeviceAuthorization(ctx(t), a.ID, d, t0)
-		must(t, err)
-		return got.DeviceID
-	}
-	first := approve("hw-same", "Old name")
-	second := approve("hw-same", "New name")
-	if first != second {
-		t.Fatalf("same client+hardware id made two devices: %s, %s", first, second)
-	}
-	d, err := s.GetDevice(ctx(t), first)
-	must(t, err)
-	if d.Name != "New name" {
-		t.Fatalf("re-authorization did not update the device: %+v", d)
-	}
-	// One-step authorization of the same hardware updates the same row too.
-	dev, _, _ := issued(t, s, c, "hw-same")
-	if dev.ID != first {
-		t.Fatalf("IssueRefreshFamily made a second device for the same hardware")
-	}
-	// No hardware id: every authorization is its own device.
-	if approve("", "A") == approve("", "A") {
-		t.Fatalf("devices without hardware id were merged")
-	}
-	// The same hardware id under another client is another device.
-	other := mkClient(t, s)
-	dev2, _, _ := issued(t, s, other, "hw-same")
-	if dev2.ID == first {
-		t.Fatalf("hardware id was shared across clients")
-	}
-	if n, _ := s.CountDevices(ctx(t)); n != 4 {
-		t.Fatalf("devices = %d, want 4", n)
-	}
-}
-
 func testRefreshRotation(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	dev, fam, tok := issued(t, s, c, "hw-rot")
@@ -770,8 +741,8 @@ func testRefreshExpiry(t *testing.T, s pairgate.Store) {
 
 func testReauthorizeRevokes(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
-	_, _, first := issued(t, s, c, "hw-re")
-	_, _, second := issued(t, s, c, "hw-re")
+	_, _, first := issuedWithKey(t, s, c, "hw-re", "jkt-re")
+	_, _, second := issuedWithKey(t, s, c, "hw-re", "jkt-re")
 	if _, live, _ := s.LookupRefreshToken(ctx(t), first, t0); live {
 		t.Fatal("the device's previous family survived a new authorization")
 	}

@@ -43,7 +43,9 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Server is a real pairgate server on a loopback port.
 type Server struct {
-	URL     string
+	URL  string // the issuer: the server's address unless a test configured another
+	Addr string // http:// and the address it listens on
+
 	App     *app.App
 	Clock   *Clock
 	DataDir string
@@ -111,7 +113,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
-	s := &Server{URL: cfg.Issuer, App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
+	s := &Server{URL: cfg.Issuer, Addr: "http://" + ln.Addr().String(), App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
