@@ -158,16 +158,22 @@ func testDeviceCount(t *testing.T, s pairgate.Store) {
 	}
 	base := count()
 	c := mkClient(t, s)
-	d1, _, _ := issued(t, s, c, "cnt-1")
+	d1, _ := issuedKeyed(t, s, c, "jkt-cnt-1")
 	issued(t, s, c, "cnt-2")
 	issued(t, s, c, "")
 	if n := count(); n != base+3 {
 		t.Fatalf("after three authorizations: %d, want %d", n, base+3)
 	}
-	// Authorizing a known device again: still three.
+	// Authorizing a known device again, with its key: still three.
 	again := *d1
-	_, err := s.IssueRefreshFamily(ctx(t), &again, family(c.ID, d1.ID, t0), newToken(t0))
+	again.ID = id("dev_")
+	fam := family(c.ID, d1.ID, t0)
+	fam.DPoPJKT = d1.DPoPJKT
+	dev, err := s.IssueRefreshFamily(ctx(t), &again, fam, newToken(t0))
 	must(t, err)
+	if dev.ID != d1.ID {
+		t.Fatalf("re-authorization with the key made a new device %s", dev.ID)
+	}
 	must(t, s.DeleteDevice(ctx(t), d1.ID, t0))
 	if n := count(); n != base+2 {
 		t.Fatalf("after a deletion: %d, want %d", n, base+2)

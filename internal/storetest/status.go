@@ -24,7 +24,7 @@ func testTokenStatus(t *testing.T, s pairgate.Store) {
 		must(t, err)
 		return got
 	}
-	d1, f1, _ := issued(t, s, c, "st-1")
+	d1, f1 := issuedKeyed(t, s, c, "jkt-st-1")
 	_, f2, _ := issued(t, s, c, "st-2")
 	_, f3, _ := issued(t, s, c, "st-3")
 	if f1.StatusIndex < high0 || f2.StatusIndex == f1.StatusIndex || f3.StatusIndex == f2.StatusIndex {
@@ -54,10 +54,12 @@ func testTokenStatus(t *testing.T, s pairgate.Store) {
 	if got := revoked(); !slices.Contains(got, fam.StatusIndex) {
 		t.Fatalf("after deleting a device: %v lacks its index %d", got, fam.StatusIndex)
 	}
-	d4, f4, _ := issued(t, s, c, "st-4")
+	d4, f4 := issuedKeyed(t, s, c, "jkt-st-4")
 	d4again := *d4
+	d4again.ID = id("dev_")
 	d4again.AuthorizedAt = t0.Add(time.Hour)
 	f5 := family(c.ID, d4.ID, t0.Add(time.Hour))
+	f5.DPoPJKT = d4.DPoPJKT
 	_, err = s.IssueRefreshFamily(ctx(t), &d4again, f5, newToken(t0.Add(time.Hour)))
 	must(t, err)
 	if got := revoked(); !slices.Contains(got, f4.StatusIndex) || slices.Contains(got, f5.StatusIndex) {
@@ -81,12 +83,27 @@ func testTokenStatus(t *testing.T, s pairgate.Store) {
 	}
 }
 
-// mustIssuedHash authorizes the device again and returns the new refresh
-// token's hash.
+// issuedKeyed authorizes a device that holds a key (so that it can be
+// authorized again as itself).
+func issuedKeyed(t *testing.T, s pairgate.Store, c *pairgate.Client, jkt string) (*pairgate.Device, *pairgate.RefreshFamily) {
+	t.Helper()
+	d := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: "Kiosk", Mode: pairgate.ModeDevice, DPoPJKT: jkt,
+		AuthMethod: pairgate.AuthByAuthorizationCode, Scopes: pairgate.ParseScopes("printing"), AuthorizedAt: t0, LastSeenAt: t0}
+	fam := family(c.ID, d.ID, t0)
+	fam.DPoPJKT = jkt
+	dev, err := s.IssueRefreshFamily(ctx(t), d, fam, newToken(t0))
+	must(t, err)
+	return dev, fam
+}
+
+// mustIssuedHash authorizes the device again, proving its key, and
+// returns the new refresh token's hash.
 func mustIssuedHash(t *testing.T, s pairgate.Store, c *pairgate.Client, d *pairgate.Device) []byte {
 	t.Helper()
 	again := *d
+	again.ID = id("dev_") // a new row's id, which the proof of the key turns into d's
 	fam := family(c.ID, d.ID, t0)
+	fam.DPoPJKT = d.DPoPJKT
 	tok := newToken(t0)
 	_, err := s.IssueRefreshFamily(ctx(t), &again, fam, tok)
 	must(t, err)
