@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"internal/metrics":     {},
 	"internal/statuslist":  {""},
 	"internal/dpop":        {"", "internal/secret"},
-	"internal/accesstoken": {"", "internal/secret", "internal/statuslist"},
+	"internal/accesstoken": {"", "verify", "internal/secret", "internal/statuslist"},
 	"internal/audit":       {"", "internal/secret"},
 	"internal/ratelimit":   {"", "internal/secret"},
 	"internal/httpx":       {""},

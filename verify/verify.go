@@ -40,7 +40,8 @@ type Config struct {
 	// cannot be reached before tokens are refused; 0: 10 minutes.
 	MaxStaleness time.Duration
 	// Leeway allows for clocks that disagree, on exp and on DPoP proofs'
-	// iat; 0: 30 seconds.
+	// iat; 0: 30 seconds; negative: none (the issuer itself, on its own
+	// clock).
 	Leeway time.Duration
 	// HTTPClient fetches metadata, keys and lists; nil: a client with a
 	// 10 s timeout.
@@ -110,8 +111,11 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxStaleness <= 0 {
 		cfg.MaxStaleness = 10 * time.Minute
 	}
-	if cfg.Leeway <= 0 {
+	switch {
+	case cfg.Leeway == 0:
 		cfg.Leeway = 30 * time.Second
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -176,6 +180,12 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 	*a = many
 	return nil
 }
+
+// Check verifies the token itself — the signature, iss, aud, exp, the
+// required scopes and its status — but not how it was presented: for a
+// token bound to a key (Token.JKT), checking the request's DPoP proof is
+// the caller's part. VerifyRequest does both.
+func (v *Verifier) Check(ctx context.Context, token string) (*Token, error) { return v.verify(ctx, token) }
 
 // Verify checks an access token (the signature, iss, aud, exp, the
 // required scopes, and its status) but not a DPoP proof: a token bound to

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -11,6 +13,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/statuslist"
+	"github.com/pairgate/pairgate/verify"
 )
 
 // Claims are an access token's claims (DESIGN.md section 1, RFC 9068).
@@ -56,6 +59,10 @@ type Issuer struct {
 	Audience string
 	TTL      time.Duration
 	Now      func() time.Time
+
+	verifierOnce sync.Once
+	verifier     *verify.Verifier
+	verifierErr  error
 }
 
 // Grant says whom a token is for.
@@ -68,7 +75,7 @@ type Grant struct {
 	// StatusIndex is the family's index in the token status lists; -1
 	// for a family from before them, whose tokens carry no status.
 	StatusIndex int64
-	JKT      string // the key the token is bound to (cnf.jkt); "" for Bearer
+	JKT         string // the key the token is bound to (cnf.jkt); "" for Bearer
 }
 
 // Mint signs a new access token.
@@ -108,37 +115,41 @@ var verifyAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 
 var errInvalid = pairgate.Errorf(pairgate.EUNAUTHORIZED, "the access token is invalid or expired")
 
-// Verify checks an access token's signature, issuer and expiry. It does not
-// ask the store whether the device still exists or the token was revoked:
-// callers that need that (introspection, the device API) ask next.
+// Verify checks an access token's signature, typ, issuer, audience and
+// expiry, through the same public package resource servers use (verify),
+// so that its code runs on every request pairgate serves. It does not ask
+// the store whether the device still exists or the token was revoked:
+// callers that need that (introspection, the device API) ask next; nor
+// does it check a DPoP proof: the device API does.
 func (i *Issuer) Verify(ctx context.Context, token string) (*Claims, error) {
-	if len(token) > 8192 {
-		return nil, errInvalid
+	i.verifierOnce.Do(func() {
+		i.verifier, i.verifierErr = verify.New(verify.Config{Issuer: i.Issuer, Audience: i.Audience, Keys: keySet{i.Keyring},
+			SkipStatus: true, Leeway: -1, Now: i.Now})
+	})
+	if i.verifierErr != nil {
+		return nil, pairgate.Internal(i.verifierErr, "access token verifier")
 	}
-	jws, err := jose.ParseSignedCompact(token, verifyAlgs)
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, errInvalid
-	}
-	h := jws.Signatures[0].Header
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "at+jwt" {
-		return nil, errInvalid
-	}
-	key := i.Keyring.publicKey(ctx, h.KeyID)
-	if key == nil || key.Algorithm != h.Algorithm {
-		return nil, errInvalid
-	}
-	payload, err := jws.Verify(key)
+	t, err := i.verifier.Check(ctx, token)
 	if err != nil {
 		return nil, errInvalid
 	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, errInvalid
+	c := &Claims{Issuer: t.Issuer, Subject: t.Subject, Audience: t.Audience, ClientID: t.ClientID, Scope: strings.Join(t.Scopes, " "),
+		IssuedAt: t.IssuedAt.Unix(), ExpiresAt: t.ExpiresAt.Unix(), ID: t.ID, DeviceID: t.DeviceID, FamilyID: t.SessionID}
+	if t.JKT != "" {
+		c.Confirmation = &Confirmation{JKT: t.JKT}
 	}
-	if c.Issuer != i.Issuer || c.ID == "" || i.Now().Unix() >= c.ExpiresAt {
-		return nil, errInvalid
+	return c, nil
+}
+
+// keySet lets the verifier find pairgate's own keys in its key ring, not
+// over HTTP.
+type keySet struct{ k *Keyring }
+
+func (s keySet) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	if key := s.k.publicKey(ctx, kid); key != nil {
+		return key, nil
 	}
-	return &c, nil
+	return nil, verify.ErrInvalidToken
 }
 
 // publicKey finds a verification key by kid, re-reading the store (at most
