@@ -111,7 +111,6 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 	return tok, c, nil
 }
 
-var verifyAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 
 var errInvalid = pairgate.Errorf(pairgate.EUNAUTHORIZED, "the access token is invalid or expired")
 
