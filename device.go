@@ -76,6 +76,12 @@ type Device struct {
 	AuthorizedAt time.Time // the latest authorization
 	LastSeenAt   time.Time
 	LastIP       string
+	// AuthorizedIP is where the latest authorization came from.
+	AuthorizedIP string
+	// EphemeralIdle, when positive, makes the device ephemeral (it came
+	// in with an ephemeral code): removed as soon as it signs out, or when
+	// not seen for this long.
+	EphemeralIdle time.Duration
 
 	State          string    // one of the Device* states
 	StateChangedAt time.Time // when it entered State

@@ -13,7 +13,7 @@ import (
 
 // deviceColumns are what an authorization writes; a device's state and
 // family are written by the operations that change them.
-const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip, dpop_jkt`
+const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip, dpop_jkt, authorized_ip, ephemeral_idle`
 
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
@@ -44,15 +44,16 @@ func scanDeviceMarked(row interface{ Scan(...any) error }) (*pairgate.Device, er
 func scanDeviceInto(row interface{ Scan(...any) error }, extra ...any) (*pairgate.Device, error) {
 	var d pairgate.Device
 	var mode, scopes string
-	var authorized, seen, changed int64
+	var authorized, seen, changed, idle int64
 	dest := []any{&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
-		&scopes, &authorized, &seen, &d.LastIP, &d.DPoPJKT, &d.State, &changed, &d.FamilyID}
+		&scopes, &authorized, &seen, &d.LastIP, &d.DPoPJKT, &d.AuthorizedIP, &idle, &d.State, &changed, &d.FamilyID}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	d.Mode = pairgate.Mode(mode)
 	d.Scopes = splitList(scopes)
 	d.AuthorizedAt, d.LastSeenAt, d.StateChangedAt = tm(authorized), tm(seen), tm(changed)
+	d.EphemeralIdle = time.Duration(idle)
 	return &d, nil
 }
 
@@ -60,7 +61,7 @@ func scanDeviceInto(row interface{ Scan(...any) error }, extra ...any) (*pairgat
 const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, mode = excluded.mode,
 	auth_method = excluded.auth_method, auth_code_id = excluded.auth_code_id, user_id = excluded.user_id,
 	scopes = excluded.scopes, authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at,
-	last_ip = excluded.last_ip`
+	last_ip = excluded.last_ip, authorized_ip = excluded.authorized_ip, ephemeral_idle = excluded.ephemeral_idle`
 
 // upsertDevice records d under the identity rule of DESIGN.md 2.1 (see
 // pairgate.Store): the device of the same client that holds the key the
@@ -74,7 +75,7 @@ const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, 
 func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device) (*pairgate.Device, error) {
 	// A new device is active from its authorization on; an existing one
 	// keeps its state until the authorization issues tokens (insertFamily).
-	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10)`
+	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $10)`
 	// The conflict targets name their partial index's predicate, which
 	// both SQLite and PostgreSQL require to pick a partial index.
 	switch {
@@ -85,7 +86,16 @@ func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device
 	}
 	q += ` RETURNING ` + deviceRow
 	return scanDevice(tx.QueryRowContext(ctx, q, d.ID, d.ClientID, d.Name, d.HardwareID, string(d.Mode), d.AuthMethod,
-		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP, d.DPoPJKT))
+		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP, d.DPoPJKT, authorizedIP(d), int64(d.EphemeralIdle)))
+}
+
+// authorizedIP is where an authorization came from: its request's address,
+// which is the device's last address at that moment.
+func authorizedIP(d *pairgate.Device) string {
+	if d.AuthorizedIP != "" {
+		return d.AuthorizedIP
+	}
+	return d.LastIP
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
