@@ -39,6 +39,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 		{&r.Sessions, `DELETE FROM sessions WHERE expires_at <= $1`, n},
 		{&r.AuditEvents, `DELETE FROM audit_events WHERE time <= $1`, n - int64(pairgate.AuditRetention)},
 		{&r.RateLimits, `DELETE FROM rate_limits WHERE window_end <= $1`, n},
+		{&r.UpstreamStates, `DELETE FROM upstream_states WHERE expires_at <= $1`, n},
 	}
 	for _, st := range steps {
 		c, err := affected(s.exec(ctx, st.q, st.arg))
