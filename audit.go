@@ -28,6 +28,7 @@ const (
 	AuditKeyRotated        = "signing_key.rotated"
 	AuditClientCreated     = "client.created"
 	AuditClientDeleted     = "client.deleted"
+	AuditClientDeviceFlow  = "client.device_flow_changed"
 	AuditUserCreated       = "user.created"
 	AuditUserDeleted       = "user.deleted"
 	AuditPasswordChanged   = "user.password_changed"

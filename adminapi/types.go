@@ -77,6 +77,25 @@ type NewClient struct {
 	Public     bool     `json:"public"`
 	GrantTypes []string `json:"grant_types"`
 	Scopes     []string `json:"scopes"`
+	DeviceFlowPolicy
+}
+
+// DeviceFlowPolicy is a client's defences against cross-device phishing
+// (draft-ietf-oauth-cross-device-security §6), part of NewClient and
+// OAuthClient, and PUT /api/v1/clients/{id}/device-flow.
+type DeviceFlowPolicy struct {
+	// DeviceFlowDisabled turns the device flow and pairing off for the
+	// client.
+	DeviceFlowDisabled bool `json:"device_flow_disabled"`
+	// DeviceFlowNetworks are the addresses or CIDR prefixes from which a
+	// device authorization may start; empty: anywhere.
+	DeviceFlowNetworks []string `json:"device_flow_networks"`
+	// ApprovalNetworkPrefix refuses an approval from an IPv4 address
+	// outside the requester's network of this many bits (24: the same
+	// /24); ApprovalNetworkPrefixV6 the same for IPv6 (64). 0: no check;
+	// one of them alone sets the other to its default.
+	ApprovalNetworkPrefix   int `json:"approval_network_prefix"`
+	ApprovalNetworkPrefixV6 int `json:"approval_network_prefix_v6"`
 }
 
 // OAuthClient is an OAuth client registered with pairgate. ClientSecret is
@@ -89,6 +108,7 @@ type OAuthClient struct {
 	Scopes       []string  `json:"scopes"`
 	CreatedAt    time.Time `json:"created_at"`
 	ClientSecret string    `json:"client_secret,omitempty"`
+	DeviceFlowPolicy
 }
 
 // ClientList is GET /api/v1/clients.

@@ -173,6 +173,39 @@ type NewClient struct {
 	Public     bool
 	GrantTypes []string
 	Scopes     []string
+	DeviceFlow DeviceFlowSettings
+}
+
+// DeviceFlowSettings are a client's defences against cross-device
+// phishing as an admin states them (pairgate.DeviceFlowPolicy).
+type DeviceFlowSettings struct {
+	Disabled bool
+	// Networks are addresses or CIDR prefixes from which device
+	// authorization may start; none: anywhere.
+	Networks []string
+	// ApprovalPrefixV4 and ApprovalPrefixV6: an approver must share this
+	// many leading bits with the requester (0: no check). One of them
+	// alone sets the other to its default (24, 64).
+	ApprovalPrefixV4 int
+	ApprovalPrefixV6 int
+}
+
+func (d DeviceFlowSettings) policy() (pairgate.DeviceFlowPolicy, error) {
+	nets, err := pairgate.ParseNetworks(d.Networks)
+	if err != nil {
+		return pairgate.DeviceFlowPolicy{}, err
+	}
+	return pairgate.DeviceFlowPolicy{Disabled: d.Disabled, Networks: nets, ApprovalPrefixV4: d.ApprovalPrefixV4,
+		ApprovalPrefixV6: d.ApprovalPrefixV6}.Normalize()
+}
+
+func policyDetails(p pairgate.DeviceFlowPolicy) map[string]string {
+	nets := make([]string, len(p.Networks))
+	for i, n := range p.Networks {
+		nets[i] = n.String()
+	}
+	return map[string]string{"device_flow_disabled": fmt.Sprint(p.Disabled), "device_flow_networks": strings.Join(nets, " "),
+		"approval_network_prefix": fmt.Sprintf("%d/%d", p.ApprovalPrefixV4, p.ApprovalPrefixV6)}
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -205,8 +238,12 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if len(scopes) == 0 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "scopes is required")
 	}
+	policy, err := nc.DeviceFlow.policy()
+	if err != nil {
+		return nil, "", err
+	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
-		Scopes: scopes, CreatedAt: s.now()}
+		Scopes: scopes, CreatedAt: s.now(), DeviceFlow: policy}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)
@@ -216,8 +253,28 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", err
 	}
 	s.changed(c.ID)
-	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String()})
+	details := policyDetails(policy)
+	details["public"], details["scope"] = fmt.Sprint(c.Public), c.Scopes.String()
+	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, details)
 	return c, sec, nil
+}
+
+// SetClientDeviceFlow replaces a client's defences against cross-device
+// phishing; they apply from the next device authorization or approval.
+func (s *Service) SetClientDeviceFlow(ctx context.Context, a Actor, id string, d DeviceFlowSettings) (*pairgate.Client, error) {
+	if err := a.need(pairgate.PermClientsWrite); err != nil {
+		return nil, err
+	}
+	policy, err := d.policy()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetClientDeviceFlowPolicy(ctx, id, policy); err != nil {
+		return nil, err
+	}
+	s.changed(id)
+	s.record(ctx, a, pairgate.AuditClientDeviceFlow, id, policyDetails(policy))
+	return s.store.GetClient(ctx, id)
 }
 
 func validClientID(id string) error {

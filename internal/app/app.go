@@ -139,7 +139,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	limiter := ratelimit.New(store, keys, now, m.RateLimited)
 	g, err := grants.New(grants.Config{
 		Issuer: issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
-		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
+		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace, ApprovalRoles: cfg.ApprovalRoles(),
 	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, Audit: rec, Log: log, Now: now})
 	if err != nil {
 		return nil, err

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/secret"
 )
@@ -44,28 +46,32 @@ type Config struct {
 	RatePerSource     float64
 	RatePerClient     float64
 	GCInterval        time.Duration
+	// DeviceApprovalRoles are the roles that may approve device requests,
+	// comma-separated (the per-role switch of the phishing defences).
+	DeviceApprovalRoles string
 }
 
 // Default returns the defaults of every setting: the only place they are
 // written down.
 func Default() Config {
 	return Config{
-		Addr:              ":8080",
-		MetricsAddr:       "127.0.0.1:9464",
-		Issuer:            "http://localhost:8080",
-		DataDir:           "./pairgate-data",
-		AccessTokenTTL:    time.Hour,
-		DeviceCodeTTL:     10 * time.Minute,
-		PollInterval:      5 * time.Second,
-		RefreshTokenTTL:   90 * 24 * time.Hour,
-		RefreshGrace:      30 * time.Second,
-		SigningAlg:        "RS256",
-		KeyRotationPeriod: 30 * 24 * time.Hour,
-		RatePerSource:     100,
-		RatePerClient:     2000,
-		LogLevel:          "info",
-		LogFormat:         "text",
-		GCInterval:        time.Minute,
+		Addr:                ":8080",
+		MetricsAddr:         "127.0.0.1:9464",
+		Issuer:              "http://localhost:8080",
+		DataDir:             "./pairgate-data",
+		AccessTokenTTL:      time.Hour,
+		DeviceCodeTTL:       10 * time.Minute,
+		PollInterval:        5 * time.Second,
+		RefreshTokenTTL:     90 * 24 * time.Hour,
+		RefreshGrace:        30 * time.Second,
+		SigningAlg:          "RS256",
+		KeyRotationPeriod:   30 * 24 * time.Hour,
+		RatePerSource:       100,
+		RatePerClient:       2000,
+		LogLevel:            "info",
+		LogFormat:           "text",
+		GCInterval:          time.Minute,
+		DeviceApprovalRoles: strings.Join(pairgate.Roles, ","),
 	}
 }
 
@@ -89,6 +95,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
 	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (an IPv6 /64), bursts of twice that; 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
 	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
+	fs.StringVar(&c.DeviceApprovalRoles, "device-approval-roles", c.DeviceApprovalRoles, "comma-separated roles whose people may approve device requests (e.g. user,device-manager: admins, a phisher's best catch, may not)")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -163,12 +170,21 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
+	if _, err := grants.ParseApprovalRoles(c.DeviceApprovalRoles); err != nil {
+		errs = append(errs, fmt.Errorf("--device-approval-roles: %v", err))
+	}
 	if c.AdminPassword != "" {
 		if err := secret.CheckNewPassword(c.AdminPassword); err != nil {
 			errs = append(errs, fmt.Errorf("PAIRGATE_ADMIN_PASSWORD: %v", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ApprovalRoles are the roles that may approve device requests.
+func (c Config) ApprovalRoles() []string {
+	r, _ := grants.ParseApprovalRoles(c.DeviceApprovalRoles)
+	return r
 }
 
 // IssuerURL is the issuer without a trailing slash, as tokens carry it.

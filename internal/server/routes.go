@@ -68,6 +68,7 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("GET", "/api/v1/clients", adm(a.ListClients))
 		apiRoute("GET", "/api/v1/clients/{id}", adm(a.GetClient))
 		apiRoute("DELETE", "/api/v1/clients/{id}", adm(a.DeleteClient))
+		apiRoute("PUT", "/api/v1/clients/{id}/device-flow", adm(a.SetClientDeviceFlow))
 		apiRoute("POST", "/api/v1/api-keys", a.Handle(a.CreateAPIKey))
 		apiRoute("GET", "/api/v1/api-keys", adm(a.ListAPIKeys))
 		apiRoute("DELETE", "/api/v1/api-keys/{id}", adm(a.DeleteAPIKey))
