@@ -540,6 +540,15 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 	if err != nil {
 		return "", err
 	}
+	// An account of an upstream provider signs in there only: a password
+	// here would be a second way in that the provider cannot see or end.
+	ids, err := s.store.ListUserIdentities(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if len(ids) > 0 {
+		return "", pairgate.Errorf(pairgate.ECONFLICT, "'%s' signs in through %s and has no password here", u.Username, ids[0].Provider)
+	}
 	if err := s.store.SetUserPassword(ctx, id, secret.HashPassword(password), s.now()); err != nil {
 		return "", err
 	}

@@ -112,6 +112,8 @@ func (s *Server) routes() *http.ServeMux {
 		page("/{$}", si.Home, nil)
 		page("/auth/signin/{$}", si.SignIn, si.SignInPost)
 		page("/auth/signout", si.SignOutPage, si.SignOut)
+		page("/auth/oidc/{provider}", si.UpstreamStartPage, si.UpstreamStart)
+		page("/auth/oidc/{provider}/callback", si.UpstreamCallback, nil)
 		page("/device", co.Device, co.DevicePost)
 		page("/oauth/authorize/pairing/{$}", co.Pairing, co.PairingPost)
 		page("/portal", po.Portal, po.PortalPost)
