@@ -391,3 +391,48 @@ func TestLocalSignInOff(t *testing.T) {
 		t.Fatalf("refused passwords recorded: %+v", ev)
 	}
 }
+
+// TestUpstreamSignInBrowser is the whole flow in Debian's headless
+// Chromium with JavaScript off: a printer asks to pair, the person opens
+// its auth_url, signs in at the provider, comes back to the consent page
+// and approves; the printer gets its token.
+func TestUpstreamSignInBrowser(t *testing.T) {
+	p := testenv.StartOIDCProvider(t, testenv.OIDCUser{Username: "alice", Email: "alice@example.com", Groups: []string{"staff"}})
+	s := testenv.StartServer(t, testenv.WithOIDC(p, corpRules))
+	pr := startPairing(t, s, "mode=device&hardware_id=hw-upstream-1")
+	tab := testenv.StartBrowser(t).Tab(t)
+
+	if st := tab.Navigate(pr.AuthURL); st != 200 || tab.Count("#oidc-corp") != 1 {
+		t.Fatalf("auth_url: %d %q", st, tab.Text("main"))
+	}
+	shot(t, tab, "60-signin-with-provider")
+	if st := tab.Submit("#oidc-corp"); st != 200 || !strings.HasPrefix(tab.Location(), p.Issuer+"/login") {
+		t.Fatalf("the button led to %s (%d)", tab.Location(), st)
+	}
+	tab.Fill("#username", "alice")
+	if st := tab.Submit("#login"); st != 200 {
+		t.Fatalf("back from the provider: %d at %s", st, tab.Location())
+	}
+	if want := s.URL + "/oauth/authorize/pairing/?pairing_code=" + pr.PairingCode; tab.Location() != want {
+		t.Fatalf("after the provider the browser is at %s, want %s", tab.Location(), want)
+	}
+	if got := tab.Text("#code"); got != pr.PairingCode {
+		t.Fatalf("consent page shows code %q", got)
+	}
+	if got := tab.Text(".who-name"); got != "alice" {
+		t.Fatalf("signed in as %q", got)
+	}
+	shot(t, tab, "61-consent-after-provider")
+	if st := tab.Submit("#allow"); st != 200 {
+		t.Fatalf("allow: %d %q", st, tab.Text("main"))
+	}
+	shot(t, tab, "62-approved-after-provider")
+	r := postBasic(s.URL+"/oauth/token", "grant_type=pairing_code&pairing_code="+pr.PairingCode)
+	if r.status != 200 || r.body["access_token"] == nil {
+		t.Fatalf("the printer's poll after approval: %d %s", r.status, r.raw)
+	}
+	devs, err := s.App.Store.ListDevices(context.Background(), pairgate.DeviceFilter{Search: "hw-upstream-1"})
+	if err != nil || len(devs) != 1 || devs[0].UserID != userNamed(t, s, "alice").ID {
+		t.Fatalf("inventory: %+v %v", devs, err)
+	}
+}
