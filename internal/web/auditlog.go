@@ -35,6 +35,7 @@ type detailView struct{ Key, Value string }
 type auditView struct {
 	base
 	Nav                                 string
+	Can                                 consoleCan
 	Action, Actor, Target, Since, Until string
 	Actions                             []string
 	Events                              []auditRow
@@ -64,8 +65,11 @@ func (h *ConsolePages) ConsoleAudit(w http.ResponseWriter, r *http.Request) erro
 	if done {
 		return err
 	}
+	if !canOf(u).Audit {
+		return h.notForRole(w, u, "The audit log is for admins and auditors, and "+u.Username+" has the "+u.Role+" role.")
+	}
 	q := r.URL.Query()
-	v := auditView{base: h.base("Audit log", u), Nav: "audit", Actions: auditActions,
+	v := auditView{base: h.base("Audit log", u), Nav: "audit", Can: canOf(u), Actions: auditActions,
 		Action: strings.TrimSpace(q.Get("action")), Actor: strings.TrimSpace(q.Get("actor")),
 		Target: strings.TrimSpace(q.Get("target")), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until"))}
 	v.Wide = true
