@@ -20,10 +20,10 @@ var auditActions = []string{"signin.", "code.", "device.", "pairing.", "apikey."
 	"signing_key.", "ratelimit.",
 	pairgate.AuditSignInSucceeded, pairgate.AuditSignInFailed, pairgate.AuditSignOut,
 	pairgate.AuditCodeGenerated, pairgate.AuditCodeDeleted, pairgate.AuditCodeRedeemed, pairgate.AuditCodeFailed,
-	pairgate.AuditDeviceAuthorized, pairgate.AuditDeviceDeleted, pairgate.AuditPairingApproved, pairgate.AuditPairingDenied,
+	pairgate.AuditDeviceAuthorized, pairgate.AuditDeviceDeleted, pairgate.AuditPairingApproved, pairgate.AuditPairingDenied, pairgate.AuditPairingRefused,
 	pairgate.AuditRefreshReuse, pairgate.AuditAPIKeyUsed, pairgate.AuditAPIKeyCreated, pairgate.AuditAPIKeyDeleted,
-	pairgate.AuditKeyRotated, pairgate.AuditClientCreated, pairgate.AuditClientDeleted, pairgate.AuditUserCreated,
-	pairgate.AuditUserDeleted, pairgate.AuditPasswordChanged, pairgate.AuditRateLimitUnlocked}
+	pairgate.AuditKeyRotated, pairgate.AuditClientCreated, pairgate.AuditClientDeleted, pairgate.AuditClientDeviceFlow, pairgate.AuditUserCreated,
+	pairgate.AuditUserDeleted, pairgate.AuditPasswordChanged, pairgate.AuditRoleChanged, pairgate.AuditRateLimitUnlocked}
 
 type auditRow struct {
 	ID, Time, Action, ActorType, Actor, Target, IP string
