@@ -58,10 +58,21 @@ type provider struct {
 	cfg      Config
 	callback string
 
-	mu       sync.Mutex
-	oidc     *oidc.Provider // nil until discovery succeeds
-	verifier *oidc.IDTokenVerifier
-	oauth    *oauth2.Config
+	// discovering is held while discovery runs, so that one sign-in
+	// asks and the others wait for its answer; mu guards the fields and
+	// is never held across a network call, so that the sign-in page
+	// never waits for a provider that hangs.
+	discovering sync.Mutex
+	mu          sync.Mutex
+	oidc        *oidc.Provider // nil until discovery succeeds
+	verifier    *oidc.IDTokenVerifier
+	oauth       *oauth2.Config
+}
+
+func (p *provider) discovered() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.oidc != nil
 }
 
 // New returns the service for the configured providers (none is fine:
@@ -141,9 +152,12 @@ const discoveryTimeout = 10 * time.Second
 // meets a key id it does not know: a provider that rotates its keys is
 // followed without a restart.
 func (s *Service) discover(ctx context.Context, p *provider) (*provider, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.oidc != nil {
+	if p.discovered() {
+		return p, nil
+	}
+	p.discovering.Lock()
+	defer p.discovering.Unlock()
+	if p.discovered() {
 		return p, nil
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), s.d.HTTP), discoveryTimeout)
@@ -154,12 +168,14 @@ func (s *Service) discover(ctx context.Context, p *provider) (*provider, error) 
 		return nil, &pairgate.Error{Code: pairgate.EUNAVAILABLE, RetryAfter: 30 * time.Second, Err: err,
 			Message: fmt.Sprintf("%s cannot be reached right now; try again in a minute, or ask your administrator", p.cfg.Label)}
 	}
-	p.oidc = op
 	// The clock runs a minute behind for the expiry check: an ID token
 	// lives minutes, and clocks of two hosts differ by seconds.
-	p.verifier = op.Verifier(&oidc.Config{ClientID: p.cfg.ClientID, Now: func() time.Time { return s.d.Now().Add(-clockLeeway) }})
-	p.oauth = &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, Endpoint: op.Endpoint(),
+	verifier := op.Verifier(&oidc.Config{ClientID: p.cfg.ClientID, Now: func() time.Time { return s.d.Now().Add(-clockLeeway) }})
+	oc := &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, Endpoint: op.Endpoint(),
 		RedirectURL: p.callback, Scopes: p.cfg.Scopes}
+	p.mu.Lock()
+	p.oidc, p.verifier, p.oauth = op, verifier, oc
+	p.mu.Unlock()
 	s.d.Log.Info("upstream provider discovered", "provider", p.cfg.ID, "issuer", p.cfg.Issuer)
 	return p, nil
 }
