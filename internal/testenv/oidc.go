@@ -59,8 +59,12 @@ type OIDCProvider struct {
 	keys        []*oidcKey // the current key first
 	idTokenLife time.Duration
 	tamper      func(idToken string) string
-	redirects   []string
-	seq         int
+	// userinfoOnly: the profile, e-mail and groups are at the userinfo
+	// endpoint only, not in the ID token (Google's and Keycloak's
+	// defaults for some claims).
+	userinfoOnly bool
+	redirects    []string
+	seq          int
 }
 
 // OIDCUser is a person at the provider.
@@ -223,6 +227,14 @@ func (p *OIDCProvider) SetIDTokenLifetime(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.idTokenLife = d
+}
+
+// ClaimsInUserinfoOnly makes the provider leave the profile, e-mail and
+// groups out of its ID tokens: a relying party finds them at userinfo.
+func (p *OIDCProvider) ClaimsInUserinfoOnly(only bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.userinfoOnly = only
 }
 
 // Tamper rewrites the ID token of every token response on its way to the
@@ -415,10 +427,11 @@ type oidcToken struct {
 // oidcClient is the registered client: a confidential web application
 // (client_secret_basic or _post), authorization code flow only.
 type oidcClient struct {
-	p         *OIDCProvider
-	id        string
-	redirects []string
-	life      time.Duration
+	p            *OIDCProvider
+	id           string
+	redirects    []string
+	life         time.Duration
+	userinfoOnly bool
 }
 
 func (c *oidcClient) GetID() string                    { return c.id }
@@ -441,7 +454,12 @@ func (c *oidcClient) IDTokenLifetime() time.Duration { return c.life }
 // DevMode allows the http:// redirect URIs of loopback test servers.
 func (c *oidcClient) DevMode() bool { return true }
 func (c *oidcClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
-	return func(s []string) []string { return s }
+	return func(s []string) []string {
+		if c.userinfoOnly {
+			return slices.DeleteFunc(slices.Clone(s), func(x string) bool { return x == "groups" })
+		}
+		return s
+	}
 }
 func (c *oidcClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
@@ -450,7 +468,7 @@ func (c *oidcClient) IsScopeAllowed(scope string) bool { return scope == "groups
 
 // IDTokenUserinfoClaimsAssertion puts the profile, e-mail and groups in
 // the ID token, as Keycloak and Entra ID do when configured to.
-func (c *oidcClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (c *oidcClient) IDTokenUserinfoClaimsAssertion() bool { return !c.userinfoOnly }
 func (c *oidcClient) ClockSkew() time.Duration             { return 0 }
 
 type oidcStorage struct{ p *OIDCProvider }
@@ -572,7 +590,7 @@ func (s *oidcStorage) GetClientByClientID(ctx context.Context, id string) (op.Cl
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return &oidcClient{p: p, id: p.ClientID, redirects: slices.Clone(p.redirects), life: p.idTokenLife}, nil
+	return &oidcClient{p: p, id: p.ClientID, redirects: slices.Clone(p.redirects), life: p.idTokenLife, userinfoOnly: p.userinfoOnly}, nil
 }
 
 func (s *oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -335,6 +336,29 @@ func TestUpstreamSignInRefusals(t *testing.T) {
 		if !strings.Contains(logs, cause) {
 			t.Errorf("the log does not give the cause %q", cause)
 		}
+	}
+}
+
+// TestUpstreamClaimsFromUserinfo: when the ID token lacks the username
+// and groups claims, they are read from the provider's userinfo endpoint,
+// and the role rules apply to them.
+func TestUpstreamClaimsFromUserinfo(t *testing.T) {
+	p := testenv.StartOIDCProvider(t, testenv.OIDCUser{Username: "alice", Groups: []string{"admins"}})
+	p.ClaimsInUserinfoOnly(true)
+	s := testenv.StartServer(t, testenv.WithOIDC(p, corpRules))
+	// The ID token is watched on its way, not changed.
+	var claims map[string]any
+	p.Tamper(func(tok string) string {
+		testenv.TamperPayload(func(c map[string]any) { claims = maps.Clone(c) })(tok)
+		return tok
+	})
+	r, _ := upstreamSignIn(t, newBrowser(t, s.URL), p, "alice", "/")
+	wantSignedIn(t, r, "/")
+	if _, ok := claims["preferred_username"]; ok || claims["groups"] != nil || claims["sub"] != "sub-alice" {
+		t.Fatalf("the ID token carries the claims itself: %v", claims)
+	}
+	if u := userNamed(t, s, "alice"); u.Role != pairgate.RoleAdmin {
+		t.Fatalf("alice from userinfo: %+v", u)
 	}
 }
 
