@@ -264,7 +264,7 @@ func (h *ConsentPages) consentView(r *http.Request, f *codeFlow, u *pairgate.Use
 	v := consentView{
 		base: h.base("Allow this device?", u), Flow: f, Code: p.Code, ClientName: c.Name, ClientID: c.ID,
 		Mode: string(a.Mode), DeviceName: grants.DefaultDeviceName(a.DeviceName, a.HardwareID, c.Name),
-		HardwareID: a.HardwareID, RequestIP: a.RequestIP, SameNetwork: a.RequestIP != "" && a.RequestIP == h.cfg.IP.Of(r),
+		HardwareID: a.HardwareID, RequestIP: a.RequestIP, SameNetwork: sameNetwork(c.DeviceFlow, a.RequestIP, h.cfg.IP.Of(r)),
 		RequestedAt: a.CreatedAt.UTC().Format("15:04 UTC, 2 Jan 2006"), RequestedAgo: ago(now.Sub(a.CreatedAt)),
 		ExpiresIn: ratelimit.In(a.ExpiresAt.Sub(now)), Error: msg,
 	}
@@ -287,6 +287,19 @@ func (h *ConsentPages) consentView(r *http.Request, f *codeFlow, u *pairgate.Use
 		v.RequestIP = "unknown"
 	}
 	return v
+}
+
+// sameNetwork says whether the consent page calls the requester's
+// address the person's network: the client's network prefix when it has
+// one (what approval is checked against), else the same address.
+func sameNetwork(p pairgate.DeviceFlowPolicy, requester, approver string) bool {
+	if requester == "" {
+		return false
+	}
+	if p.SameNetworkRequired() {
+		return p.SameNetwork(requester, approver)
+	}
+	return requester == approver
 }
 
 type resultView struct {

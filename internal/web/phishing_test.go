@@ -148,6 +148,9 @@ func TestApprovalFromAnotherNetworkIsRefused(t *testing.T) {
 	// The prefix length is the client's: a /24 takes 127.0.0.3 as the
 	// device's neighbour.
 	code = userCodeFrom(t, s, "lan", "127.0.0.2")
+	if r := far.get("/device?user_code=" + url.QueryEscape(code)); r.status != 200 || strings.Contains(r.raw, "not your network") {
+		t.Fatalf("the consent page within the client's /24 does not call it the person's network: %d", r.status)
+	}
 	if r := far.post("/device", url.Values{"user_code": {code}, "action": {"approve"}}); r.status != 200 || state(t, s, code) != pairgate.StateApproved {
 		t.Fatalf("approve within the /24: %d, %s\n%s", r.status, state(t, s, code), r.raw)
 	}
