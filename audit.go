@@ -5,18 +5,21 @@ import "time"
 // Audit actions: what happened. A name says its outcome, so that a filter
 // on "signin." shows successes and failures together.
 const (
-	AuditCodeGenerated     = "code.generated"
-	AuditCodeDeleted       = "code.deleted"
-	AuditCodeRedeemed      = "code.redeemed"
-	AuditCodeFailed        = "code.failed"
-	AuditDeviceAuthorized  = "device.authorized"
-	AuditDeviceDeleted     = "device.deleted"
-	AuditDeviceExpired     = "device.expired"    // signed out after a time unseen
-	AuditDeviceRemoved     = "device.removed"    // removed by the lifecycle policy
-	AuditDeviceSignedOut   = "device.signed_out" // its refresh token was revoked (RFC 7009)
-	AuditDeviceRevoked     = "device.revoked"    // by reuse detection
-	AuditPairingApproved   = "pairing.approved"
-	AuditPairingDenied     = "pairing.denied"
+	AuditCodeGenerated    = "code.generated"
+	AuditCodeDeleted      = "code.deleted"
+	AuditCodeRedeemed     = "code.redeemed"
+	AuditCodeFailed       = "code.failed"
+	AuditDeviceAuthorized = "device.authorized"
+	AuditDeviceDeleted    = "device.deleted"
+	AuditDeviceExpired    = "device.expired"    // signed out after a time unseen
+	AuditDeviceRemoved    = "device.removed"    // removed by the lifecycle policy
+	AuditDeviceSignedOut  = "device.signed_out" // its refresh token was revoked (RFC 7009)
+	AuditDeviceRevoked    = "device.revoked"    // by reuse detection
+	AuditPairingApproved  = "pairing.approved"
+	AuditPairingDenied    = "pairing.denied"
+	// AuditPairingRefused: a cross-device phishing defence refused a
+	// device authorization, at its start or at its approval.
+	AuditPairingRefused    = "pairing.refused"
 	AuditRefreshReuse      = "refresh.reuse_detected"
 	AuditSignInSucceeded   = "signin.succeeded"
 	AuditSignInFailed      = "signin.failed"
@@ -27,6 +30,7 @@ const (
 	AuditKeyRotated        = "signing_key.rotated"
 	AuditClientCreated     = "client.created"
 	AuditClientDeleted     = "client.deleted"
+	AuditClientDeviceFlow  = "client.device_flow_changed"
 	AuditUserCreated       = "user.created"
 	AuditUserDeleted       = "user.deleted"
 	AuditPasswordChanged   = "user.password_changed"

@@ -36,6 +36,10 @@ type Store interface {
 	GetClient(ctx context.Context, id string) (*Client, error)
 	// ListClients returns every client, ordered by ID.
 	ListClients(ctx context.Context) ([]*Client, error)
+	// SetClientDeviceFlowPolicy replaces a client's device flow policy
+	// (stored as given: the caller normalizes it). ENOTFOUND if there is
+	// no such client.
+	SetClientDeviceFlowPolicy(ctx context.Context, id string, p DeviceFlowPolicy) error
 	// DeleteClient deletes a client and, in the same transaction, its
 	// devices, pending authorizations and refresh tokens. ENOTFOUND if there
 	// is none.
@@ -66,6 +70,29 @@ type Store interface {
 	// it approved (their tokens speak for the account). ECONFLICT if it is
 	// the last admin, under the same rule as SetUserRole. ENOTFOUND if none.
 	DeleteUser(ctx context.Context, id string, now time.Time) error
+
+	// SignInUpstream finds the account linked to the upstream identity
+	// (ident.Issuer, ident.Subject) and records the sign-in at
+	// ident.LastSignInAt; when none is linked, it creates newUser and links
+	// it, in one transaction. created reports which. Of any number of
+	// concurrent first sign-ins of one identity, on any replica, exactly
+	// one creates an account and the others return it. ECONFLICT when
+	// newUser's username is taken by another account: the caller picks
+	// another name and tries again. An existing account is never linked:
+	// a provider's person never takes over a local account.
+	SignInUpstream(ctx context.Context, ident *UserIdentity, newUser *User) (u *User, created bool, err error)
+	// ListUserIdentities returns the upstream identities linked to an
+	// account, oldest first (none for a local account).
+	ListUserIdentities(ctx context.Context, userID string) ([]*UserIdentity, error)
+	// CreateUpstreamState records an upstream sign-in in progress.
+	// ECONFLICT if its state hash collides with a stored one.
+	CreateUpstreamState(ctx context.Context, st *UpstreamState) error
+	// TakeUpstreamState deletes and returns the sign-in in progress whose
+	// state hash is stateHash: a state is used once. Of concurrent callers
+	// with one state exactly one gets it. EEXPIRED (and deleted) if it
+	// expired at now, ENOTFOUND if there is none: never started, or
+	// already used.
+	TakeUpstreamState(ctx context.Context, stateHash []byte, now time.Time) (*UpstreamState, error)
 
 	// CreateSession stores a new browser session.
 	CreateSession(ctx context.Context, sess *Session) error
@@ -337,10 +364,11 @@ type GCResult struct {
 	RateLimits           int64
 	TokenStatuses        int64
 	DPoPProofs           int64
+	UpstreamStates       int64
 	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses + r.DPoPProofs
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses + r.DPoPProofs + r.UpstreamStates
 }

@@ -221,6 +221,12 @@ func (c *Client) CreateClient(ctx context.Context, in NewClient) (*OAuthClient, 
 	return &out, c.Do(ctx, "POST", "/api/v1/clients", in, &out)
 }
 
+// SetClientDeviceFlow replaces a client's device flow policy.
+func (c *Client) SetClientDeviceFlow(ctx context.Context, id string, p DeviceFlowPolicy) (*OAuthClient, error) {
+	var out OAuthClient
+	return &out, c.Do(ctx, "PUT", "/api/v1/clients/"+url.PathEscape(id)+"/device-flow", p, &out)
+}
+
 // ListClients returns every client.
 func (c *Client) ListClients(ctx context.Context) ([]OAuthClient, error) {
 	var out ClientList

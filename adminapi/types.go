@@ -91,6 +91,25 @@ type NewClient struct {
 	// RequireDPoP refuses the client's requests that carry no DPoP proof
 	// (RFC 9449) at the device authorization, pairing and token endpoints.
 	RequireDPoP bool `json:"require_dpop,omitempty"`
+	DeviceFlowPolicy
+}
+
+// DeviceFlowPolicy is a client's defences against cross-device phishing
+// (draft-ietf-oauth-cross-device-security §6), part of NewClient and
+// OAuthClient, and PUT /api/v1/clients/{id}/device-flow.
+type DeviceFlowPolicy struct {
+	// DeviceFlowDisabled turns the device flow and pairing off for the
+	// client.
+	DeviceFlowDisabled bool `json:"device_flow_disabled"`
+	// DeviceFlowNetworks are the addresses or CIDR prefixes from which a
+	// device authorization may start; empty: anywhere.
+	DeviceFlowNetworks []string `json:"device_flow_networks"`
+	// ApprovalNetworkPrefix refuses an approval from an IPv4 address
+	// outside the requester's network of this many bits (24: the same
+	// /24); ApprovalNetworkPrefixV6 the same for IPv6 (64). 0: no check;
+	// one of them alone sets the other to its default.
+	ApprovalNetworkPrefix   int `json:"approval_network_prefix"`
+	ApprovalNetworkPrefixV6 int `json:"approval_network_prefix_v6"`
 }
 
 // OAuthClient is an OAuth client registered with pairgate. ClientSecret is
@@ -107,6 +126,7 @@ type OAuthClient struct {
 	// The client's own inactivity policy, in days; 0: the server's.
 	InactiveSignOutDays int `json:"inactive_sign_out_days"`
 	InactiveRemoveDays  int `json:"inactive_remove_days"`
+	DeviceFlowPolicy
 }
 
 // ClientList is GET /api/v1/clients.

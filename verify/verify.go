@@ -185,7 +185,9 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // required scopes and its status — but not how it was presented: for a
 // token bound to a key (Token.JKT), checking the request's DPoP proof is
 // the caller's part. VerifyRequest does both.
-func (v *Verifier) Check(ctx context.Context, token string) (*Token, error) { return v.verify(ctx, token) }
+func (v *Verifier) Check(ctx context.Context, token string) (*Token, error) {
+	return v.verify(ctx, token)
+}
 
 // Verify checks an access token (the signature, iss, aud, exp, the
 // required scopes, and its status) but not a DPoP proof: a token bound to

@@ -111,7 +111,6 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 	return tok, c, nil
 }
 
-
 var errInvalid = pairgate.Errorf(pairgate.EUNAUTHORIZED, "the access token is invalid or expired")
 
 // Verify checks an access token's signature, typ, issuer, audience and

@@ -179,6 +179,39 @@ type NewClient struct {
 	InactiveRemoveDays  int
 	// RequireDPoP refuses the client's requests without a DPoP proof.
 	RequireDPoP bool
+	DeviceFlow  DeviceFlowSettings
+}
+
+// DeviceFlowSettings are a client's defences against cross-device
+// phishing as an admin states them (pairgate.DeviceFlowPolicy).
+type DeviceFlowSettings struct {
+	Disabled bool
+	// Networks are addresses or CIDR prefixes from which device
+	// authorization may start; none: anywhere.
+	Networks []string
+	// ApprovalPrefixV4 and ApprovalPrefixV6: an approver must share this
+	// many leading bits with the requester (0: no check). One of them
+	// alone sets the other to its default (24, 64).
+	ApprovalPrefixV4 int
+	ApprovalPrefixV6 int
+}
+
+func (d DeviceFlowSettings) policy() (pairgate.DeviceFlowPolicy, error) {
+	nets, err := pairgate.ParseNetworks(d.Networks)
+	if err != nil {
+		return pairgate.DeviceFlowPolicy{}, err
+	}
+	return pairgate.DeviceFlowPolicy{Disabled: d.Disabled, Networks: nets, ApprovalPrefixV4: d.ApprovalPrefixV4,
+		ApprovalPrefixV6: d.ApprovalPrefixV6}.Normalize()
+}
+
+func policyDetails(p pairgate.DeviceFlowPolicy) map[string]string {
+	nets := make([]string, len(p.Networks))
+	for i, n := range p.Networks {
+		nets[i] = n.String()
+	}
+	return map[string]string{"device_flow_disabled": fmt.Sprint(p.Disabled), "device_flow_networks": strings.Join(nets, " "),
+		"approval_network_prefix": fmt.Sprintf("%d/%d", p.ApprovalPrefixV4, p.ApprovalPrefixV6)}
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -214,9 +247,13 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if nc.InactiveSignOutDays < 0 || nc.InactiveSignOutDays > 3650 || nc.InactiveRemoveDays < 0 || nc.InactiveRemoveDays > 3650 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "inactive_sign_out_days and inactive_remove_days are days: 0 (the server's) to 3650")
 	}
+	policy, err := nc.DeviceFlow.policy()
+	if err != nil {
+		return nil, "", err
+	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
 		Scopes: scopes, RequireDPoP: nc.RequireDPoP, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays,
-		InactiveRemoveDays: nc.InactiveRemoveDays}
+		InactiveRemoveDays: nc.InactiveRemoveDays, DeviceFlow: policy}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)
@@ -226,9 +263,28 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", err
 	}
 	s.changed(c.ID)
-	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String(),
-		"require_dpop": fmt.Sprint(c.RequireDPoP)})
+	details := policyDetails(policy)
+	details["public"], details["scope"], details["require_dpop"] = fmt.Sprint(c.Public), c.Scopes.String(), fmt.Sprint(c.RequireDPoP)
+	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, details)
 	return c, sec, nil
+}
+
+// SetClientDeviceFlow replaces a client's defences against cross-device
+// phishing; they apply from the next device authorization or approval.
+func (s *Service) SetClientDeviceFlow(ctx context.Context, a Actor, id string, d DeviceFlowSettings) (*pairgate.Client, error) {
+	if err := a.need(pairgate.PermClientsWrite); err != nil {
+		return nil, err
+	}
+	policy, err := d.policy()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetClientDeviceFlowPolicy(ctx, id, policy); err != nil {
+		return nil, err
+	}
+	s.changed(id)
+	s.record(ctx, a, pairgate.AuditClientDeviceFlow, id, policyDetails(policy))
+	return s.store.GetClient(ctx, id)
 }
 
 func validClientID(id string) error {
@@ -493,6 +549,15 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
 		return "", err
+	}
+	// An account of an upstream provider signs in there only: a password
+	// here would be a second way in that the provider cannot see or end.
+	ids, err := s.store.ListUserIdentities(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if len(ids) > 0 {
+		return "", pairgate.Errorf(pairgate.ECONFLICT, "'%s' signs in through %s and has no password here", u.Username, ids[0].Provider)
 	}
 	if err := s.store.SetUserPassword(ctx, id, secret.HashPassword(password), s.now()); err != nil {
 		return "", err

@@ -160,9 +160,39 @@ func (h *Handlers) DeleteDevice(w http.ResponseWriter, r *http.Request, a admin.
 // --- Clients ---
 
 func clientOut(c *pairgate.Client, sec string) adminapi.OAuthClient {
+	p := c.DeviceFlow
+	nets := make([]string, len(p.Networks))
+	for i, n := range p.Networks {
+		nets[i] = n.String()
+	}
 	return adminapi.OAuthClient{ClientID: c.ID, Name: c.Name, Public: c.Public, GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt.UTC(), ClientSecret: sec,
-		InactiveSignOutDays: c.InactiveSignOutDays, InactiveRemoveDays: c.InactiveRemoveDays}
+		InactiveSignOutDays: c.InactiveSignOutDays, InactiveRemoveDays: c.InactiveRemoveDays,
+		DeviceFlowPolicy: adminapi.DeviceFlowPolicy{DeviceFlowDisabled: p.Disabled, DeviceFlowNetworks: nets,
+			ApprovalNetworkPrefix: p.ApprovalPrefixV4, ApprovalNetworkPrefixV6: p.ApprovalPrefixV6}}
+}
+
+func deviceFlowIn(p adminapi.DeviceFlowPolicy) admin.DeviceFlowSettings {
+	return admin.DeviceFlowSettings{Disabled: p.DeviceFlowDisabled, Networks: p.DeviceFlowNetworks,
+		ApprovalPrefixV4: p.ApprovalNetworkPrefix, ApprovalPrefixV6: p.ApprovalNetworkPrefixV6}
+}
+
+// SetClientDeviceFlow is PUT /api/v1/clients/{id}/device-flow: the
+// client's phishing defences, replaced as a whole.
+func (h *Handlers) SetClientDeviceFlow(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	var in adminapi.DeviceFlowPolicy
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := h.admin.SetClientDeviceFlow(r.Context(), a, id, deviceFlowIn(in))
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, clientOut(c, ""))
 }
 
 // CreateClient is POST /api/v1/clients. A confidential client's secret is
@@ -174,7 +204,7 @@ func (h *Handlers) CreateClient(w http.ResponseWriter, r *http.Request, a admin.
 	}
 	c, sec, err := h.admin.CreateClient(r.Context(), a, admin.NewClient{ID: in.ClientID, Name: in.Name, Public: in.Public,
 		GrantTypes: in.GrantTypes, Scopes: in.Scopes, RequireDPoP: in.RequireDPoP, InactiveSignOutDays: in.InactiveSignOutDays,
-		InactiveRemoveDays: in.InactiveRemoveDays})
+		InactiveRemoveDays: in.InactiveRemoveDays, DeviceFlow: deviceFlowIn(in.DeviceFlowPolicy)})
 	if err != nil {
 		return err
 	}

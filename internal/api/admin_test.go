@@ -577,3 +577,38 @@ func TestLockoutsCanBeOutwaitedOrLifted(t *testing.T) {
 		t.Fatalf("%d unlock events", len(events))
 	}
 }
+
+// TestClientDeviceFlowPolicyAPI: a client's phishing defences are set at
+// creation or replaced later, come back normalized, and bad input is a
+// 400 that changes nothing.
+func TestClientDeviceFlowPolicyAPI(t *testing.T) {
+	s := testenv.StartServer(t)
+	key := apiKey(t, s)
+	r := want(t, call(t, nil, "POST", s.URL+"/api/v1/clients", `{"client_id":"kiosk","name":"Kiosk","public":true,
+		"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"scopes":["printing"],
+		"device_flow_networks":["10.1.2.3/16","192.0.2.7"],"approval_network_prefix":24}`, bearer(key)...), 201)
+	if fmt.Sprint(r.body["device_flow_networks"]) != "[10.1.0.0/16 192.0.2.7/32]" || r.body["approval_network_prefix"] != 24.0 ||
+		r.body["approval_network_prefix_v6"] != 64.0 || r.body["device_flow_disabled"] != false {
+		t.Fatalf("created: %s", r.raw)
+	}
+	r = want(t, call(t, nil, "PUT", s.URL+"/api/v1/clients/print-client/device-flow", `{"device_flow_disabled":true}`, bearer(key)...), 200)
+	if r.body["device_flow_disabled"] != true || fmt.Sprint(r.body["device_flow_networks"]) != "[]" || r.body["approval_network_prefix"] != 0.0 {
+		t.Fatalf("set: %s", r.raw)
+	}
+	for _, bad := range []string{`{"device_flow_networks":["10.0.0.0/33"]}`, `{"device_flow_networks":["somewhere"]}`,
+		`{"approval_network_prefix":33}`, `{"approval_network_prefix_v6":-1}`, `{"device_flow_disabled":"yes"}`} {
+		want(t, call(t, nil, "PUT", s.URL+"/api/v1/clients/print-client/device-flow", bad, bearer(key)...), 400)
+	}
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/clients/nope/device-flow", `{}`, bearer(key)...), 404)
+	got := want(t, call(t, nil, "GET", s.URL+"/api/v1/clients/print-client", "", bearer(key)...), 200)
+	if got.body["device_flow_disabled"] != true {
+		t.Fatalf("bad input changed the policy: %s", got.raw)
+	}
+	ev, err := s.App.Store.ListAuditEvents(context.Background(), pairgate.AuditFilter{Action: pairgate.AuditClientDeviceFlow})
+	if err != nil || len(ev) != 1 || ev[0].Target != "print-client" || ev[0].Details["device_flow_disabled"] != "true" {
+		t.Fatalf("audit: %+v %v", ev, err)
+	}
+	// A read-only key may not change it.
+	ro := apiKeyWith(t, s, `"read"`)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/clients/print-client/device-flow", `{}`, bearer(ro)...), 403)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
 	"github.com/pairgate/pairgate/internal/sqlstore"
+	"github.com/pairgate/pairgate/internal/upstream"
 	"github.com/pairgate/pairgate/internal/web"
 )
 
@@ -151,7 +153,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	g, err := grants.New(grants.Config{
 		Issuer: issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
-		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
+		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace, ApprovalRoles: cfg.ApprovalRoles(),
 	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, DPoP: proofs, Audit: rec, Log: log, Now: now})
 	if err != nil {
 		return nil, err
@@ -173,15 +175,27 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	sessions := authn.NewSessions(store, keys, now, cfg.HTTPS(), authn.DefaultIdleTimeout, authn.DefaultAbsoluteTimeout)
 	a.Sessions = sessions
-	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0)
+	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0, cfg.LocalSignIn)
 	browsers := authn.NewBrowsers(store, keys, now, cfg.HTTPS())
 	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err
 	}
+	providers, err := cfg.Providers()
+	if err != nil {
+		return nil, err
+	}
+	up, err := upstream.New(issuer, providers, upstream.Deps{Store: store, Keys: keys, Limiter: limiter, Audit: rec, Log: log,
+		Now: now, HTTP: &http.Client{Timeout: 15 * time.Second}})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range up.Providers() {
+		log.Info("upstream sign-in provider", "id", p.ID, "label", p.Label, "redirect_uri", up.CallbackURL(p.ID))
+	}
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Browsers: browsers, Audit: rec, IP: ip, Now: now, Log: log})
+		Upstream: up, Browsers: browsers, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,10 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/upstream"
 )
 
 // Config is the configuration of a pairgate server: the flags of
@@ -53,8 +55,29 @@ type Config struct {
 	// The inactivity policy, in days (0: never).
 	InactiveSignOutDays int
 	InactiveRemoveDays  int
-	DPoPNonce         bool          // RFC 9449 §8: proofs must carry a server nonce
-	DPoPWindow        time.Duration // how far a DPoP proof's iat may be from the clock
+	DPoPNonce           bool          // RFC 9449 §8: proofs must carry a server nonce
+	DPoPWindow          time.Duration // how far a DPoP proof's iat may be from the clock
+	// DeviceApprovalRoles are the roles that may approve device requests,
+	// comma-separated (the per-role switch of the phishing defences).
+	DeviceApprovalRoles string
+
+	// LocalSignIn allows local accounts to sign in with a password (the
+	// sign-in form, HTTP Basic at the admin API). Turned off, people sign
+	// in at an upstream provider only; the host's command line (`pairgate
+	// admin users` with the store) still works, the break-glass way in.
+	LocalSignIn bool
+	// OIDCConfig is a JSON file of upstream providers (see OIDCFile).
+	OIDCConfig string
+	// One upstream provider from flags: --oidc-issuer and the others.
+	OIDCID            string
+	OIDCIssuer        string
+	OIDCClientID      string
+	OIDCClientSecret  string // PAIRGATE_OIDC_CLIENT_SECRET only: never on a command line
+	OIDCScopes        string
+	OIDCLabel         string
+	OIDCUsernameClaim string
+	OIDCGroupsClaim   string
+	OIDCRoleRules     string
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -85,7 +108,14 @@ func Default() Config {
 		OverloadRetrySpread: time.Minute,
 		InactiveSignOutDays: 90,
 		InactiveRemoveDays:  90,
-		DPoPWindow:        time.Minute,
+		DPoPWindow:          time.Minute,
+		DeviceApprovalRoles: strings.Join(pairgate.Roles, ","),
+		LocalSignIn:         true,
+		OIDCID:              "oidc",
+		OIDCUsernameClaim:   upstream.DefaultUsernameClaim,
+		OIDCGroupsClaim:     upstream.DefaultGroupsClaim,
+		OIDCScopes:          strings.Join(upstream.DefaultScopes, ","),
+		OIDCRoleRules:       "*:" + pairgate.RoleUser,
 	}
 }
 
@@ -117,6 +147,17 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.OverloadRetrySpread, "overload-retry-spread", c.OverloadRetrySpread, "a 503 for overload says to retry after 1s plus a random part of this, so that a fleet does not come back in lockstep")
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", c.DPoPNonce, "require a server nonce in every DPoP proof (RFC 9449 §8); stateless, so replicas need only share the master key")
 	fs.DurationVar(&c.DPoPWindow, "dpop-iat-window", c.DPoPWindow, "how far a DPoP proof's iat may be from the server's clock, either way")
+	fs.StringVar(&c.DeviceApprovalRoles, "device-approval-roles", c.DeviceApprovalRoles, "comma-separated roles whose people may approve device requests (e.g. user,device-manager: admins, a phisher's best catch, may not)")
+	fs.BoolVar(&c.LocalSignIn, "local-signin", c.LocalSignIn, "let local accounts sign in with a password; false: upstream providers only (the host's `pairgate admin users` still works)")
+	fs.StringVar(&c.OIDCConfig, "oidc-config", c.OIDCConfig, "JSON file of upstream OpenID Connect providers (see README)")
+	fs.StringVar(&c.OIDCID, "oidc-id", c.OIDCID, "id of the --oidc-issuer provider, in its callback URL {issuer}/auth/oidc/{id}/callback")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "issuer URL of an upstream OpenID Connect provider to sign people in with (client secret in PAIRGATE_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "pairgate's client id at the --oidc-issuer provider")
+	fs.StringVar(&c.OIDCScopes, "oidc-scopes", c.OIDCScopes, "comma-separated scopes to ask the provider for besides openid")
+	fs.StringVar(&c.OIDCLabel, "oidc-label", c.OIDCLabel, "the sign-in button says \"Sign in with LABEL\" (default: the id)")
+	fs.StringVar(&c.OIDCUsernameClaim, "oidc-username-claim", c.OIDCUsernameClaim, "claim that names the person in pairgate: email, preferred_username, upn…")
+	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", c.OIDCGroupsClaim, "claim that group= role rules look in")
+	fs.StringVar(&c.OIDCRoleRules, "oidc-role-rules", c.OIDCRoleRules, "roles from claims, first match wins: 'group=admins:admin,group=helpdesk:device-manager,*:user'; no match: no sign-in")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -206,12 +247,26 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
+	if ps, err := c.Providers(); err != nil {
+		errs = append(errs, err)
+	} else if !c.LocalSignIn && len(ps) == 0 {
+		errs = append(errs, errors.New("--local-signin=false needs an upstream provider (--oidc-issuer or --oidc-config), or nobody could sign in"))
+	}
+	if _, err := grants.ParseApprovalRoles(c.DeviceApprovalRoles); err != nil {
+		errs = append(errs, fmt.Errorf("--device-approval-roles: %v", err))
+	}
 	if c.AdminPassword != "" {
 		if err := secret.CheckNewPassword(c.AdminPassword); err != nil {
 			errs = append(errs, fmt.Errorf("PAIRGATE_ADMIN_PASSWORD: %v", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ApprovalRoles are the roles that may approve device requests.
+func (c Config) ApprovalRoles() []string {
+	r, _ := grants.ParseApprovalRoles(c.DeviceApprovalRoles)
+	return r
 }
 
 // IssuerURL is the issuer without a trailing slash, as tokens carry it.

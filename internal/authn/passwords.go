@@ -30,11 +30,16 @@ type Passwords struct {
 	// attempts would exhaust memory before any rate limit mattered.
 	sem  chan struct{}
 	wait time.Duration
+	// enabled is false when local sign-in is turned off (--local-signin=
+	// false): people sign in at an upstream provider only, and the host's
+	// command line is the way in when that fails.
+	enabled bool
 }
 
 // NewPasswords returns the password sign-in service. At most concurrency
-// hashes run at once (zero: one per CPU, at least two).
-func NewPasswords(store pairgate.Store, keys *secret.Keys, limiter *ratelimit.Limiter, rec *audit.Recorder, now func() time.Time, concurrency int) *Passwords {
+// hashes run at once (zero: one per CPU, at least two). enabled false
+// refuses every password: local sign-in is turned off.
+func NewPasswords(store pairgate.Store, keys *secret.Keys, limiter *ratelimit.Limiter, rec *audit.Recorder, now func() time.Time, concurrency int, enabled bool) *Passwords {
 	if store == nil || keys == nil || limiter == nil || rec == nil || now == nil {
 		panic("authn.NewPasswords: store, keys, limiter, audit recorder and clock are required")
 	}
@@ -42,8 +47,15 @@ func NewPasswords(store pairgate.Store, keys *secret.Keys, limiter *ratelimit.Li
 		concurrency = max(2, runtime.GOMAXPROCS(0))
 	}
 	return &Passwords{store: store, keys: keys, limiter: limiter, audit: rec, now: now,
-		sem: make(chan struct{}, concurrency), wait: 10 * time.Second}
+		sem: make(chan struct{}, concurrency), wait: 10 * time.Second, enabled: enabled}
 }
+
+// Enabled reports whether local accounts may sign in with a password.
+func (p *Passwords) Enabled() bool { return p.enabled }
+
+// ErrLocalSignInOff refuses a password when local sign-in is turned off.
+var ErrLocalSignInOff = &pairgate.Error{Code: pairgate.EFORBIDDEN,
+	Message: "sign-in with a username and password is turned off here; sign in with your organisation's account"}
 
 // ErrWrongPassword is the one answer to every failed check: the message
 // does not tell whether the account exists.
@@ -80,6 +92,14 @@ type SignedIn struct {
 // browsers only, never the account's owner on a browser they use
 // (DESIGN.md 2.6); a known browser has a budget of its own instead.
 func (p *Passwords) SignIn(ctx context.Context, a Attempt) (*SignedIn, error) {
+	if !p.enabled {
+		if err := p.limiter.Allow(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerIP, Subject: ratelimit.Source(a.IP)}); err != nil {
+			return nil, err
+		}
+		p.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditSignInFailed, ActorType: pairgate.ActorAnon,
+			IP: a.IP, Details: map[string]string{"username": pairgate.Shorten(a.Username, 64), "via": a.Via, "reason": "local sign-in is off"}})
+		return nil, ErrLocalSignInOff
+	}
 	hits := []ratelimit.Hit{{Rule: ratelimit.SignInPerIP, Subject: ratelimit.Source(a.IP)}}
 	name, validName := pairgate.NormalizeUsername(strings.TrimSpace(a.Username))
 	switch {
@@ -159,6 +179,11 @@ func (p *Passwords) check(ctx context.Context, username, password string) (*pair
 	}
 	if err != nil {
 		return nil, err
+	}
+	if u.PasswordHash == "" {
+		// An account made at an upstream sign-in has no password.
+		secret.BurnPasswordCheck(password)
+		return nil, ErrWrongPassword
 	}
 	match, err := secret.VerifyPassword(u.PasswordHash, password)
 	if err != nil {

@@ -29,7 +29,7 @@ func newPasswords(t *testing.T, concurrency int) (*Passwords, pairgate.Store) {
 	}
 	keys, _ := secret.NewKeys(secret.NewMasterKey())
 	log := slog.New(slog.DiscardHandler)
-	return NewPasswords(store, keys, ratelimit.New(store, keys, time.Now, func(string) {}), audit.New(store, time.Now, log, nil), time.Now, concurrency), store
+	return NewPasswords(store, keys, ratelimit.New(store, keys, time.Now, func(string) {}), audit.New(store, time.Now, log, nil), time.Now, concurrency, true), store
 }
 
 func TestPasswordChecksAreBoundedAndSayNothing(t *testing.T) {

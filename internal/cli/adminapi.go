@@ -46,8 +46,9 @@ func apiCommands() []*command {
 			{name: "delete", summary: "delete a device by ID: it is revoked at once and must authorize again", run: runDevicesDelete},
 		}},
 		{name: "clients", summary: "OAuth clients", subs: []*command{
-			{name: "create", summary: "register a client (--id, --name, --public, --grant-types, --scopes)", run: runClientsCreate},
+			{name: "create", summary: "register a client (--id, --name, --public, --grant-types, --scopes, and the device-flow flags)", run: runClientsCreate},
 			{name: "list", summary: "list clients", run: runClientsList},
+			{name: "device-flow", summary: "set a client's phishing defences (--disabled, --networks, --approval-prefix, --approval-prefix-v6)", run: runClientsDeviceFlow},
 			{name: "delete", summary: "delete a client by ID, with its devices", run: runClientsDelete},
 		}},
 		{name: "apikeys", summary: "admin API keys", subs: []*command{
@@ -501,6 +502,7 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	fs.IntVar(&signOutDays, "inactive-sign-out-days", 0, "sign out its devices after this many days unseen (0: the server's policy)")
 	fs.IntVar(&removeDays, "inactive-remove-days", 0, "remove them after this many more days (0: the server's policy)")
 	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's device authorization, pairing and token requests that carry no DPoP proof (RFC 9449): its devices must hold a key")
+	policy := deviceFlowFlags(fs)
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -513,7 +515,7 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	}
 	out, err := c.CreateClient(ctx, adminapi.NewClient{ClientID: id, Name: name, Public: public,
 		GrantTypes: splitComma(grants), Scopes: splitComma(scopes), RequireDPoP: requireDPoP, InactiveSignOutDays: signOutDays,
-		InactiveRemoveDays: removeDays})
+		InactiveRemoveDays: removeDays, DeviceFlowPolicy: policy.policy()})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
@@ -525,6 +527,72 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
+}
+
+// deviceFlowSettings are the flags of a client's phishing defences.
+type deviceFlowSettings struct {
+	disabled bool
+	networks string
+	prefix   int
+	prefixV6 int
+}
+
+func deviceFlowFlags(fs *flag.FlagSet) *deviceFlowSettings {
+	var d deviceFlowSettings
+	fs.BoolVar(&d.disabled, "device-flow-disabled", false, "turn the device flow and pairing off for this client")
+	fs.StringVar(&d.networks, "device-flow-networks", "", "comma-separated addresses or CIDR prefixes from which a device authorization may start (default: anywhere)")
+	fs.IntVar(&d.prefix, "approval-network-prefix", 0, "refuse approvals from an IPv4 address outside the requester's network of this many bits, e.g. 24 (0: no check)")
+	fs.IntVar(&d.prefixV6, "approval-network-prefix-v6", 0, "the same for IPv6, e.g. 64 (0: 64 when --approval-network-prefix is set)")
+	return &d
+}
+
+func (d *deviceFlowSettings) policy() adminapi.DeviceFlowPolicy {
+	return adminapi.DeviceFlowPolicy{DeviceFlowDisabled: d.disabled, DeviceFlowNetworks: splitComma(d.networks),
+		ApprovalNetworkPrefix: d.prefix, ApprovalNetworkPrefixV6: d.prefixV6}
+}
+
+// runClientsDeviceFlow replaces a client's phishing defences: what the
+// flags say, the others off.
+func runClientsDeviceFlow(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin clients device-flow"
+	var af apiFlags
+	fs := newAPIFlagSet(env, "clients device-flow", "CLIENT_ID [--device-flow-disabled] [--device-flow-networks A,B] [--approval-network-prefix N]", &af)
+	d := deviceFlowFlags(fs)
+	id, err := oneArg(fs, env, args, "client ID")
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return apiStatus(env, cmd, err)
+	}
+	c, err := af.client(env, true)
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	out, err := c.SetClientDeviceFlow(ctx, id, d.policy())
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	if err := c.print(out, clientPolicyHeader, [][]string{clientPolicyRow(*out)}); err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	return ExitOK
+}
+
+const clientPolicyHeader = "CLIENT ID\tDEVICE FLOW\tSTARTS FROM\tAPPROVAL NETWORK"
+
+func clientPolicyRow(k adminapi.OAuthClient) []string {
+	flow, from, approval := "on", "anywhere", "anywhere"
+	if k.DeviceFlowDisabled {
+		flow = "off"
+	}
+	if len(k.DeviceFlowNetworks) > 0 {
+		from = strings.Join(k.DeviceFlowNetworks, " ")
+	}
+	if k.ApprovalNetworkPrefix > 0 || k.ApprovalNetworkPrefixV6 > 0 {
+		approval = fmt.Sprintf("same /%d (IPv4), /%d (IPv6)", k.ApprovalNetworkPrefix, k.ApprovalNetworkPrefixV6)
+	}
+	return []string{k.ClientID, flow, from, approval}
 }
 
 // --- audit ---

@@ -203,3 +203,27 @@ func httpPostForm(u string, v url.Values) (map[string]any, error) {
 	err = json.NewDecoder(resp.Body).Decode(&out)
 	return out, err
 }
+
+// TestAdminCLIClientDeviceFlow: the phishing defences of a client from
+// the command line, at creation and later.
+func TestAdminCLIClientDeviceFlow(t *testing.T) {
+	s := testenv.StartServer(t)
+	a := &adminCLI{t: t, home: t.TempDir()}
+	a.ok(testenv.AdminPassword+"\n", "login", "--server", s.URL)
+	a.ok("", "clients", "create", "--id", "kiosk", "--name", "Kiosk", "--public", "--device-flow-networks", "10.1.0.0/16,192.0.2.7",
+		"--approval-network-prefix", "24")
+	c, err := s.App.Store.GetClient(context.Background(), "kiosk")
+	if err != nil || len(c.DeviceFlow.Networks) != 2 || c.DeviceFlow.ApprovalPrefixV4 != 24 || c.DeviceFlow.ApprovalPrefixV6 != 64 {
+		t.Fatalf("created: %+v %v", c, err)
+	}
+	out := a.ok("", "clients", "device-flow", "kiosk", "--device-flow-disabled")
+	if !strings.Contains(out, "kiosk") || !strings.Contains(out, "off") {
+		t.Fatalf("device-flow printed:\n%s", out)
+	}
+	if c, _ := s.App.Store.GetClient(context.Background(), "kiosk"); !c.DeviceFlow.Disabled || c.DeviceFlow.Networks != nil || c.DeviceFlow.ApprovalPrefixV4 != 0 {
+		t.Fatalf("after device-flow: %+v", c.DeviceFlow)
+	}
+	if code, _, errs := a.run("", "clients", "device-flow", "kiosk", "--device-flow-networks", "nowhere"); code != 1 || !strings.Contains(errs, "not a network") {
+		t.Fatalf("a bad network: %d %s", code, errs)
+	}
+}

@@ -18,6 +18,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 	}
 	cfg.MasterKey = env.Getenv("PAIRGATE_MASTER_KEY")
 	cfg.AdminPassword = env.Getenv("PAIRGATE_ADMIN_PASSWORD")
+	cfg.OIDCClientSecret = env.Getenv("PAIRGATE_OIDC_CLIENT_SECRET")
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(env.Stderr, "pairgate serve: %v\n", err)
 		return ExitUsage

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/cli"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -162,5 +163,26 @@ func TestAdminUsersNeedsAStartedServer(t *testing.T) {
 	code, out = admin(t, "", "users")
 	if code != cli.ExitUsage || !strings.Contains(out, "set-password") {
 		t.Fatalf("usage of admin users: %d %s", code, out)
+	}
+}
+
+// TestBreakGlassWithLocalSignInOff: with passwords turned off on the
+// server (people sign in upstream only), the host's command line, which
+// holds the store, still manages accounts.
+func TestBreakGlassWithLocalSignInOff(t *testing.T) {
+	p := testenv.StartOIDCProvider(t)
+	s := testenv.StartServer(t, testenv.WithOIDC(p, "*:user"), testenv.WithConfig(func(c *app.Config) { c.LocalSignIn = false }))
+	d := "--data-dir=" + s.DataDir
+	if signIn(t, s, "admin", testenv.AdminPassword) != nil {
+		t.Fatal("a password signed in with local sign-in off")
+	}
+	if code, out := admin(t, "", "users", "create", d, "--username", "rescue", "--role", "admin"); code != cli.ExitOK || !printedPassword.MatchString(out) {
+		t.Fatalf("create an admin on the host: %d %s", code, out)
+	}
+	if code, out := admin(t, "", "users", "set-role", d, "--username", "rescue", "--role", "auditor"); code != cli.ExitOK {
+		t.Fatalf("set a role on the host: %d %s", code, out)
+	}
+	if code, out := admin(t, "", "users", "list", d); code != cli.ExitOK || !strings.Contains(out, "rescue") || !strings.Contains(out, "auditor") {
+		t.Fatalf("list on the host: %d %s", code, out)
 	}
 }

@@ -39,7 +39,7 @@ func newService(t *testing.T) (*Service, *pairgate.Client) {
 		t.Fatal(err)
 	}
 	s, err := New(Config{Issuer: "http://x", DeviceCodeTTL: 10 * time.Minute, PollInterval: 5 * time.Second, RefreshTTL: 24 * time.Hour,
-		RefreshGrace: 30 * time.Second}, Deps{Store: store, Keys: keys, Tokens: tokens, Audit: audit.New(store, time.Now, log, nil),
+		RefreshGrace: 30 * time.Second, ApprovalRoles: pairgate.Roles}, Deps{Store: store, Keys: keys, Tokens: tokens, Audit: audit.New(store, time.Now, log, nil),
 		Limiter: ratelimit.New(store, keys, time.Now, func(string) {}), DPoP: proofs, Log: log, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)

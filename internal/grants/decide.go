@@ -97,10 +97,14 @@ type Decision struct {
 }
 
 // Approve lets the device have its tokens, recording it in the inventory
-// (DESIGN.md 2.1). deviceName, when set, names the device.
+// (DESIGN.md 2.1). deviceName, when set, names the device. The phishing
+// defences of CheckApproval are applied first.
 func (s *Service) Approve(ctx context.Context, dec Decision) (*pairgate.DeviceAuthorization, error) {
 	p, u, deviceName := dec.Pending, dec.User, dec.DeviceName
 	if err := validText("device name", deviceName, 128); err != nil {
+		return nil, err
+	}
+	if err := s.CheckApproval(ctx, dec); err != nil {
 		return nil, err
 	}
 	a := p.Authorization

@@ -44,6 +44,9 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, r DeviceRequest)
 	if !r.Client.AllowsGrant(pairgate.GrantDeviceCode) {
 		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use the device code grant")
 	}
+	if err := s.checkStart(ctx, pairgate.KindDeviceCode, r); err != nil {
+		return nil, err
+	}
 	a, err := s.newAuthorization(ctx, pairgate.KindDeviceCode, pairgate.ModeUser, r)
 	if err != nil {
 		return nil, err

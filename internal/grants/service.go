@@ -3,6 +3,7 @@ package grants
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -22,11 +23,22 @@ type Config struct {
 	PollInterval  time.Duration // RFC 8628 interval
 	RefreshTTL    time.Duration // a refresh token unused this long dies
 	RefreshGrace  time.Duration // window for retrying a refresh whose response was lost (0: none)
+	// ApprovalRoles are the roles whose people may approve device
+	// requests (phishing.go); at least one.
+	ApprovalRoles []string
 }
 
 func (c Config) validate() error {
 	if c.Issuer == "" || c.DeviceCodeTTL <= 0 || c.PollInterval <= 0 || c.RefreshTTL <= 0 || c.RefreshGrace < 0 {
 		return errors.New("grants: Config needs an issuer and positive lifetimes")
+	}
+	if len(c.ApprovalRoles) == 0 {
+		return errors.New("grants: Config needs the roles that may approve device requests")
+	}
+	for _, r := range c.ApprovalRoles {
+		if !pairgate.ValidRole(r) {
+			return fmt.Errorf("grants: approval role %q is not a role", r)
+		}
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ var (
 	CodeEntryPerCode = Rule{Name: "code", Limit: 10, Window: 10 * time.Minute}
 	// SignInPerIP: sign-in attempts from one address.
 	SignInPerIP = Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute}
+	// UpstreamStartPerIP: sign-ins at an upstream provider started from
+	// one address. Nothing is guessed there, but each start stores a row
+	// until it expires: this bounds what one address can make the store
+	// keep.
+	UpstreamStartPerIP = Rule{Name: "upstream-start-ip", Limit: 60, Window: 10 * time.Minute}
 	// SignInPerAccount: sign-in attempts at one username, from anywhere.
 	SignInPerAccount = Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute}
 	// SignInKnownBrowser: sign-in attempts from a browser that proved it
@@ -35,7 +40,7 @@ var (
 )
 
 // PerIPRules are the rules whose subject is a source address.
-var PerIPRules = []*Rule{&CodeEntryPerIP, &SignInPerIP, &AuthCodeFailuresPerIP}
+var PerIPRules = []*Rule{&CodeEntryPerIP, &SignInPerIP, &AuthCodeFailuresPerIP, &UpstreamStartPerIP}
 
 // AccountSubject is the subject of SignInPerAccount for a typed username:
 // case and surrounding spaces do not make a new budget.

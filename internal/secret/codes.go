@@ -37,6 +37,15 @@ const (
 	// KindKnownBrowser signs the cookie that marks a browser as one that
 	// has signed in to an account before (see authn.Passwords).
 	KindKnownBrowser = "known_browser"
+	// An upstream sign-in: the state parameter, and the cookie that binds
+	// the sign-in to its browser. The PKCE verifier and the nonce are
+	// derived from that cookie's value with kinds of their own, so that
+	// the database holds neither; the cookie's name from the state.
+	KindUpstreamState    = "upstream_state"
+	KindUpstreamBinding  = "upstream_binding"
+	KindUpstreamVerifier = "upstream_pkce_verifier"
+	KindUpstreamNonce    = "upstream_nonce"
+	KindUpstreamCookie   = "upstream_cookie_name"
 )
 
 // Token returns prefix followed by 256 random bits in unpadded base64url.

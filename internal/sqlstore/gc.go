@@ -57,6 +57,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 		{&r.RateLimits, "rate_limits", `window_end <= $1`, n},
 		{&r.TokenStatuses, "token_status", `changed_at <= $1`, n - int64(pairgate.StatusRetention)},
 		{&r.DPoPProofs, "dpop_proofs", `expires_at <= $1`, n},
+		{&r.UpstreamStates, "upstream_states", `expires_at <= $1`, n},
 	}
 	for i, st := range steps {
 		if i == 4 {

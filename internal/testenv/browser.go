@@ -58,6 +58,11 @@ func StartBrowser(t testing.TB) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(PhoneWidth, PhoneHeight),
+		// Chromium talks to the system D-Bus when it finds one, and aborts
+		// ("D-Bus connection was disconnected") when that daemon restarts
+		// under it, as it does on a machine shared with other jobs: the
+		// browser gets no bus at all.
+		chromedp.Env("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/pairgate-no-dbus", "DBUS_SESSION_BUS_ADDRESS=disabled:"),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)

@@ -20,10 +20,10 @@ var auditActions = []string{"signin.", "code.", "device.", "pairing.", "apikey."
 	"signing_key.", "ratelimit.",
 	pairgate.AuditSignInSucceeded, pairgate.AuditSignInFailed, pairgate.AuditSignOut,
 	pairgate.AuditCodeGenerated, pairgate.AuditCodeDeleted, pairgate.AuditCodeRedeemed, pairgate.AuditCodeFailed,
-	pairgate.AuditDeviceAuthorized, pairgate.AuditDeviceDeleted, pairgate.AuditPairingApproved, pairgate.AuditPairingDenied,
+	pairgate.AuditDeviceAuthorized, pairgate.AuditDeviceDeleted, pairgate.AuditPairingApproved, pairgate.AuditPairingDenied, pairgate.AuditPairingRefused,
 	pairgate.AuditRefreshReuse, pairgate.AuditAPIKeyUsed, pairgate.AuditAPIKeyCreated, pairgate.AuditAPIKeyDeleted,
-	pairgate.AuditKeyRotated, pairgate.AuditClientCreated, pairgate.AuditClientDeleted, pairgate.AuditUserCreated,
-	pairgate.AuditUserDeleted, pairgate.AuditPasswordChanged, pairgate.AuditRateLimitUnlocked}
+	pairgate.AuditKeyRotated, pairgate.AuditClientCreated, pairgate.AuditClientDeleted, pairgate.AuditClientDeviceFlow, pairgate.AuditUserCreated,
+	pairgate.AuditUserDeleted, pairgate.AuditPasswordChanged, pairgate.AuditRoleChanged, pairgate.AuditRateLimitUnlocked}
 
 type auditRow struct {
 	ID, Time, Action, ActorType, Actor, Target, IP string
@@ -35,6 +35,7 @@ type detailView struct{ Key, Value string }
 type auditView struct {
 	base
 	Nav                                 string
+	Can                                 consoleCan
 	Action, Actor, Target, Since, Until string
 	Actions                             []string
 	Events                              []auditRow
@@ -64,8 +65,11 @@ func (h *ConsolePages) ConsoleAudit(w http.ResponseWriter, r *http.Request) erro
 	if done {
 		return err
 	}
+	if !canOf(u).Audit {
+		return h.notForRole(w, u, "The audit log is for admins and auditors, and "+u.Username+" has the "+u.Role+" role.")
+	}
 	q := r.URL.Query()
-	v := auditView{base: h.base("Audit log", u), Nav: "audit", Actions: auditActions,
+	v := auditView{base: h.base("Audit log", u), Nav: "audit", Can: canOf(u), Actions: auditActions,
 		Action: strings.TrimSpace(q.Get("action")), Actor: strings.TrimSpace(q.Get("actor")),
 		Target: strings.TrimSpace(q.Get("target")), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until"))}
 	v.Wide = true

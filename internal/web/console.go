@@ -36,11 +36,26 @@ func consoleTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
+// consoleCan is what the console shows a person: each part only to a
+// role that may use it (the admin service refuses the rest anyway).
+type consoleCan struct {
+	Codes, GenerateCodes, DeleteCodes bool
+	Devices, DeleteDevices            bool
+	Audit                             bool
+}
+
+func canOf(u *pairgate.User) consoleCan {
+	p := pairgate.RolePermissions(u.Role)
+	return consoleCan{Codes: p.Has(pairgate.PermCodesRead), GenerateCodes: p.Has(pairgate.PermCodesWrite),
+		DeleteCodes: p.Has(pairgate.PermCodesWrite), Devices: p.Has(pairgate.PermDevicesRead),
+		DeleteDevices: p.Has(pairgate.PermDevicesWrite), Audit: p.Has(pairgate.PermAuditRead)}
+}
+
 // requireAdmin lets through the people whose role has any
 // administrative permission; what each may do is the admin service's to
-// decide. Anyone not signed in is sent to sign
-// in and back; a signed-in non-admin gets a page that says why not. done
-// is true when a response was written.
+// decide. Anyone not signed in is sent to sign in and back; a signed-in
+// person whose role has no place here gets a page that says why not.
+// done is true when a response was written.
 func (h *ConsolePages) requireAdmin(w http.ResponseWriter, r *http.Request) (u *pairgate.User, done bool, err error) {
 	u, err = h.user(r)
 	if err != nil {
@@ -54,11 +69,21 @@ func (h *ConsolePages) requireAdmin(w http.ResponseWriter, r *http.Request) (u *
 		return nil, true, redirect(w, r, signInURL(next))
 	}
 	if !pairgate.RolePermissions(u.Role).Any() {
-		return nil, true, h.render(w, http.StatusForbidden, "message", messageView{base: h.base("Admins only", u),
-			Heading: "Admins only", Text: "The Admin Console is for administrators, and " + u.Username + " is not one.",
-			Detail: "Sign out and sign in as an admin, or ask an admin for help.", Link: "Sign out", LinkTo: "/auth/signout"})
+		return nil, true, h.notForRole(w, u, "The Admin Console is for administrators, and "+u.Username+" has the "+u.Role+
+			" role: it approves its own devices and uses the portal.")
 	}
 	return u, false, nil
+}
+
+// notForRole is the page for a part of the console the person's role
+// may not use.
+func (h *ConsolePages) notForRole(w http.ResponseWriter, u *pairgate.User, text string) error {
+	v := messageView{base: h.base("Not for your role", u), Heading: "Not for your role", Text: text,
+		Detail: "Ask an admin if you need more, or sign out and sign in with another account.", Link: "Sign out", LinkTo: "/auth/signout"}
+	if v.Console {
+		v.Link, v.LinkTo = "Back to the console", "/admin"
+	}
+	return h.render(w, http.StatusForbidden, "message", v)
 }
 
 type ttlOption struct {
@@ -83,6 +108,7 @@ type deviceRow struct {
 type consoleView struct {
 	base
 	Nav       string
+	Can       consoleCan
 	TTLs      []ttlOption
 	Generated *codeRow
 	Codes     []codeRow
@@ -146,7 +172,7 @@ func (h *ConsolePages) Console(w http.ResponseWriter, r *http.Request) error {
 	if err := h.console(r, u, &v, q.Get("generated"), pairgate.CodeTTL(q.Get("ttl"))); err != nil {
 		return err
 	}
-	if id := q.Get("delete_code"); id != "" {
+	if id := q.Get("delete_code"); id != "" && v.Can.DeleteCodes {
 		for i := range v.Codes {
 			if v.Codes[i].ID == id {
 				v.ConfirmCode = &v.Codes[i]
@@ -156,7 +182,7 @@ func (h *ConsolePages) Console(w http.ResponseWriter, r *http.Request) error {
 			v.Notice = consoleNotices["code_gone"]
 		}
 	}
-	if id := q.Get("delete_device"); id != "" && len(id) <= 64 {
+	if id := q.Get("delete_device"); id != "" && len(id) <= 64 && v.Can.DeleteDevices {
 		d, err := h.admin.GetDevice(r.Context(), admin.UserActor(u), id)
 		switch pairgate.ErrorCode(err) {
 		case "":
@@ -179,12 +205,15 @@ func (h *ConsolePages) Console(w http.ResponseWriter, r *http.Request) error {
 func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView, generated string, ttl pairgate.CodeTTL) error {
 	ctx := r.Context()
 	v.base = h.base("Authorized Devices", u)
-	v.Wide, v.Nav = true, "devices"
+	v.Wide, v.Nav, v.Can = true, "devices", canOf(u)
 	if !ttl.Valid() {
 		ttl = pairgate.TTL30Minutes
 	}
 	for _, t := range pairgate.CodeTTLs {
 		v.TTLs = append(v.TTLs, ttlOption{Value: string(t), Label: t.Label(), Selected: t == ttl})
+	}
+	if !v.Can.Codes {
+		return h.consoleDevices(r, u, v)
 	}
 	codes, err := h.admin.ListCodes(ctx, admin.UserActor(u))
 	if err != nil {
@@ -211,6 +240,15 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 		if generated != "" && v.Codes[i].ID == generated {
 			v.Generated = &v.Codes[i]
 		}
+	}
+	return h.consoleDevices(r, u, v)
+}
+
+// consoleDevices fills in the Active Devices table.
+func (h *ConsolePages) consoleDevices(r *http.Request, u *pairgate.User, v *consoleView) error {
+	ctx := r.Context()
+	if !v.Can.Devices {
+		return nil
 	}
 	// One more than a page tells whether there is a next one.
 	devs, err := h.admin.ListDevices(ctx, admin.UserActor(u), pairgate.DeviceFilter{Search: v.Search, After: v.After, Limit: devicePageSize + 1})

@@ -382,7 +382,7 @@ func TestConsoleBrowser(t *testing.T) {
 		if st := signInTab(t, bob, "bob", "bob's long password"); st != 403 {
 			t.Fatalf("a non-admin at /admin: %d", st)
 		}
-		if !strings.Contains(bob.Text("main"), "Admins only") {
+		if !strings.Contains(bob.Text("main"), "Not for your role") {
 			t.Errorf("forbidden page says %q", bob.Text("main"))
 		}
 		shot(t, bob, "37-console-forbidden")

@@ -110,7 +110,7 @@ func TestConsoleIsForAdmins(t *testing.T) {
 		t.Fatalf("a non-admin's console sign-in: %d, device cookie %v", r.status, cookie(r, "pairgate_device"))
 	}
 	for _, p := range []string{"/admin", "/admin/audit"} {
-		if r := bob.get(p); r.status != http.StatusForbidden || !strings.Contains(r.raw, "Admins only") {
+		if r := bob.get(p); r.status != http.StatusForbidden || !strings.Contains(r.raw, "Not for your role") {
 			t.Errorf("non-admin GET %s: %d", p, r.status)
 		}
 	}

@@ -160,8 +160,13 @@ func (h *ConsentPages) codePost(w http.ResponseWriter, r *http.Request, f *codeF
 	case "approve":
 		name := strings.TrimSpace(params.Get("device_name"))
 		a, err := h.grants.Approve(r.Context(), grants.Decision{Pending: p, User: u, DeviceName: name, IP: h.cfg.IP.Of(r)})
-		if pairgate.ErrorCode(err) == pairgate.EINVALID {
+		switch pairgate.ErrorCode(err) {
+		case pairgate.EINVALID:
 			return h.consent(w, r, http.StatusBadRequest, f, u, p, sentence(pairgate.ErrorMessage(err)))
+		case pairgate.EFORBIDDEN:
+			// A phishing defence refused it (and recorded why): the page
+			// says why and offers Deny only.
+			return h.render(w, http.StatusForbidden, "consent", h.consentView(r, f, u, p, "", err))
 		}
 		if err != nil {
 			return h.codeError(w, r, f, u, code, err)
@@ -238,17 +243,36 @@ type consentView struct {
 	// KeyBound: the device asked with a DPoP proof; the code is bound to
 	// its key, and only that device can collect what is approved.
 	KeyBound bool
+	// Refusal says why this person may not approve the request (a
+	// phishing defence): the page offers Deny only.
+	Refusal string
 }
 
+// consent shows the consent page. The grants are asked first whether the
+// person may approve at all, so that a refusal is explained before
+// anyone clicks Allow.
 func (h *ConsentPages) consent(w http.ResponseWriter, r *http.Request, status int, f *codeFlow, u *pairgate.User, p *grants.Pending, msg string) error {
+	err := h.grants.CheckApproval(r.Context(), grants.Decision{Pending: p, User: u, IP: h.cfg.IP.Of(r)})
+	if pairgate.ErrorCode(err) == pairgate.EFORBIDDEN {
+		status = http.StatusForbidden
+	} else if err != nil {
+		return err
+	}
+	return h.render(w, status, "consent", h.consentView(r, f, u, p, msg, err))
+}
+
+func (h *ConsentPages) consentView(r *http.Request, f *codeFlow, u *pairgate.User, p *grants.Pending, msg string, refused error) consentView {
 	a, c := p.Authorization, p.Client
 	now := h.cfg.Now()
 	v := consentView{
 		base: h.base("Allow this device?", u), Flow: f, Code: p.Code, ClientName: c.Name, ClientID: c.ID,
 		Mode: string(a.Mode), DeviceName: grants.DefaultDeviceName(a.DeviceName, a.HardwareID, c.Name),
-		HardwareID: a.HardwareID, RequestIP: a.RequestIP, SameNetwork: a.RequestIP != "" && a.RequestIP == h.cfg.IP.Of(r),
+		HardwareID: a.HardwareID, RequestIP: a.RequestIP, SameNetwork: sameNetwork(c.DeviceFlow, a.RequestIP, h.cfg.IP.Of(r)),
 		RequestedAt: a.CreatedAt.UTC().Format("15:04 UTC, 2 Jan 2006"), RequestedAgo: ago(now.Sub(a.CreatedAt)),
 		ExpiresIn: ratelimit.In(a.ExpiresAt.Sub(now)), Error: msg, KeyBound: a.DPoPJKT != "",
+	}
+	if refused != nil {
+		v.Refusal = sentence(pairgate.ErrorMessage(refused))
 	}
 	if a.Mode == pairgate.ModeDevice {
 		v.ModeText = "As the device itself. It gets its own access, not yours."
@@ -265,7 +289,20 @@ func (h *ConsentPages) consent(w http.ResponseWriter, r *http.Request, status in
 	if v.RequestIP == "" {
 		v.RequestIP = "unknown"
 	}
-	return h.render(w, status, "consent", v)
+	return v
+}
+
+// sameNetwork says whether the consent page calls the requester's
+// address the person's network: the client's network prefix when it has
+// one (what approval is checked against), else the same address.
+func sameNetwork(p pairgate.DeviceFlowPolicy, requester, approver string) bool {
+	if requester == "" {
+		return false
+	}
+	if p.SameNetworkRequired() {
+		return p.SameNetwork(requester, approver)
+	}
+	return requester == approver
 }
 
 type resultView struct {

@@ -8,7 +8,9 @@ import (
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/upstream"
 )
 
 // knownCookie marks a browser that signed in to an account before (see
@@ -26,6 +28,7 @@ func (h *SignInPages) setKnownCookie(w http.ResponseWriter, token string) {
 type SignInPages struct {
 	*site
 	passwords *authn.Passwords
+	upstream  *upstream.Service
 	grants    *grants.Service
 	audit     *audit.Recorder
 }
@@ -38,6 +41,18 @@ type signInView struct {
 	Notice     string
 	ForDevice  bool // signing in to approve a device: say so
 	ForConsole bool // signing in to the Admin Console
+	// Providers are the upstream providers, a button each.
+	Providers []upstream.Provider
+	// Local: the username and password form is on.
+	Local bool
+}
+
+// renderSignIn shows the sign-in page: the local form when it is on, a
+// button per upstream provider, whose forms may lead to the providers.
+func (h *SignInPages) renderSignIn(w http.ResponseWriter, status int, v signInView) error {
+	v.Providers, v.Local = h.upstream.Providers(), h.passwords.Enabled()
+	w.Header().Set("Content-Security-Policy", formCSP(h.upstream.FormOrigins()))
+	return h.render(w, status, "signin", v)
 }
 
 // nextParam returns next if it is a local path, else "".
@@ -76,7 +91,7 @@ func (h *SignInPages) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("signed_out") != "" {
 		v.Notice = "You are signed out."
 	}
-	return h.render(w, http.StatusOK, "signin", v)
+	return h.renderSignIn(w, http.StatusOK, v)
 }
 
 // SignInPost is POST /auth/signin/.
@@ -88,9 +103,14 @@ func (h *SignInPages) SignInPost(w http.ResponseWriter, r *http.Request) error {
 	next := nextParam(p.Get("next"))
 	username, password := strings.TrimSpace(p.Get("username")), p.Get("password")
 	v := signInView{base: h.base("Sign in", nil), Next: next, Username: username, ForDevice: forDevice(next), ForConsole: forConsole(next)}
+	if !h.passwords.Enabled() {
+		// The service refuses too (and records the attempt); this only
+		// spares the form's fields their checks.
+		username = "-"
+	}
 	if username == "" || password == "" {
 		v.Error = "Enter your username and your password."
-		return h.render(w, http.StatusBadRequest, "signin", v)
+		return h.renderSignIn(w, http.StatusBadRequest, v)
 	}
 	if len(username) > 256 {
 		v.Username = ""
@@ -110,16 +130,24 @@ func (h *SignInPages) SignInPost(w http.ResponseWriter, r *http.Request) error {
 	case pairgate.ErrorCode(err) == pairgate.ERATELIMITED:
 		setRetryAfter(w, err)
 		v.Error = "Too many sign-in attempts. For your safety, wait and try again " + ratelimit.In(pairgate.RetryAfter(err)) + "."
-		return h.render(w, http.StatusTooManyRequests, "signin", v)
+		return h.renderSignIn(w, http.StatusTooManyRequests, v)
 	case err == authn.ErrWrongPassword:
 		h.cfg.Log.InfoContext(r.Context(), "sign-in failed", "ip", ip)
 		v.Error = "Wrong username or password."
-		return h.render(w, http.StatusBadRequest, "signin", v)
+		return h.renderSignIn(w, http.StatusBadRequest, v)
+	case err == authn.ErrLocalSignInOff:
+		v.Username, v.Error = "", sentence(authn.ErrLocalSignInOff.Message)
+		return h.renderSignIn(w, http.StatusForbidden, v)
 	case err != nil:
 		return err
 	}
-	u := in.User
 	h.setKnownCookie(w, in.Known)
+	return h.signedIn(w, r, in.User, ip, next)
+}
+
+// signedIn starts the session of a person who signed in, however they
+// did, and sends them on to next.
+func (h *SignInPages) signedIn(w http.ResponseWriter, r *http.Request, u *pairgate.User, ip, next string) error {
 	if err := h.cfg.Sessions.SignIn(r.Context(), w, r, u, ip); err != nil {
 		return err
 	}
@@ -133,6 +161,83 @@ func (h *SignInPages) SignInPost(w http.ResponseWriter, r *http.Request) error {
 		next = "/"
 	}
 	return redirect(w, r, next)
+}
+
+// upstreamCookiePath scopes the cookie that binds an upstream sign-in to
+// its browser: only the callback ever reads it.
+const upstreamCookiePath = "/auth/oidc/"
+
+// UpstreamStart is POST /auth/oidc/{provider}: a provider's button. It is
+// a form, not a link, so that another site cannot start sign-ins in a
+// person's browser (its POST is refused as cross-origin).
+func (h *SignInPages) UpstreamStart(w http.ResponseWriter, r *http.Request) error {
+	p, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	next := nextParam(p.Get("next"))
+	st, err := h.upstream.Start(r.Context(), upstream.StartRequest{Provider: r.PathValue("provider"), Next: next, IP: h.cfg.IP.Of(r)})
+	if err != nil {
+		return h.upstreamError(w, r, err, next)
+	}
+	http.SetCookie(w, &http.Cookie{Name: st.CookieName, Value: st.CookieValue, Path: upstreamCookiePath,
+		MaxAge: int(pairgate.UpstreamStateTTL.Seconds()), HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	return redirect(w, r, st.AuthURL)
+}
+
+// UpstreamStartPage is GET /auth/oidc/{provider}: a link cannot start a
+// sign-in; it leads to the sign-in page and its buttons.
+func (h *SignInPages) UpstreamStartPage(w http.ResponseWriter, r *http.Request) error {
+	if next := nextParam(r.URL.Query().Get("next")); next != "" {
+		return redirect(w, r, signInURL(next))
+	}
+	return redirect(w, r, "/auth/signin/")
+}
+
+// UpstreamCallback is GET /auth/oidc/{provider}/callback, where the
+// provider sends the browser back. The cookie that bound the sign-in to
+// this browser goes, whatever happens.
+func (h *SignInPages) UpstreamCallback(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ip := h.cfg.IP.Of(r)
+	cb := upstream.Callback{Provider: r.PathValue("provider"), Query: q, IP: ip}
+	if state := q.Get("state"); state != "" && len(state) <= 512 {
+		name := h.upstream.CookieName(state)
+		if c, err := r.Cookie(name); err == nil {
+			cb.Binding = c.Value
+		}
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: upstreamCookiePath, MaxAge: -1,
+			HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	}
+	in, err := h.upstream.Finish(r.Context(), cb)
+	if err != nil {
+		return h.upstreamError(w, r, err, "")
+	}
+	return h.signedIn(w, r, in.User, ip, in.Next)
+}
+
+// upstreamError explains why an upstream sign-in did not happen, with a
+// way back to the sign-in page. The cause is in the log.
+func (h *SignInPages) upstreamError(w http.ResponseWriter, r *http.Request, err error, next string) error {
+	back := "/auth/signin/"
+	if next != "" {
+		back = signInURL(next)
+	}
+	status, text, detail := httpx.StatusOf(err), sentence(pairgate.ErrorMessage(err)), ""
+	switch pairgate.ErrorCode(err) {
+	case pairgate.ERATELIMITED:
+		setRetryAfter(w, err)
+		text = limitedText(err)
+	case pairgate.EUNAVAILABLE:
+		w.Header().Set("Retry-After", "30")
+	case pairgate.EINTERNAL:
+		h.cfg.Log.ErrorContext(r.Context(), "upstream sign-in", "err", err)
+		text = "The server could not finish this sign-in. Try again; if it keeps happening, tell your administrator."
+		detail = "Request id: " + w.Header().Get("X-Request-Id")
+	}
+	u, _ := h.user(r)
+	return h.render(w, status, "message", messageView{base: h.base("Sign-in did not finish", u), Heading: "Sign-in did not finish",
+		Text: text, Detail: detail, Link: "Back to sign-in", LinkTo: back})
 }
 
 // SignOutPage is GET /auth/signout: a button, because signing out by a

@@ -24,6 +24,7 @@ import (
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/upstream"
 )
 
 //go:embed templates/*.html
@@ -44,6 +45,16 @@ var stylesheetPath = func() string {
 // all, and forms may only post back here.
 const pageCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// formCSP is pageCSP with forms also allowed to lead to origins: a
+// browser holds a form's redirects to form-action too, and a sign-in
+// button's form is answered with a redirect to the provider.
+func formCSP(origins []string) string {
+	if len(origins) == 0 {
+		return pageCSP
+	}
+	return strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
+}
+
 // Deps are what the pages work with. Every field is required.
 type Deps struct {
 	Issuer    string
@@ -51,6 +62,7 @@ type Deps struct {
 	Admin     *admin.Service
 	Sessions  *authn.Sessions
 	Passwords *authn.Passwords
+	Upstream  *upstream.Service
 	Browsers  *authn.Browsers
 	Audit     *audit.Recorder
 	IP        httpx.ClientIP
@@ -92,7 +104,7 @@ type site struct {
 
 // New prepares the pages.
 func New(d Deps) (*Pages, error) {
-	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Browsers == nil ||
+	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Upstream == nil || d.Browsers == nil ||
 		d.Audit == nil || d.Now == nil || d.Log == nil {
 		return nil, fmt.Errorf("web: every dependency is required")
 	}
@@ -111,7 +123,7 @@ func New(d Deps) (*Pages, error) {
 	}
 	st.cop.SetDenyHandler(http.HandlerFunc(st.crossOrigin))
 	return &Pages{
-		SignIn:  &SignInPages{site: st, passwords: d.Passwords, grants: d.Grants, audit: d.Audit},
+		SignIn:  &SignInPages{site: st, passwords: d.Passwords, upstream: d.Upstream, grants: d.Grants, audit: d.Audit},
 		Consent: &ConsentPages{site: st, grants: d.Grants},
 		Portal:  &PortalPages{site: st, grants: d.Grants},
 		Console: &ConsolePages{site: st, admin: d.Admin},
@@ -206,6 +218,9 @@ type base struct {
 	// Wide pages (the console's tables) use the width of a desktop
 	// screen; the others stay a phone-sized card.
 	Wide bool
+	// Console: the person may use the Admin Console (their role has an
+	// administrative permission), so pages may link to it.
+	Console bool
 }
 
 // render executes a page into a buffer first, so that a template error is
@@ -226,7 +241,7 @@ func (h *site) render(w http.ResponseWriter, status int, name string, data any) 
 }
 
 func (h *site) base(title string, u *pairgate.User) base {
-	return base{Title: title, CSS: stylesheetPath, User: u}
+	return base{Title: title, CSS: stylesheetPath, User: u, Console: u != nil && pairgate.RolePermissions(u.Role).Any()}
 }
 
 type messageView struct {
