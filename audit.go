@@ -5,18 +5,21 @@ import "time"
 // Audit actions: what happened. A name says its outcome, so that a filter
 // on "signin." shows successes and failures together.
 const (
-	AuditCodeGenerated    = "code.generated"
-	AuditCodeDeleted      = "code.deleted"
-	AuditCodeRedeemed     = "code.redeemed"
-	AuditCodeFailed       = "code.failed"
-	AuditDeviceAuthorized = "device.authorized"
-	AuditDeviceDeleted    = "device.deleted"
-	AuditDeviceExpired    = "device.expired"    // signed out after a time unseen
-	AuditDeviceRemoved    = "device.removed"    // removed by the lifecycle policy
-	AuditDeviceSignedOut  = "device.signed_out" // its refresh token was revoked (RFC 7009)
-	AuditDeviceRevoked    = "device.revoked"    // by reuse detection
-	AuditPairingApproved  = "pairing.approved"
-	AuditPairingDenied    = "pairing.denied"
+	AuditCodeGenerated = "code.generated"
+	AuditCodeDeleted   = "code.deleted"
+	AuditCodeRedeemed  = "code.redeemed"
+	AuditCodeFailed    = "code.failed"
+	// AuditCodeDevicesSignedOut: every device a code brought in was
+	// signed out at once (a leaked code, contained).
+	AuditCodeDevicesSignedOut = "code.devices_signed_out"
+	AuditDeviceAuthorized     = "device.authorized"
+	AuditDeviceDeleted        = "device.deleted"
+	AuditDeviceExpired        = "device.expired"    // signed out after a time unseen
+	AuditDeviceRemoved        = "device.removed"    // removed by the lifecycle policy or as ephemeral
+	AuditDeviceSignedOut      = "device.signed_out" // its refresh token was revoked (RFC 7009)
+	AuditDeviceRevoked        = "device.revoked"    // by reuse detection
+	AuditPairingApproved      = "pairing.approved"
+	AuditPairingDenied        = "pairing.denied"
 	// AuditPairingRefused: a cross-device phishing defence refused a
 	// device authorization, at its start or at its approval.
 	AuditPairingRefused    = "pairing.refused"

@@ -95,3 +95,17 @@ const (
 func (c *AuthorizationCode) Expired(now time.Time) bool {
 	return !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)
 }
+
+// CodeDevices is what an authorization code brought in, as a preview of
+// signing it all out (Store.CodeDevices).
+type CodeDevices struct {
+	CodeID string
+	// Active counts the active devices whose current authorization came
+	// from the code.
+	Active int
+	// AuthorizedFrom are the addresses they were authorized from.
+	AuthorizedFrom []string
+	// SeenElsewhere are the active ones seen lately from an address other
+	// than the one they were authorized from, most recent first.
+	SeenElsewhere []*Device
+}

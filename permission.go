@@ -145,3 +145,19 @@ func Printable(s string, n int) string {
 	}
 	return string(b)
 }
+
+// ValidText checks a short text a client or an admin supplies (a device
+// name, a code's label): at most max bytes, no control characters, and
+// no U+FFFD, which only invalid UTF-8 decodes to on its way in. name says
+// which field, for the error.
+func ValidText(name, v string, max int) error {
+	if len(v) > max {
+		return Errorf(EINVALID, "%s is longer than %d bytes", name, max)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return Errorf(EINVALID, "%s contains control or invalid characters", name)
+		}
+	}
+	return nil
+}

@@ -222,6 +222,27 @@ type Store interface {
 	// than their client's InactiveRemoveDays, else p.RemoveAfter, as
 	// DeleteDevice does. It returns them as they were.
 	RemoveInactiveDevices(ctx context.Context, p InactivityPolicy, now time.Time, limit int) ([]*Device, error)
+	// RemoveEphemeralDevices deletes at most limit ephemeral devices (those
+	// with an EphemeralIdle) that ended or were not seen for their
+	// EphemeralIdle at now, with their authorizations (published as
+	// revoked in the status lists in the same transaction), least recently
+	// seen first, and returns them.
+	RemoveEphemeralDevices(ctx context.Context, now time.Time, limit int) ([]*Device, error)
+
+	// CodeDevices previews what revoking a code's devices would touch:
+	// the active devices whose current authorization came from
+	// authorization code codeID (whether or not the code still exists),
+	// where they were authorized from, and those seen since seenSince
+	// from another address than that.
+	CodeDevices(ctx context.Context, codeID string, seenSince time.Time) (*CodeDevices, error)
+	// SignOutCodeDevices signs out, in one transaction, every active
+	// device whose current authorization came from code codeID: their
+	// refresh families revoked (and published so in the status lists),
+	// their browser sessions ended, state DeviceSignedOut. A device
+	// re-authorized since by another way is not touched. With
+	// deleteCode, the code is deleted in the same transaction, so that
+	// nothing new arrives with it. It returns the devices signed out.
+	SignOutCodeDevices(ctx context.Context, codeID string, deleteCode bool, now time.Time) ([]*Device, error)
 	// TouchDevice records that a device was seen. It is a no-op for a device
 	// that no longer exists.
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error

@@ -156,6 +156,26 @@ func (c *Client) DeleteCode(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", idPath("/api/v1/authorization-codes/", id), nil, nil)
 }
 
+// CodeDevices previews what RevokeCodeDevices would sign out.
+func (c *Client) CodeDevices(ctx context.Context, id string) (*CodeDevices, error) {
+	var out CodeDevices
+	if err := c.Do(ctx, "GET", idPath("/api/v1/authorization-codes/", id)+"/devices", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokeCodeDevices signs out every device whose current authorization
+// came from the code, in one transaction, and deletes the code unless
+// in.KeepCode.
+func (c *Client) RevokeCodeDevices(ctx context.Context, id string, in RevokeCodeDevices) (*RevokedCodeDevices, error) {
+	var out RevokedCodeDevices
+	if err := c.Do(ctx, "POST", idPath("/api/v1/authorization-codes/", id)+"/revoke-devices", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // --- Devices ---
 
 func (q DeviceQuery) values() url.Values {

@@ -11,6 +11,12 @@ const MaxPageSize = 1000
 type NewCode struct {
 	// TTL is one of "30m", "60m", "6h", "24h", "48h" or "never".
 	TTL string `json:"ttl"`
+	// Label says what the code is for ("Lab PCs, 2nd floor").
+	Label string `json:"label,omitempty"`
+	// EphemeralIdleSeconds, when set, makes the devices the code brings in
+	// ephemeral: removed as soon as they sign out, or when not seen for
+	// this long (300 to 604800: five minutes to a week).
+	EphemeralIdleSeconds int64 `json:"ephemeral_idle_seconds,omitempty"`
 }
 
 // Code is an admin-issued authorization code.
@@ -24,12 +30,48 @@ type Code struct {
 	CreatedBy  string     `json:"created_by,omitempty"`
 	Uses       int        `json:"uses"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	Label      string     `json:"label"`
+	// EphemeralIdleSeconds is 0 for a code whose devices are not
+	// ephemeral.
+	EphemeralIdleSeconds int64 `json:"ephemeral_idle_seconds"`
 }
 
 // CodeList is GET /api/v1/authorization-codes: the codes that have not
 // expired, newest first.
 type CodeList struct {
 	Codes []Code `json:"authorization_codes"`
+}
+
+// CodeDevices is GET /api/v1/authorization-codes/{id}/devices: what
+// revoking everything a code brought in would touch. It answers for a
+// deleted code too, whose devices keep its id.
+type CodeDevices struct {
+	CodeID string `json:"code_id"`
+	// Active counts the active devices whose current authorization came
+	// from the code (not those re-authorized since by another way).
+	Active int `json:"active"`
+	// Networks are the networks (IPv4 /24, IPv6 /64) the code's devices
+	// were authorized from.
+	Networks []string `json:"networks"`
+	// Suspicious are the active devices seen in the last hour from a
+	// network none of the code's devices was authorized from.
+	Suspicious []Device `json:"suspicious"`
+	// Summary says it in a sentence, for a confirmation prompt.
+	Summary string `json:"summary"`
+}
+
+// RevokeCodeDevices is POST /api/v1/authorization-codes/{id}/revoke-devices.
+type RevokeCodeDevices struct {
+	// KeepCode leaves the code redeemable; by default it is deleted in
+	// the same transaction, since a code whose devices are revoked has
+	// usually leaked.
+	KeepCode bool `json:"keep_code,omitempty"`
+}
+
+// RevokedCodeDevices answers RevokeCodeDevices.
+type RevokedCodeDevices struct {
+	SignedOut   int  `json:"signed_out"`
+	CodeDeleted bool `json:"code_deleted"`
 }
 
 // --- Devices ---
@@ -50,6 +92,12 @@ type Device struct {
 	AuthorizedAt        time.Time  `json:"authorized_at"`
 	LastSeenAt          *time.Time `json:"last_seen_at"`
 	LastIP              string     `json:"last_ip"`
+	// AuthorizedIP is where the device's current authorization came from.
+	AuthorizedIP string `json:"authorized_ip,omitempty"`
+	// EphemeralIdleSeconds, for a device an ephemeral code brought in,
+	// is how long it may stay unseen before it is removed; it is removed
+	// at its sign-out too.
+	EphemeralIdleSeconds int64 `json:"ephemeral_idle_seconds,omitempty"`
 	// DPoPJKT is the thumbprint of the key the device proves its
 	// identity with (DPoP, RFC 9449); empty for a Bearer device.
 	DPoPJKT string `json:"dpop_jkt,omitempty"`

@@ -28,10 +28,7 @@ func ctx(t *testing.T) context.Context {
 
 func newCode(t *testing.T, s *testenv.Server) string {
 	t.Helper()
-	code, _, err := s.App.Admin.CreateCode(ctx(t), s.AdminActor(t), pairgate.TTL24Hours)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, _ := s.CreateCode(t, pairgate.TTL24Hours)
 	return code
 }
 

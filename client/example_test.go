@@ -57,7 +57,7 @@ func startExampleServer() (func(), error) {
 	}
 	done := make(chan struct{})
 	go func() { a.Serve(ctx, ln); close(done) }()
-	code, _, err := a.Admin.CreateCode(ctx, admin.HostActor("example"), pairgate.TTL24Hours)
+	code, _, err := a.Admin.CreateCode(ctx, admin.HostActor("example"), admin.NewCode{TTL: pairgate.TTL24Hours})
 	if err != nil {
 		cancel()
 		return nil, err

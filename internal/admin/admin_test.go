@@ -55,11 +55,11 @@ func TestCollidingAuthorizationCodeIsRegenerated(t *testing.T) {
 	ctx := context.Background()
 	const fixed = "ABCD-EFGH-JKMN-PQRS"
 	s.authCode = sequence([]string{fixed, fixed, fixed}, secret.AuthorizationCode)
-	first, _, err := s.CreateCode(ctx, host, pairgate.TTL6Hours)
+	first, _, err := s.CreateCode(ctx, host, NewCode{TTL: pairgate.TTL6Hours})
 	if err != nil || first != fixed {
 		t.Fatalf("first: %q %v", first, err)
 	}
-	second, _, err := s.CreateCode(ctx, host, pairgate.TTL6Hours)
+	second, _, err := s.CreateCode(ctx, host, NewCode{TTL: pairgate.TTL6Hours})
 	if err != nil {
 		t.Fatalf("a colliding code failed the request: %v", err)
 	}
@@ -67,10 +67,10 @@ func TestCollidingAuthorizationCodeIsRegenerated(t *testing.T) {
 		t.Fatal("the colliding code was handed out twice")
 	}
 	s.authCode = func() string { return fixed }
-	if _, _, err := s.CreateCode(ctx, host, pairgate.TTL6Hours); pairgate.ErrorCode(err) != pairgate.EINTERNAL {
+	if _, _, err := s.CreateCode(ctx, host, NewCode{TTL: pairgate.TTL6Hours}); pairgate.ErrorCode(err) != pairgate.EINTERNAL {
 		t.Fatalf("stuck generator: %v", err)
 	}
-	if _, _, err := s.CreateCode(ctx, host, pairgate.CodeTTL("1h")); pairgate.ErrorCode(err) != pairgate.EINVALID {
+	if _, _, err := s.CreateCode(ctx, host, NewCode{TTL: pairgate.CodeTTL("1h")}); pairgate.ErrorCode(err) != pairgate.EINVALID {
 		t.Fatalf("invalid ttl: %v", err)
 	}
 }
@@ -81,7 +81,7 @@ func TestCollidingAuthorizationCodeIsRegenerated(t *testing.T) {
 func TestAuthorizationCodeIsSealedAndBoundToItsRow(t *testing.T) {
 	s := newService(t)
 	ctx := context.Background()
-	code, ac, err := s.CreateCode(ctx, host, pairgate.TTLNever)
+	code, ac, err := s.CreateCode(ctx, host, NewCode{TTL: pairgate.TTLNever})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +128,9 @@ func TestActorsReachWhatTheirPermissionsAllow(t *testing.T) {
 			t.Errorf("%s: %v, want forbidden", what, err)
 		}
 	}
-	_, _, err = s.CreateCode(ctx, readKey, pairgate.TTL6Hours)
+	_, _, err = s.CreateCode(ctx, readKey, NewCode{TTL: pairgate.TTL6Hours})
 	forbidden("a read key creates a code", err)
-	if _, _, err := s.CreateCode(ctx, allKey, pairgate.TTL6Hours); err != nil {
+	if _, _, err := s.CreateCode(ctx, allKey, NewCode{TTL: pairgate.TTL6Hours}); err != nil {
 		t.Errorf("a codes:write key creates a code: %v", err)
 	}
 	_, _, err = s.CreateUser(ctx, allKey, "mallory", pairgate.RoleAdmin, "")

@@ -33,10 +33,12 @@ func orEmpty(s []string) []string {
 
 func codeOut(code string, ac *pairgate.AuthorizationCode) adminapi.Code {
 	return adminapi.Code{ID: ac.ID, Code: code, TTL: string(ac.TTL), TTLLabel: ac.TTL.Label(), CreatedAt: ac.CreatedAt.UTC(),
-		ExpiresAt: timeOrNil(ac.ExpiresAt), CreatedBy: ac.CreatedBy, Uses: ac.Uses, LastUsedAt: timeOrNil(ac.LastUsedAt)}
+		ExpiresAt: timeOrNil(ac.ExpiresAt), CreatedBy: ac.CreatedBy, Uses: ac.Uses, LastUsedAt: timeOrNil(ac.LastUsedAt),
+		Label: ac.Label, EphemeralIdleSeconds: int64(ac.EphemeralIdle / time.Second)}
 }
 
-// CreateCode is POST /api/v1/authorization-codes {"ttl": "30m"|"60m"|"6h"|"24h"|"48h"|"never"}.
+// CreateCode is POST /api/v1/authorization-codes {"ttl": "30m"|"60m"|"6h"|"24h"|"48h"|"never",
+// "label": …, "ephemeral_idle_seconds": …}.
 func (h *Handlers) CreateCode(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
 	var in adminapi.NewCode
 	if err := httpx.DecodeJSON(w, r, &in); err != nil {
@@ -46,7 +48,12 @@ func (h *Handlers) CreateCode(w http.ResponseWriter, r *http.Request, a admin.Ac
 	if err != nil {
 		return err
 	}
-	code, ac, err := h.admin.CreateCode(r.Context(), a, ttl)
+	if in.EphemeralIdleSeconds < 0 || in.EphemeralIdleSeconds > int64(pairgate.MaxEphemeralIdle/time.Second) {
+		return pairgate.Errorf(pairgate.EINVALID, "ephemeral_idle_seconds must be between %d and %d",
+			int64(pairgate.MinEphemeralIdle/time.Second), int64(pairgate.MaxEphemeralIdle/time.Second))
+	}
+	code, ac, err := h.admin.CreateCode(r.Context(), a, admin.NewCode{TTL: ttl, Label: in.Label,
+		EphemeralIdle: time.Duration(in.EphemeralIdleSeconds) * time.Second})
 	if err != nil {
 		return err
 	}
@@ -80,13 +87,55 @@ func (h *Handlers) DeleteCode(w http.ResponseWriter, r *http.Request, a admin.Ac
 	return nil
 }
 
+// CodeDevices is GET /api/v1/authorization-codes/{id}/devices: the
+// preview of RevokeCodeDevices.
+func (h *Handlers) CodeDevices(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.admin.PreviewCodeDevices(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	out := adminapi.CodeDevices{CodeID: p.CodeID, Active: p.Active, Networks: make([]string, len(p.Networks)),
+		Suspicious: make([]adminapi.Device, len(p.Suspicious)), Summary: p.Summary()}
+	for i, n := range p.Networks {
+		out.Networks[i] = n.String()
+	}
+	for i, d := range p.Suspicious {
+		out.Suspicious[i] = deviceOut(d)
+	}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+// RevokeCodeDevices is POST /api/v1/authorization-codes/{id}/revoke-devices
+// {"keep_code": false}: everything the code brought in, signed out in one
+// transaction.
+func (h *Handlers) RevokeCodeDevices(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	var in adminapi.RevokeCodeDevices
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	n, err := h.admin.SignOutCodeDevices(r.Context(), a, id, in.KeepCode)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, adminapi.RevokedCodeDevices{SignedOut: n, CodeDeleted: !in.KeepCode})
+}
+
 // --- Devices ---
 
 func deviceOut(d *pairgate.Device) adminapi.Device {
 	return adminapi.Device{ID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
 		AuthorizedBy: d.AuthMethod, AuthorizationCodeID: d.AuthCodeID, ApprovedBy: d.UserID, Scopes: orEmpty(d.Scopes),
 		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP,
-		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt), DPoPJKT: d.DPoPJKT, SameHardwareAs: d.SameHardwareAs}
+		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt), DPoPJKT: d.DPoPJKT, SameHardwareAs: d.SameHardwareAs,
+		AuthorizedIP: d.AuthorizedIP, EphemeralIdleSeconds: int64(d.EphemeralIdle / time.Second)}
 }
 
 // limitParam reads ?limit= (default def, at most adminapi.MaxPageSize).

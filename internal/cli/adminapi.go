@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ func apiCommands() []*command {
 			{name: "create", summary: "generate a code: --ttl 30m|60m|6h|24h|48h|never", run: runCodesCreate},
 			{name: "list", summary: "list the codes that have not expired", run: runCodesList},
 			{name: "delete", summary: "delete a code by ID: no device can redeem it any more", run: runCodesDelete},
+			{name: "revoke-devices", summary: "sign out every device a (leaked) code brought in, and delete the code; shows the count first (--yes, --keep-code)", run: runCodesRevokeDevices},
 		}},
 		{name: "devices", summary: "the device inventory", subs: []*command{
 			{name: "list", summary: "list devices (--search, --state, --limit, --after, --all)", run: runDevicesList},
@@ -372,9 +374,12 @@ var (
 func runCodesCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin codes create"
 	var af apiFlags
-	var ttl string
-	fs := newAPIFlagSet(env, "codes create", "--ttl 30m|60m|6h|24h|48h|never", &af)
+	var ttl, label string
+	var ephemeral time.Duration
+	fs := newAPIFlagSet(env, "codes create", "--ttl 30m|60m|6h|24h|48h|never [--label TEXT] [--ephemeral IDLE]", &af)
 	fs.StringVar(&ttl, "ttl", "", "how long the code works: 30m, 60m, 6h, 24h, 48h or never (required)")
+	fs.StringVar(&label, "label", "", "what the code is for, shown in the console (\"Lab PCs, 2nd floor\")")
+	fs.DurationVar(&ephemeral, "ephemeral", 0, "make the devices it brings in ephemeral: removed when they sign out or after this long unseen (5m to 168h)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -385,11 +390,79 @@ func runCodesCreate(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	out, err := c.CreateCode(ctx, adminapi.NewCode{TTL: ttl})
+	if ephemeral%time.Second != 0 || ephemeral < 0 {
+		return apiStatus(env, cmd, usageError{errors.New("--ephemeral is a whole number of seconds or more, e.g. 30m or 4h")})
+	}
+	out, err := c.CreateCode(ctx, adminapi.NewCode{TTL: ttl, Label: label, EphemeralIdleSeconds: int64(ephemeral / time.Second)})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
-	if err := c.print(out, "CODE\tTIME TO LIVE\tEXPIRES\tID", [][]string{{out.Code, out.TTLLabel, fmtTime(out.ExpiresAt, "never"), out.ID}}); err != nil {
+	if err := c.print(out, "CODE\tTIME TO LIVE\tEXPIRES\tEPHEMERAL\tLABEL\tID", [][]string{{out.Code, out.TTLLabel, fmtTime(out.ExpiresAt, "never"),
+		fmtEphemeral(out.EphemeralIdleSeconds), out.Label, out.ID}}); err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	return ExitOK
+}
+
+// runCodesRevokeDevices contains a leaked code: it shows what the code
+// brought in and asks before it signs it all out, unless --yes.
+func runCodesRevokeDevices(ctx context.Context, env Env, args []string) int {
+	const cmd = "pairgate admin codes revoke-devices"
+	var af apiFlags
+	var yes, keep bool
+	fs := newAPIFlagSet(env, "codes revoke-devices", "ID [--yes] [--keep-code]", &af)
+	fs.BoolVar(&yes, "yes", false, "do not ask: revoke at once (for scripts)")
+	fs.BoolVar(&keep, "keep-code", false, "leave the code redeemable (by default it is deleted with its devices' authorizations)")
+	id, err := oneArg(fs, env, args, "authorization code ID")
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return apiStatus(env, cmd, err)
+	}
+	c, err := af.client(env, true)
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	if !yes {
+		p, err := c.CodeDevices(ctx, id)
+		if err != nil {
+			return apiStatus(env, cmd, err)
+		}
+		fmt.Fprintln(env.Stderr, p.Summary)
+		if len(p.Suspicious) > 0 {
+			tw := tabwriter.NewWriter(env.Stderr, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  NAME\tLAST IP\tAUTHORIZED FROM\tLAST SEEN\tID")
+			for _, d := range p.Suspicious {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Name, d.LastIP, d.AuthorizedIP, fmtTime(d.LastSeenAt, "never"), d.ID)
+			}
+			tw.Flush()
+		}
+		if p.Active == 0 && keep {
+			return ExitOK
+		}
+		what := "Sign them all out"
+		if p.Active == 0 {
+			what = "Delete the code"
+		} else if !keep {
+			what += " and delete the code"
+		}
+		fmt.Fprintf(env.Stderr, "%s? Type yes to go on: ", what)
+		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			fmt.Fprintln(env.Stderr, "Nothing changed.")
+			return ExitUsage
+		}
+	}
+	out, err := c.RevokeCodeDevices(ctx, id, adminapi.RevokeCodeDevices{KeepCode: keep})
+	if err != nil {
+		return apiStatus(env, cmd, err)
+	}
+	deleted := "kept"
+	if out.CodeDeleted {
+		deleted = "deleted"
+	}
+	if err := c.print(out, "SIGNED OUT\tCODE", [][]string{{fmt.Sprint(out.SignedOut), deleted}}); err != nil {
 		return apiStatus(env, cmd, err)
 	}
 	return ExitOK
@@ -725,14 +798,24 @@ var runAPIKeysList = listCommand("apikeys list", "ID\tNAME\tSCOPES\tOWNER\tCREAT
 		return rows
 	})
 
-var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tID",
+// fmtEphemeral says how long a code's devices may stay unseen, "no" for
+// a code whose devices are not ephemeral.
+func fmtEphemeral(secs int64) string {
+	if secs == 0 {
+		return "no"
+	}
+	return (time.Duration(secs) * time.Second).String()
+}
+
+var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVICES\tEPHEMERAL\tLABEL\tID",
 	func(c *apiClient, ctx context.Context) (adminapi.CodeList, error) {
 		l, err := c.ListCodes(ctx)
 		return adminapi.CodeList{Codes: l}, err
 	},
 	func(l adminapi.CodeList) (rows [][]string) {
 		for _, k := range l.Codes {
-			rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses), k.ID})
+			rows = append(rows, []string{k.Code, k.TTLLabel, fmtTime(k.ExpiresAt, "never"), fmt.Sprint(k.Uses),
+				fmtEphemeral(k.EphemeralIdleSeconds), k.Label, k.ID})
 		}
 		return rows
 	})

@@ -62,10 +62,7 @@ func wantExit(t *testing.T, r result, code int) {
 
 func authCode(t *testing.T, s *testenv.Server) string {
 	t.Helper()
-	code, _, err := s.App.Admin.CreateCode(t.Context(), s.AdminActor(t), pairgate.TTL24Hours)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, _ := s.CreateCode(t, pairgate.TTL24Hours)
 	return code
 }
 

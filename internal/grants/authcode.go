@@ -55,7 +55,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 	d := &pairgate.Device{
 		ID: secret.NewID("dev_", now), ClientID: c.ID, Name: r.DeviceName, HardwareID: r.HardwareID, Mode: pairgate.ModeDevice,
 		AuthMethod: pairgate.AuthByAuthorizationCode, AuthCodeID: ac.ID, Scopes: scopes,
-		AuthorizedAt: now, LastSeenAt: now, LastIP: r.IP, DPoPJKT: jkt,
+		AuthorizedAt: now, LastSeenAt: now, LastIP: r.IP, DPoPJKT: jkt, EphemeralIdle: ac.EphemeralIdle,
 	}
 	// An empty subject is filled in with the stored device's ID, which is
 	// an existing row's when the request proved that device's key.

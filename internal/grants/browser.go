@@ -50,7 +50,7 @@ func (s *Service) AuthorizeBrowserForAdmin(ctx context.Context, u *pairgate.User
 	if u.Role != pairgate.RoleAdmin {
 		return nil, pairgate.Errorf(pairgate.EFORBIDDEN, "only an admin's sign-in authorizes a browser")
 	}
-	ba, err := s.authorizeBrowser(ctx, b, pairgate.AuthByAdminSignIn, "", u.ID)
+	ba, err := s.authorizeBrowser(ctx, b, pairgate.AuthByAdminSignIn, nil, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (s *Service) AuthorizeBrowserWithCode(ctx context.Context, code string, b B
 	}
 	// The store checks the code again in the transaction that authorizes,
 	// so a code deleted or expiring since the lookup authorizes nothing.
-	ba, err := s.authorizeBrowser(ctx, b, pairgate.AuthByAuthorizationCode, ac.ID, "")
+	ba, err := s.authorizeBrowser(ctx, b, pairgate.AuthByAuthorizationCode, ac, "")
 	if pairgate.ErrorCode(err) == pairgate.EINVALIDGRANT {
 		s.codeFailed(ctx, b.IP, pairgate.ActorAnon, "", "portal", "deleted or expired while redeeming")
 		return nil, errWrongAuthCode
@@ -114,7 +114,9 @@ func (b Browser) valid() error {
 	return validText("browser id", b.ID, 64)
 }
 
-func (s *Service) authorizeBrowser(ctx context.Context, b Browser, method, codeID, userID string) (*BrowserAuthorization, error) {
+// authorizeBrowser authorizes a browser by an admin's code (ac) or by a
+// person's approval (userID).
+func (s *Service) authorizeBrowser(ctx context.Context, b Browser, method string, ac *pairgate.AuthorizationCode, userID string) (*BrowserAuthorization, error) {
 	if err := b.valid(); err != nil {
 		return nil, err
 	}
@@ -126,8 +128,10 @@ func (s *Service) authorizeBrowser(ctx context.Context, b Browser, method, codeI
 	ua := pairgate.Shorten(b.UserAgent, 256)
 	d := &pairgate.Device{
 		ID: secret.NewID("dev_", now), ClientID: c.ID, Name: b.Name, HardwareID: b.ID, Mode: pairgate.ModeDevice,
-		AuthMethod: method, AuthCodeID: codeID, UserID: userID, Scopes: c.Scopes,
-		AuthorizedAt: now, LastSeenAt: now, LastIP: b.IP,
+		AuthMethod: method, UserID: userID, Scopes: c.Scopes, AuthorizedAt: now, LastSeenAt: now, LastIP: b.IP,
+	}
+	if ac != nil {
+		d.AuthCodeID, d.EphemeralIdle = ac.ID, ac.EphemeralIdle
 	}
 	tok := secret.Token(secret.PrefixBrowser)
 	expires := now.Add(BrowserSessionTTL)

@@ -47,6 +47,7 @@ func (s *Service) Revoke(ctx context.Context, r RevokeRequest) error {
 		if fam.RevokedAt.IsZero() {
 			s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceSignedOut, ActorType: pairgate.ActorClient,
 				ActorID: c.ID, Target: fam.DeviceID, Details: map[string]string{"family_id": fam.ID}})
+			s.removeIfEphemeral(ctx, fam.DeviceID)
 		}
 		return nil
 	}
@@ -109,4 +110,22 @@ func (s *Service) Introspect(ctx context.Context, token string) (*Introspection,
 	return &Introspection{Active: true, Scope: c.Scope, ClientID: c.ClientID, Subject: c.Subject, TokenType: typ,
 		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, Audience: c.Audience, JTI: c.ID, DeviceID: c.DeviceID,
 		Confirmation: c.Confirmation}, nil
+}
+
+// removeIfEphemeral removes a device that an ephemeral code brought in, at
+// its sign-out: a kiosk's or CI runner's logout is its end. Should this
+// fail, the device stays signed out and the lifecycle sweep removes it
+// within a minute, so the failure is only logged.
+func (s *Service) removeIfEphemeral(ctx context.Context, deviceID string) {
+	d, err := s.store.GetDevice(ctx, deviceID)
+	if err != nil || d.EphemeralIdle == 0 {
+		return
+	}
+	if err := s.store.DeleteDevice(ctx, d.ID, s.now()); err != nil {
+		s.log.Warn("could not remove an ephemeral device at its sign-out; the lifecycle sweep will", "device_id", d.ID, "err", err)
+		return
+	}
+	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceRemoved, ActorType: pairgate.ActorSystem,
+		ActorName: "ephemeral device", Target: d.ID, Details: map[string]string{"reason": "signed out", "name": d.Name,
+			"client_id": d.ClientID, "code_id": d.AuthCodeID}})
 }

@@ -141,17 +141,7 @@ func resolveScopes(requested string, allowed, def pairgate.Scopes) (pairgate.Sco
 }
 
 // validText checks a free-text parameter a device sends about itself.
-func validText(name, v string, max int) error {
-	if len(v) > max {
-		return pairgate.Errorf(pairgate.EINVALID, "%s is longer than %d bytes", name, max)
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			return pairgate.Errorf(pairgate.EINVALID, "%s contains control or invalid characters", name)
-		}
-	}
-	return nil
-}
+func validText(name, v string, max int) error { return pairgate.ValidText(name, v, max) }
 
 var errDPoPRequired = pairgate.Errorf(pairgate.EDPOPPROOF, "this client must prove its key: send a DPoP proof (RFC 9449) in the DPoP header")
 

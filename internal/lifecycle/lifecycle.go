@@ -5,7 +5,9 @@
 // too. Every step is an audit event. The sweep works in small batches,
 // each one short transaction, pausing between them, so that a sweep of a
 // hundred thousand devices never stalls the requests it runs beside; it
-// is safe to run on every replica at once.
+// is safe to run on every replica at once. Ephemeral devices (brought in
+// by a code made for kiosks and CI runners) are removed by the same sweep
+// when they end or stay unseen for their code's short idle time.
 package lifecycle
 
 import (
@@ -55,6 +57,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 type Result struct {
 	SignedOut int
 	Removed   int
+	Ephemeral int // ephemeral devices removed
 }
 
 // Sweep signs out and removes what the policy says, batch by batch, until
@@ -88,8 +91,24 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 			break
 		}
 	}
-	if r.SignedOut > 0 || r.Removed > 0 {
-		s.log.Info("inactive devices swept", "signed_out", r.SignedOut, "removed", r.Removed)
+	for {
+		ds, err := s.store.RemoveEphemeralDevices(ctx, s.now(), s.cfg.Batch)
+		if err != nil {
+			return r, err
+		}
+		s.recordAs(ctx, "ephemeral device", ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
+			if d.State != pairgate.DeviceActive {
+				return d.State
+			}
+			return fmt.Sprintf("not seen for %s (since %s)", d.EphemeralIdle, d.LastSeenAt.UTC().Format(time.RFC3339))
+		})
+		r.Ephemeral += len(ds)
+		if len(ds) < s.cfg.Batch || !s.pause(ctx) {
+			break
+		}
+	}
+	if r.SignedOut > 0 || r.Removed > 0 || r.Ephemeral > 0 {
+		s.log.Info("inactive devices swept", "signed_out", r.SignedOut, "removed", r.Removed, "ephemeral_removed", r.Ephemeral)
 	}
 	return r, nil
 }
@@ -109,12 +128,16 @@ func (s *Service) pause(ctx context.Context) bool {
 }
 
 func (s *Service) record(ctx context.Context, ds []*pairgate.Device, action string, why func(*pairgate.Device) string) {
+	s.recordAs(ctx, "inactivity policy", ds, action, why)
+}
+
+func (s *Service) recordAs(ctx context.Context, actor string, ds []*pairgate.Device, action string, why func(*pairgate.Device) string) {
 	if len(ds) == 0 {
 		return
 	}
 	es := make([]pairgate.AuditEvent, 0, len(ds))
 	for _, d := range ds {
-		es = append(es, pairgate.AuditEvent{Action: action, ActorType: pairgate.ActorSystem, ActorName: "inactivity policy",
+		es = append(es, pairgate.AuditEvent{Action: action, ActorType: pairgate.ActorSystem, ActorName: actor,
 			Target: d.ID, Details: map[string]string{"reason": why(d), "name": d.Name, "client_id": d.ClientID,
 				"hardware_id": d.HardwareID, "last_ip": d.LastIP}})
 	}

@@ -17,11 +17,7 @@ const authCodeGrant = "urn:pairgate:grant-type:authorization-code"
 // newCode generates an authorization code as the console does.
 func newCode(t *testing.T, s *testenv.Server, ttl pairgate.CodeTTL) (string, *pairgate.AuthorizationCode) {
 	t.Helper()
-	code, ac, err := s.App.Admin.CreateCode(ctx(t), s.AdminActor(t), ttl)
-	if err != nil {
-		t.Fatalf("create authorization code: %v", err)
-	}
-	return code, ac
+	return s.CreateCode(t, ttl)
 }
 
 // redeemForm redeems a code as an install script with curl would: a form

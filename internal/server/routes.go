@@ -63,6 +63,8 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("POST", "/api/v1/authorization-codes", adm(a.CreateCode))
 		apiRoute("GET", "/api/v1/authorization-codes", adm(a.ListCodes))
 		apiRoute("DELETE", "/api/v1/authorization-codes/{id}", adm(a.DeleteCode))
+		apiRoute("GET", "/api/v1/authorization-codes/{id}/devices", adm(a.CodeDevices))
+		apiRoute("POST", "/api/v1/authorization-codes/{id}/revoke-devices", adm(a.RevokeCodeDevices))
 		apiRoute("GET", "/api/v1/devices", adm(a.ListDevices))
 		apiRoute("GET", "/api/v1/devices/{id}", adm(a.GetDevice))
 		apiRoute("DELETE", "/api/v1/devices/{id}", adm(a.DeleteDevice))

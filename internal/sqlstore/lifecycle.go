@@ -111,28 +111,58 @@ func (s *Store) RemoveInactiveDevices(ctx context.Context, p pairgate.Inactivity
 		if out, err = scanDevices(rows); err != nil || len(out) == 0 {
 			return err
 		}
-		ids := make([]string, len(out))
-		for i, d := range out {
-			ids[i] = d.ID
-		}
-		in, args := inList(ids, 2)
-		args[0] = n
-		if _, err := tx.ExecContext(ctx, `INSERT INTO token_status (idx, changed_at)
-			SELECT status_idx, $1 FROM refresh_families WHERE status_idx >= 0 AND revoked_at = 0 AND device_id IN `+in+`
-			ON CONFLICT (idx) DO NOTHING`, args...); err != nil {
-			return err
-		}
-		only, idArgs := inList(ids, 1)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id IN `+only, idArgs...); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM devices WHERE id IN `+only, idArgs...)
-		return err
+		return s.removeDevices(ctx, tx, out, n)
 	})
 	if err != nil {
 		return nil, s.fail(err, "remove inactive devices")
 	}
 	return out, nil
+}
+
+func (s *Store) RemoveEphemeralDevices(ctx context.Context, now time.Time, limit int) ([]*pairgate.Device, error) {
+	var out []*pairgate.Device
+	n := ns(now)
+	err := s.tx(ctx, "remove ephemeral devices", func(tx *sql.Tx) error {
+		// The partial index devices_ephemeral holds only ephemeral devices,
+		// a few among many, so the scan is short at any fleet size.
+		rows, err := tx.QueryContext(ctx, `SELECT `+deviceRow+` FROM devices
+			WHERE ephemeral_idle > 0 AND (state <> 'active' OR last_seen_at <= $1 - ephemeral_idle)
+			ORDER BY last_seen_at LIMIT $2`+s.d.skipLocked, n, limit)
+		if err != nil {
+			return err
+		}
+		if out, err = scanDevices(rows); err != nil || len(out) == 0 {
+			return err
+		}
+		return s.removeDevices(ctx, tx, out, n)
+	})
+	if err != nil {
+		return nil, s.fail(err, "remove ephemeral devices")
+	}
+	return out, nil
+}
+
+// removeDevices deletes devices in tx; their live authorizations are
+// published as revoked in the status lists first, and their families,
+// tokens and browser sessions go with them.
+func (s *Store) removeDevices(ctx context.Context, tx *sql.Tx, ds []*pairgate.Device, now int64) error {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	in, args := inList(ids, 2)
+	args[0] = now
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_status (idx, changed_at)
+		SELECT status_idx, $1 FROM refresh_families WHERE status_idx >= 0 AND revoked_at = 0 AND device_id IN `+in+`
+		ON CONFLICT (idx) DO NOTHING`, args...); err != nil {
+		return err
+	}
+	only, idArgs := inList(ids, 1)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id IN `+only, idArgs...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE id IN `+only, idArgs...)
+	return err
 }
 
 // pickDevices runs a query that selects device ids.

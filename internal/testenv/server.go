@@ -220,7 +220,7 @@ func (s *Server) AdminActor(t testing.TB) admin.Actor { return admin.UserActor(s
 // CreateCode generates an authorization code as the bootstrap admin.
 func (s *Server) CreateCode(t testing.TB, ttl pairgate.CodeTTL) (string, *pairgate.AuthorizationCode) {
 	t.Helper()
-	code, ac, err := s.App.Admin.CreateCode(context.Background(), s.AdminActor(t), ttl)
+	code, ac, err := s.App.Admin.CreateCode(context.Background(), s.AdminActor(t), admin.NewCode{TTL: ttl})
 	if err != nil {
 		t.Fatalf("create authorization code: %v", err)
 	}

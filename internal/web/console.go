@@ -343,7 +343,7 @@ func (h *ConsolePages) ConsoleGenerate(w http.ResponseWriter, r *http.Request) e
 		}
 		return h.render(w, http.StatusBadRequest, "console", v)
 	}
-	_, ac, err := h.admin.CreateCode(r.Context(), admin.UserActor(u), ttl)
+	_, ac, err := h.admin.CreateCode(r.Context(), admin.UserActor(u), admin.NewCode{TTL: ttl})
 	if err != nil {
 		return err
 	}

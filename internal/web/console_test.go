@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
@@ -114,7 +115,7 @@ func TestConsoleIsForAdmins(t *testing.T) {
 			t.Errorf("non-admin GET %s: %d", p, r.status)
 		}
 	}
-	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), pairgate.TTLNever)
+	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), admin.NewCode{TTL: pairgate.TTLNever})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +581,7 @@ func TestPortalSameBrowserIsOneDevice(t *testing.T) {
 }
 
 func testPortalSameBrowser(t *testing.T, s *testenv.Server) {
-	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), pairgate.TTL24Hours)
+	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), admin.NewCode{TTL: pairgate.TTL24Hours})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -659,7 +660,7 @@ func testPortalSameBrowser(t *testing.T, s *testenv.Server) {
 // the inventory only; nobody can use it at the token endpoint.
 func TestBrowserClientGetsNoTokens(t *testing.T) {
 	s := testenv.StartServer(t)
-	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), pairgate.TTL24Hours)
+	code, _, err := s.App.Admin.CreateCode(context.Background(), adminActor(t, s), admin.NewCode{TTL: pairgate.TTL24Hours})
 	if err != nil {
 		t.Fatal(err)
 	}
