@@ -70,6 +70,11 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
+		{"Printers", testPrinters},
+		{"Deployments", testDeployments},
+		{"PrinterDeploymentTargets", testDeploymentTargets},
+		{"PrinterDeleteLeavesDeployments", testDeletePrinterLeavesDeployments},
+		{"PrinterDeleteRacesDeployment", testDeletePrinterRacesDeployment},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}
