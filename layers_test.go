@@ -44,6 +44,7 @@ func TestLayering(t *testing.T) {
 		"internal/ratelimit":   {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn", "internal/httpx"},
 		"internal/sqlstore":    {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/grants", "internal/authn", "internal/httpx", "internal/accesstoken"},
 		"internal/server":      {"internal/cli", "internal/sqlstore"},
+		"internal/printing":    {"internal/oauth", "internal/web", "internal/api", "internal/server", "internal/cli", "internal/sqlstore", "internal/grants", "internal/authn", "internal/httpx", "internal/admin"},
 		"client":               {"*"}, // device programs import it without the server
 	}
 	for pkg, bad := range forbidden {
