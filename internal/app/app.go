@@ -20,12 +20,17 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
 	"github.com/pairgate/pairgate/internal/sqlstore"
 	"github.com/pairgate/pairgate/internal/web"
 )
+
+// ProbeTimeout bounds the IPP check of a printer (admin.CheckPrinter):
+// long enough for a printer waking up, short enough for a console page.
+const ProbeTimeout = 3 * time.Second
 
 // Options are what a server gets besides its configuration: where it
 // writes, and its clock.
@@ -146,7 +151,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	a := &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
 		Audit: rec, Log: log, Now: now, out: o.Out}
-	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: limiter, Log: log, Now: now,
+	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: limiter, Prober: printing.NewProber(ProbeTimeout, now), Log: log, Now: now,
 		ClientChanged: clients.Forget, PasswordChanged: a.passwordChanged})
 	if err != nil {
 		return nil, err
@@ -161,7 +166,11 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Sessions = sessions
 	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0)
 	browsers := authn.NewBrowsers(store, keys, now, cfg.HTTPS())
-	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, now), APIKeys: authn.NewAPIKeys(store, keys, now),
+	printers, err := printing.NewService(store)
+	if err != nil {
+		return nil, err
+	}
+	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, now), Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err
@@ -288,7 +297,8 @@ func openHost(ctx context.Context, cfg Config, o Options, store *sqlstore.Store)
 	a := &App{Config: cfg, Store: store, Log: o.Log}
 	rec := audit.New(store, o.Now, o.Log, nil)
 	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: ratelimit.New(store, keys, o.Now, func(string) {}),
-		Log: o.Log, Now: o.Now, ClientChanged: func(string) {}, PasswordChanged: a.passwordChanged})
+		Prober: printing.NewProber(ProbeTimeout, o.Now),
+		Log:    o.Log, Now: o.Now, ClientChanged: func(string) {}, PasswordChanged: a.passwordChanged})
 	if err != nil {
 		return nil, err
 	}

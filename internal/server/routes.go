@@ -56,6 +56,7 @@ func (s *Server) routes() *http.ServeMux {
 		allowed[path] = append(allowed[path], method)
 	}
 	apiRoute("GET", "/api/v1/device", a.Handle(a.Device))
+	apiRoute("GET", "/api/v1/device/printers", a.Handle(a.DevicePrinters))
 	{
 		adm := a.Admin
 		apiRoute("POST", "/api/v1/authorization-codes", adm(a.CreateCode))
@@ -66,6 +67,15 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("DELETE", "/api/v1/devices/{id}", adm(a.DeleteDevice))
 		apiRoute("POST", "/api/v1/clients", adm(a.CreateClient))
 		apiRoute("GET", "/api/v1/clients", adm(a.ListClients))
+		apiRoute("POST", "/api/v1/printers", adm(a.CreatePrinter))
+		apiRoute("GET", "/api/v1/printers", adm(a.ListPrinters))
+		apiRoute("GET", "/api/v1/printers/{id}", adm(a.GetPrinter))
+		apiRoute("PATCH", "/api/v1/printers/{id}", adm(a.UpdatePrinter))
+		apiRoute("DELETE", "/api/v1/printers/{id}", adm(a.DeletePrinter))
+		apiRoute("POST", "/api/v1/printers/{id}/check", adm(a.CheckPrinter))
+		apiRoute("POST", "/api/v1/deployments", adm(a.CreateDeployment))
+		apiRoute("GET", "/api/v1/deployments", adm(a.ListDeployments))
+		apiRoute("DELETE", "/api/v1/deployments/{id}", adm(a.DeleteDeployment))
 		apiRoute("GET", "/api/v1/clients/{id}", adm(a.GetClient))
 		apiRoute("DELETE", "/api/v1/clients/{id}", adm(a.DeleteClient))
 		apiRoute("POST", "/api/v1/api-keys", a.Handle(a.CreateAPIKey))
