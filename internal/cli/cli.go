@@ -45,7 +45,7 @@ func commands() *command {
 		}},
 		{name: "admin", summary: "administer pairgate: codes, devices, clients, API keys, accounts, audit log", subs: adminCommands()},
 		{name: "health", summary: "exit 0 when a server's /readyz (or the given URL) answers 200", run: runHealth},
-		{name: "device", summary: "the device side: pair, authorize, token, status, logout", subs: deviceCommands()},
+		{name: "device", summary: "the device side: pair, authorize, token, status, printers, logout", subs: deviceCommands()},
 		{name: "version", summary: "print the version", run: func(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintln(env.Stdout, "pairgate", Version)
 			return ExitOK
