@@ -176,7 +176,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 		return nil, err
 	}
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Browsers: browsers, Audit: rec, IP: ip, Now: now, Log: log})
+		Browsers: browsers, Printers: printers, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -130,12 +130,19 @@ func (s *Server) routes() *http.ServeMux {
 		page("/admin/codes", nil, cn.ConsoleGenerate)
 		page("/admin/codes/{id}/delete", nil, cn.ConsoleDeleteCode)
 		page("/admin/devices/{id}/delete", nil, cn.ConsoleDeleteDevice)
+		page("/admin/printers", cn.ConsolePrinters, cn.ConsoleCreatePrinter)
+		page("/admin/printers/{id}/edit", nil, cn.ConsoleEditPrinter)
+		page("/admin/printers/{id}/check", nil, cn.ConsoleCheckPrinter)
+		page("/admin/printers/{id}/delete", nil, cn.ConsoleDeletePrinter)
+		page("/admin/deployments", nil, cn.ConsoleCreateDeployment)
+		page("/admin/deployments/{id}/delete", nil, cn.ConsoleDeleteDeployment)
 		mux.Handle("GET /admin/{$}", w.Page(cn.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
 		mux.Handle("GET /auth/signin", w.Page(si.AddSlash))
 		mux.Handle("GET /oauth/authorize/pairing", w.Page(si.AddSlash))
 		mux.Handle("GET /assets/style.css", w.Stylesheet())
+		mux.Handle("GET /assets/copy.js", w.CopyScript())
 		// Everything else is a page that does not exist.
 		mux.Handle("/", w.NotFound())
 	}
