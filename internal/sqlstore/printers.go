@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,21 +46,38 @@ func (s *Store) printerConflict(p *pairgate.Printer) error {
 	return pairgate.Errorf(pairgate.ECONFLICT, "name: a printer named '%s' already exists", pairgate.Printable(p.Name, 80))
 }
 
+// bumpPrinters moves the version of printers and deployments, in the
+// transaction that changes them (see printerSnapshot).
+func bumpPrinters(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE printer_config SET version = version + 1 WHERE id = 1`)
+	return err
+}
+
 func (s *Store) CreatePrinter(ctx context.Context, p *pairgate.Printer) error {
-	_, err := s.exec(ctx, `INSERT INTO printers (`+printerColumns+`, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		p.ID, p.Name, p.URI, p.Location, p.Description, p.Model, p.Options.Duplex, p.Options.Color, p.Options.PaperSize,
-		ns(p.CreatedAt), ns(p.UpdatedAt), nameKey(p.Name))
-	if s.d.isUnique(err) {
+	err := s.tx(ctx, "create printer", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO printers (`+printerColumns+`, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			p.ID, p.Name, p.URI, p.Location, p.Description, p.Model, p.Options.Duplex, p.Options.Color, p.Options.PaperSize,
+			ns(p.CreatedAt), ns(p.UpdatedAt), nameKey(p.Name))
+		if s.d.isUnique(err) {
+			return errUnique
+		}
+		if err != nil {
+			return err
+		}
+		return bumpPrinters(ctx, tx)
+	})
+	if err == errUnique {
 		if _, gerr := s.GetPrinter(ctx, p.ID); gerr == nil {
 			return pairgate.Errorf(pairgate.ECONFLICT, "a printer with id '%s' already exists", pairgate.Printable(p.ID, 64))
 		}
 		return s.printerConflict(p)
 	}
-	if err != nil {
-		return s.fail(err, "create printer")
-	}
-	return nil
+	return err
 }
+
+// errUnique marks a uniqueness violation inside a transaction, for the
+// caller to say which.
+var errUnique = &pairgate.Error{Code: pairgate.ECONFLICT, Message: "conflict"}
 
 func (s *Store) GetPrinter(ctx context.Context, id string) (*pairgate.Printer, error) {
 	p, err := scanPrinter(s.readRow(ctx, `SELECT `+printerColumns+` FROM printers WHERE id = $1`, id))
@@ -100,20 +118,23 @@ func (s *Store) ListPrinters(ctx context.Context, f pairgate.PrinterFilter) ([]*
 }
 
 func (s *Store) UpdatePrinter(ctx context.Context, p *pairgate.Printer) error {
-	n, err := affected(s.exec(ctx, `UPDATE printers SET name = $1, name_key = $2, uri = $3, location = $4, description = $5,
-		model = $6, duplex = $7, color = $8, paper_size = $9, updated_at = $10 WHERE id = $11`,
-		p.Name, nameKey(p.Name), p.URI, p.Location, p.Description, p.Model, p.Options.Duplex, p.Options.Color, p.Options.PaperSize,
-		ns(p.UpdatedAt), p.ID))
-	if s.d.isUnique(err) {
-		return s.printerConflict(p)
-	}
-	if err != nil {
-		return s.fail(err, "update printer")
-	}
-	if n == 0 {
-		return pairgate.Errorf(pairgate.ENOTFOUND, "printer not found")
-	}
-	return nil
+	err := s.tx(ctx, "update printer", func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `UPDATE printers SET name = $1, name_key = $2, uri = $3, location = $4, description = $5,
+			model = $6, duplex = $7, color = $8, paper_size = $9, updated_at = $10 WHERE id = $11`,
+			p.Name, nameKey(p.Name), p.URI, p.Location, p.Description, p.Model, p.Options.Duplex, p.Options.Color, p.Options.PaperSize,
+			ns(p.UpdatedAt), p.ID))
+		if s.d.isUnique(err) {
+			return s.printerConflict(p)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "printer not found")
+		}
+		return bumpPrinters(ctx, tx)
+	})
+	return err
 }
 
 func (s *Store) DeletePrinter(ctx context.Context, id string) ([]string, error) {
@@ -140,6 +161,9 @@ func (s *Store) DeletePrinter(ctx context.Context, id string) ([]string, error) 
 		}
 		// deployment_printers go by ON DELETE CASCADE.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM printers WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if err := bumpPrinters(ctx, tx); err != nil {
 			return err
 		}
 		for _, dep := range deps {
@@ -260,7 +284,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d *pairgate.Deployment, no
 				return s.refGone(err, "target.devices: a device was deleted meanwhile")
 			}
 		}
-		return nil
+		return bumpPrinters(ctx, tx)
 	})
 }
 
@@ -343,15 +367,17 @@ func scanDeployment(row interface{ Scan(...any) error }) (*pairgate.Deployment, 
 }
 
 func (s *Store) DeleteDeployment(ctx context.Context, id string) error {
-	// Its printers and devices go by ON DELETE CASCADE.
-	n, err := affected(s.exec(ctx, `DELETE FROM deployments WHERE id = $1`, id))
-	if err != nil {
-		return s.fail(err, "delete deployment")
-	}
-	if n == 0 {
-		return pairgate.Errorf(pairgate.ENOTFOUND, "deployment not found")
-	}
-	return nil
+	return s.tx(ctx, "delete deployment", func(tx *sql.Tx) error {
+		// Its printers and devices go by ON DELETE CASCADE.
+		n, err := affected(tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "deployment not found")
+		}
+		return bumpPrinters(ctx, tx)
+	})
 }
 
 // printersForDevice selects the (deployment, printer) pairs that may
@@ -368,7 +394,9 @@ var printersForDevice = `SELECT d.id, d.target_kind, d.auth_code_id, d.name_patt
 	   OR (d.target_kind = 'authorization_code' AND d.auth_code_id = $1)
 	   OR (d.target_kind = 'devices' AND EXISTS (SELECT 1 FROM deployment_devices dd WHERE dd.device_id = $2 AND dd.deployment_id = d.id))`
 
-func (s *Store) PrintersForDevice(ctx context.Context, dev *pairgate.Device) ([]pairgate.DevicePrinter, error) {
+// printersForDeviceJoin is PrintersForDevice in one statement, for when
+// the printers change faster than a snapshot can be taken.
+func (s *Store) printersForDeviceJoin(ctx context.Context, dev *pairgate.Device) ([]pairgate.DevicePrinter, error) {
 	st, err := s.reads.get(ctx, printersForDevice)
 	if err != nil {
 		return nil, s.fail(err, "printers for device")
@@ -410,4 +438,159 @@ func (s *Store) PrintersForDevice(ctx context.Context, dev *pairgate.Device) ([]
 		return nil, s.fail(err, "printers for device")
 	}
 	return pairgate.ResolveDevicePrinters(dev, order, printers), nil
+}
+
+// printerSnapshot is every printer and deployment (without the devices a
+// devices target names, which are read per device) as of one version of
+// printer_config. Each replica keeps the latest it read: a poll then
+// reads the version and the deployments naming the device, one indexed
+// row or two, instead of every matching deployment's printers. Its
+// contents are shared by every answer built from it and never changed.
+type printerSnapshot struct {
+	version     int64
+	deployments []*pairgate.Deployment
+	devicesKind map[string]bool // deployments whose target is devices
+	printers    map[string]*pairgate.Printer
+}
+
+// pollQuery reads the version and, in the same statement (one snapshot),
+// the deployments that name the device.
+const pollQuery = `SELECT c.version, COALESCE(dd.deployment_id, '') FROM printer_config c
+	LEFT JOIN deployment_devices dd ON dd.device_id = $1 WHERE c.id = 1`
+
+func (s *Store) PrintersForDevice(ctx context.Context, dev *pairgate.Device) ([]pairgate.DevicePrinter, error) {
+	for range 3 {
+		version, named, err := s.devicePoll(ctx, dev.ID)
+		if err != nil {
+			return nil, err
+		}
+		snap := s.printerSnap.Load()
+		if snap == nil || snap.version != version {
+			if snap, err = s.loadPrinterSnapshot(ctx); err != nil {
+				return nil, err
+			}
+			if old := s.printerSnap.Load(); old == nil || old.version < snap.version {
+				s.printerSnap.Store(snap)
+			}
+			if snap.version != version {
+				continue // changed between the two reads: read both again
+			}
+		}
+		deps := make([]*pairgate.Deployment, 0, len(snap.deployments))
+		for _, d := range snap.deployments {
+			if !snap.devicesKind[d.ID] {
+				deps = append(deps, d)
+			} else if named[d.ID] {
+				c := *d
+				c.Target.DeviceIDs = []string{dev.ID}
+				deps = append(deps, &c)
+			}
+		}
+		return pairgate.ResolveDevicePrinters(dev, deps, snap.printers), nil
+	}
+	return s.printersForDeviceJoin(ctx, dev)
+}
+
+func (s *Store) devicePoll(ctx context.Context, deviceID string) (int64, map[string]bool, error) {
+	st, err := s.reads.get(ctx, pollQuery)
+	if err != nil {
+		return 0, nil, s.fail(err, "printers for device")
+	}
+	rows, err := st.QueryContext(ctx, deviceID)
+	if err != nil {
+		return 0, nil, s.fail(err, "printers for device")
+	}
+	defer rows.Close()
+	var version int64 = -1
+	var named map[string]bool
+	for rows.Next() {
+		var dep string
+		if err := rows.Scan(&version, &dep); err != nil {
+			return 0, nil, s.fail(err, "printers for device")
+		}
+		if dep != "" {
+			if named == nil {
+				named = map[string]bool{}
+			}
+			named[dep] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, s.fail(err, "printers for device")
+	}
+	if version < 0 {
+		return 0, nil, pairgate.Internal(errors.New("no printer_config row"), "printers for device")
+	}
+	return version, named, nil
+}
+
+// loadPrinterSnapshot reads every printer and deployment in one read
+// transaction.
+func (s *Store) loadPrinterSnapshot(ctx context.Context) (*printerSnapshot, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	defer tx.Rollback()
+	snap := &printerSnapshot{devicesKind: map[string]bool{}, printers: map[string]*pairgate.Printer{}}
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM printer_config WHERE id = 1`).Scan(&snap.version); err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, target_kind, auth_code_id, name_pattern, default_printer_id, created_by, created_at FROM deployments`)
+	if err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	byID := map[string]*pairgate.Deployment{}
+	for rows.Next() {
+		var kind string
+		var d pairgate.Deployment
+		var created int64
+		if err := rows.Scan(&d.ID, &kind, &d.Target.AuthCodeID, &d.Target.NamePattern, &d.DefaultPrinterID, &d.CreatedBy, &created); err != nil {
+			rows.Close()
+			return nil, s.fail(err, "load printers")
+		}
+		d.Target.All = kind == pairgate.TargetAll
+		d.CreatedAt = tm(created)
+		snap.devicesKind[d.ID] = kind == pairgate.TargetDevices
+		snap.deployments = append(snap.deployments, &d)
+		byID[d.ID] = &d
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT deployment_id, printer_id FROM deployment_printers ORDER BY deployment_id, printer_id`)
+	if err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	for rows.Next() {
+		var dep, p string
+		if err := rows.Scan(&dep, &p); err != nil {
+			rows.Close()
+			return nil, s.fail(err, "load printers")
+		}
+		if d := byID[dep]; d != nil {
+			d.PrinterIDs = append(d.PrinterIDs, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT `+printerColumns+` FROM printers`)
+	if err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPrinter(rows)
+		if err != nil {
+			return nil, s.fail(err, "load printers")
+		}
+		snap.printers[p.ID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "load printers")
+	}
+	return snap, nil
 }

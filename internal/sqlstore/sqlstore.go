@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +42,9 @@ type Store struct {
 
 	reads, writes *stmtCache
 	onError       func(kind string)
+
+	// printerSnap is the latest printerSnapshot this replica read.
+	printerSnap atomic.Pointer[printerSnapshot]
 }
 
 // Options are what a store is opened with besides its address.

@@ -49,7 +49,18 @@ CREATE TABLE deployment_devices (
 );
 CREATE INDEX deployment_devices_deployment ON deployment_devices(deployment_id);
 
+-- One row whose version every change to printers and deployments bumps,
+-- in the same transaction: a replica keeps the printers and deployments
+-- in memory and reloads them when the version it reads has moved, so
+-- that a device's poll reads one row, not every deployment's printers.
+CREATE TABLE printer_config (
+    id      INTEGER PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+INSERT INTO printer_config (id, version) VALUES (1, 0);
+
 -- +goose Down
+DROP TABLE printer_config;
 DROP TABLE deployment_devices;
 DROP TABLE deployment_printers;
 DROP TABLE deployments;
