@@ -36,6 +36,13 @@
 // read, refresh and write ([Locker]), so that two of them never rotate the
 // same refresh token.
 //
+// # Printers
+//
+// What the token is for: [Printers] returns the printers an administrator
+// deployed to the device, with the ETag of the list, and answers "not
+// changed" without a list while the device's list is the one it has, so a
+// device can poll every few minutes at little cost.
+//
 // The package imports only the standard library, golang.org/x/oauth2 and
 // github.com/gofrs/flock, never pairgate's server packages.
 package client

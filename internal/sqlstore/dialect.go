@@ -27,6 +27,10 @@ type dialect struct {
 	// ends. SQLite has no row locks and needs none: its single writer
 	// runs one write transaction at a time.
 	forUpdate string
+	// snapshot is how a read of several statements sees one state:
+	// SQLite's read transaction in WAL mode does; PostgreSQL's needs
+	// REPEATABLE READ, or each statement sees what committed before it.
+	snapshot *sql.TxOptions
 }
 
 var sqliteDialect = dialect{
@@ -54,6 +58,7 @@ var sqliteDialect = dialect{
 	// finds nothing, and nothing is refused.
 	isEncoding: func(error) bool { return false },
 	forUpdate:  "",
+	snapshot:   &sql.TxOptions{ReadOnly: true},
 }
 
 var postgresDialect = dialect{
@@ -94,4 +99,5 @@ var postgresDialect = dialect{
 		return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
 	},
 	forUpdate: " FOR UPDATE",
+	snapshot:  &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 }

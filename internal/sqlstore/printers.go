@@ -298,7 +298,7 @@ func (s *Store) refGone(err error, msg string) error {
 
 func (s *Store) ListDeployments(ctx context.Context) ([]*pairgate.Deployment, error) {
 	// One read transaction, so that the three reads see one state.
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rdb.BeginTx(ctx, s.d.snapshot)
 	if err != nil {
 		return nil, s.fail(err, "list deployments")
 	}
@@ -527,7 +527,7 @@ func (s *Store) devicePoll(ctx context.Context, deviceID string) (int64, map[str
 // loadPrinterSnapshot reads every printer and deployment in one read
 // transaction.
 func (s *Store) loadPrinterSnapshot(ctx context.Context) (*printerSnapshot, error) {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rdb.BeginTx(ctx, s.d.snapshot)
 	if err != nil {
 		return nil, s.fail(err, "load printers")
 	}
