@@ -117,6 +117,10 @@ func PowerShellQuote(s string) string {
 func Lpadmin(qs []Queue) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n# Printers deployed to this device by pairgate. Run as root; CUPS_SERVER selects another CUPS.\nset -e\n")
+	// cupsd makes an IPP Everywhere queue's PPD in the background, after
+	// lpadmin -m everywhere has returned, and options set before it is
+	// there are lost: wait for it (30 s at most).
+	b.WriteString("pairgate_wait_ppd() { i=0; until lpoptions -p \"$1\" -l 2>/dev/null | grep -q .; do i=$((i+1)); [ \"$i\" -lt 300 ] || return 0; sleep 0.1; done; }\n")
 	names := queueNames(qs)
 	for i, q := range qs {
 		name := ShellQuote(names[i])
@@ -134,9 +138,9 @@ func Lpadmin(qs []Queue) string {
 			create = append(create, "-D", ShellQuote(q.Description))
 		}
 		// The default options in a second command, once the queue has
-		// its PPD: lpadmin -m everywhere makes the PPD from what the
-		// printer says, after the options of its own command line were
-		// applied, and its defaults would win.
+		// its PPD: with -m everywhere cupsd makes the PPD from what the
+		// printer says after lpadmin returns, and its defaults would
+		// replace options given any earlier.
 		sides := "one-sided"
 		if q.Duplex {
 			sides = "two-sided-long-edge"
@@ -150,12 +154,12 @@ func Lpadmin(qs []Queue) string {
 			set = append(set, "-o", ShellQuote("media="+m))
 		}
 		if driverless {
-			fmt.Fprintf(&b, "lpadmin %s\nlpadmin %s\n", strings.Join(create, " "), strings.Join(set, " "))
+			fmt.Fprintf(&b, "lpadmin %s\npairgate_wait_ppd %s\nlpadmin %s\n", strings.Join(create, " "), name, strings.Join(set, " "))
 		} else {
 			// The make-and-model names a driver; lpinfo finds its PPD
 			// among those installed on this machine.
 			fmt.Fprintf(&b, "if ppd=$(lpinfo --make-and-model %s -m | awk 'NR==1 {print $1}') && [ -n \"$ppd\" ]; then\n", ShellQuote(q.Model))
-			fmt.Fprintf(&b, "  lpadmin %s\n  lpadmin %s\nelse\n", strings.Join(create, " "), strings.Join(set, " "))
+			fmt.Fprintf(&b, "  lpadmin %s\n  pairgate_wait_ppd %s\n  lpadmin %s\nelse\n", strings.Join(create, " "), name, strings.Join(set, " "))
 			fmt.Fprintf(&b, "  echo %s >&2\nfi\n", ShellQuote("pairgate: no driver installed for "+q.Model+"; queue "+names[i]+" skipped"))
 		}
 	}
