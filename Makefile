@@ -1,5 +1,6 @@
 # `make test` is the one command that runs every test, on a fresh machine
-# too: it installs or starts what the tests need first.
+# too: it installs what the tests need first, and changes no system
+# configuration (the tests start their own PostgreSQL).
 GO ?= go
 
 .PHONY: test build run bench fuzz lint

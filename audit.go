@@ -11,6 +11,8 @@ const (
 	AuditCodeFailed        = "code.failed"
 	AuditDeviceAuthorized  = "device.authorized"
 	AuditDeviceDeleted     = "device.deleted"
+	AuditDeviceExpired     = "device.expired"    // signed out after a time unseen
+	AuditDeviceRemoved     = "device.removed"    // removed by the lifecycle policy
 	AuditDeviceSignedOut   = "device.signed_out" // its refresh token was revoked (RFC 7009)
 	AuditDeviceRevoked     = "device.revoked"    // by reuse detection
 	AuditPairingApproved   = "pairing.approved"

@@ -77,7 +77,19 @@ type AuthorizationCode struct {
 	CreatedBy  string    // the user ID of the admin who generated it
 	Uses       int       // devices authorized with it so far
 	LastUsedAt time.Time // zero until first used
+	// Label says what the code is for ("Lab PCs, 2nd floor").
+	Label string
+	// EphemeralIdle, when positive, makes the devices the code brings in
+	// ephemeral: removed as soon as they sign out, or when not seen for
+	// this long (kiosks, classrooms, CI runners).
+	EphemeralIdle time.Duration
 }
+
+// Bounds of a code's ephemeral idle time: minutes to hours.
+const (
+	MinEphemeralIdle = 5 * time.Minute
+	MaxEphemeralIdle = 7 * 24 * time.Hour
+)
 
 // Expired reports whether the code can no longer be redeemed at now.
 func (c *AuthorizationCode) Expired(now time.Time) bool {

@@ -29,7 +29,14 @@ type Client struct {
 	SecretHash []byte // nil for public clients
 	GrantTypes []string
 	Scopes     Scopes // what the client may ask for; also its default scope
-	CreatedAt  time.Time
+	// RequireDPoP refuses every device authorization, pairing and token
+	// request of the client that carries no DPoP proof (RFC 9449).
+	RequireDPoP bool
+	CreatedAt   time.Time
+	// InactiveSignOutDays and InactiveRemoveDays override the server's
+	// inactivity policy for the client's devices; 0 keeps the server's.
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
 }
 
 // AllowsGrant reports whether the client may use grant type gt.

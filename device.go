@@ -31,6 +31,18 @@ const (
 	DeviceExpired   = "expired"    // its refresh token went unused until it expired
 )
 
+// InactivityPolicy says when devices that are no longer seen leave the
+// inventory: signed out (DeviceExpired) when not seen for SignOutAfter,
+// removed when not seen for RemoveAfter more. Zero: never. A client may
+// override either (Client.InactiveSignOutDays, InactiveRemoveDays).
+type InactivityPolicy struct {
+	SignOutAfter time.Duration
+	RemoveAfter  time.Duration
+}
+
+// Day is the unit in which inactivity is counted.
+const Day = 24 * time.Hour
+
 // ValidDeviceState reports whether s is one of the Device* states.
 func ValidDeviceState(s string) bool {
 	switch s {
@@ -44,10 +56,18 @@ func ValidDeviceState(s string) bool {
 // updates exactly one Device (DESIGN.md 2.1); deleting it revokes everything
 // that was issued to it (2.2).
 type Device struct {
-	ID           string
-	ClientID     string
-	Name         string
-	HardwareID   string // "" when the device did not say; then every authorization is a new device
+	ID       string
+	ClientID string
+	Name     string
+	// HardwareID is what the device says it is (a serial number, a
+	// machine id): a claim, not a proof. It never makes two
+	// authorizations one device (DESIGN.md 2.1); devices of one client
+	// that claim the same one are marked (SameHardwareAs).
+	HardwareID string
+	// DPoPJKT is the RFC 7638 SHA-256 thumbprint (base64url) of the key
+	// the device holds (DPoP, RFC 9449), "" for a Bearer device. Only a
+	// request that proves possession of this key updates the device.
+	DPoPJKT      string
 	Mode         Mode
 	AuthMethod   string // one of the AuthBy* constants
 	AuthCodeID   string // the authorization code it redeemed, if any
@@ -56,6 +76,12 @@ type Device struct {
 	AuthorizedAt time.Time // the latest authorization
 	LastSeenAt   time.Time
 	LastIP       string
+	// AuthorizedIP is where the latest authorization came from.
+	AuthorizedIP string
+	// EphemeralIdle, when positive, makes the device ephemeral (it came
+	// in with an ephemeral code): removed as soon as it signs out, or when
+	// not seen for this long.
+	EphemeralIdle time.Duration
 
 	State          string    // one of the Device* states
 	StateChangedAt time.Time // when it entered State
@@ -64,6 +90,12 @@ type Device struct {
 	// sid is the device's FamilyID work: a superseded authorization's
 	// tokens stop at once. "" for a device that never got a refresh token.
 	FamilyID string
+
+	// SameHardwareAs is, on reading, the ID of another device of the same
+	// client that claims the same hardware ID (the oldest, by ID), "" when
+	// there is none: one of them may be stale, or an impostor, for an
+	// administrator to remove (DESIGN.md 2.1).
+	SameHardwareAs string
 }
 
 // DeviceFilter selects a page of the inventory.

@@ -40,6 +40,11 @@ type DeviceAuthorization struct {
 	UserID         string // who approved or denied
 	DeviceID       string // the Device recorded at approval
 	DecidedAt      time.Time
+	// DPoPJKT binds the code to a key (RFC 9449 §10, as dpop_jkt binds an
+	// authorization code): the device authorization request carried a
+	// proof by that key, and only a poll with a proof by the same key
+	// redeems the code. "" for an unbound code.
+	DPoPJKT string
 }
 
 // Expired reports whether the authorization can no longer be used at now.

@@ -28,6 +28,8 @@ const (
 	EUNAUTHCLIENT  = "unauth_client"  // RFC 6749 unauthorized_client: grant not allowed for client
 	EUNSUPPORTED   = "unsupported"    // RFC 6749 unsupported_grant_type
 	EREUSEDETECTED = "reuse_detected" // a rotated-out refresh token was presented; the family is revoked
+	EDPOPPROOF     = "dpop_proof"     // RFC 9449 invalid_dpop_proof: a DPoP proof is missing, malformed or wrong
+	EDPOPNONCE     = "dpop_nonce"     // RFC 9449 §8 use_dpop_nonce: retry with the server's DPoP-Nonce
 )
 
 // Error is the one error type that crosses package boundaries. Message is

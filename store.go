@@ -14,6 +14,16 @@ import (
 // Secrets never cross this interface in plaintext: codes and tokens arrive as
 // keyed hashes, private keys and authorization codes sealed.
 //
+// The identity rule (DESIGN.md 2.1), which every method that records a
+// device follows: d.DPoPJKT is the key the request proved, "" for none. A
+// device of the same client that holds that key is updated in place (name,
+// hardware ID, mode, scopes, approver, authorization time and method); in
+// every other case a new row is inserted, whatever hardware ID it claims,
+// so that a request without the key never changes, renames or revokes a
+// device. Reads mark the devices of one client that claim one hardware ID
+// (Device.SameHardwareAs). Browsers are the one exception, documented on
+// AuthorizeBrowser.
+//
 // Errors are *Error values: ENOTFOUND, ECONFLICT, EINVALIDGRANT and the
 // others documented per method; EINVALID when the database refuses input
 // (text that is not valid UTF-8, which PostgreSQL cannot store: the
@@ -29,7 +39,7 @@ type Store interface {
 	// DeleteClient deletes a client and, in the same transaction, its
 	// devices, pending authorizations and refresh tokens. ENOTFOUND if there
 	// is none.
-	DeleteClient(ctx context.Context, id string) error
+	DeleteClient(ctx context.Context, id string, now time.Time) error
 
 	// CreateUser stores a new account. ECONFLICT if the username is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -55,7 +65,7 @@ type Store interface {
 	// DeleteUser deletes an account, its sessions, and the user-mode devices
 	// it approved (their tokens speak for the account). ECONFLICT if it is
 	// the last admin, under the same rule as SetUserRole. ENOTFOUND if none.
-	DeleteUser(ctx context.Context, id string) error
+	DeleteUser(ctx context.Context, id string, now time.Time) error
 
 	// CreateSession stores a new browser session.
 	CreateSession(ctx context.Context, sess *Session) error
@@ -86,9 +96,9 @@ type Store interface {
 	// person at now.
 	CountPendingDeviceAuthorizations(ctx context.Context, now time.Time) (int, error)
 	// ApproveDeviceAuthorization moves a pending, unexpired grant to approved
-	// and records its Device in the same transaction: a new row, or, when a
-	// device with the same client and non-empty hardware ID exists, that row
-	// updated (DESIGN.md 2.1). It returns the grant as approved.
+	// and records its Device in the same transaction, under the identity
+	// rule of DESIGN.md 2.1 (see Store). It returns the grant
+	// as approved.
 	// EEXPIRED if the grant expired, ECONFLICT if it was already decided,
 	// ENOTFOUND if there is none.
 	ApproveDeviceAuthorization(ctx context.Context, id string, d *Device, now time.Time) (*DeviceAuthorization, error)
@@ -101,10 +111,18 @@ type Store interface {
 	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
 	// others get EINVALIDGRANT. It returns the device, active, with fam as
 	// its FamilyID: the access tokens of the families it revoked stop
-	// working.
+	// working. An empty fam.Subject is filled in with the device's ID.
+	//
+	// fam.DPoPJKT is the key the redeeming poll proved, "" for none; the
+	// caller has checked it against a bound grant's. A proof redeeming an
+	// unbound grant binds the device the approval recorded (a new row:
+	// an unbound approval never updates one) to that key; when the key
+	// is already another device's of the client, the poll proved that
+	// device's key, so that device is updated with the approval and
+	// takes the grant over, and the approval's own, unused row goes.
 	RedeemDeviceAuthorization(ctx context.Context, id string, fam *RefreshFamily, first NewRefreshToken, now time.Time) (*Device, error)
 
-	// IssueRefreshFamily records a Device (created or updated as in
+	// IssueRefreshFamily records a Device (under the identity rule, as
 	// ApproveDeviceAuthorization) and a new refresh family with its first
 	// token for it, revoking the device's other families: the grants that
 	// authorize in one step use it. fam.DeviceID is set from the stored
@@ -122,8 +140,11 @@ type Store interface {
 	IssueRefreshFamily(ctx context.Context, d *Device, fam *RefreshFamily, first NewRefreshToken) (*Device, error)
 
 	// AuthorizeBrowser records a browser as a Device (created, or updated
-	// as in ApproveDeviceAuthorization when the same client and hardware
-	// ID, the browser's own id, is known) and starts sess as its device
+	// when the same browser client and hardware ID, the browser's own
+	// random id, is known: that id is a secret the browser holds in a
+	// cookie, 128 random bits, not a serial number anyone can read, so
+	// presenting it proves possession as DESIGN.md 2.1 asks) and starts
+	// sess as its device
 	// session, in one transaction. sess.DeviceID is set from the stored
 	// device. The device's other sessions that carry no person end: a
 	// browser holds one device authorization at a time, as a device holds
@@ -160,7 +181,20 @@ type Store interface {
 	// DeleteDevice deletes a device and, in the same transaction, every
 	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
 	// there is none.
-	DeleteDevice(ctx context.Context, id string) error
+	DeleteDevice(ctx context.Context, id string, now time.Time) error
+	// SignOutInactiveDevices signs out at most limit active devices that
+	// were last seen before their cutoff — their client's
+	// InactiveSignOutDays, else p.SignOutAfter; neither: never — oldest
+	// first: their authorizations are revoked (status indexes set) and
+	// they move to DeviceExpired, in one transaction. It returns them.
+	// Guarded by state, so that replicas sweeping at once move each device
+	// once.
+	SignOutInactiveDevices(ctx context.Context, p InactivityPolicy, now time.Time, limit int) ([]*Device, error)
+	// RemoveInactiveDevices deletes at most limit devices that ended
+	// (expired, signed out or revoked) and were not seen since, for longer
+	// than their client's InactiveRemoveDays, else p.RemoveAfter, as
+	// DeleteDevice does. It returns them as they were.
+	RemoveInactiveDevices(ctx context.Context, p InactivityPolicy, now time.Time, limit int) ([]*Device, error)
 	// TouchDevice records that a device was seen. It is a no-op for a device
 	// that no longer exists.
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
@@ -232,11 +266,30 @@ type Store interface {
 	// for a state that is not one of a revoked device.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error
 
+	// RevokedStatusIndexes returns, in order, the token status indexes in
+	// [from, to) whose authorization was revoked — a family revoked, its
+	// device or client or user-mode account deleted — and whose tokens may
+	// not all have expired yet: the set bits of a token status list. Every
+	// operation that revokes an authorization records its index in the
+	// same transaction.
+	RevokedStatusIndexes(ctx context.Context, from, to int64) ([]int64, error)
+	// StatusIndexHighWater is the first token status index not yet given
+	// to a family: how far the status lists reach.
+	StatusIndexHighWater(ctx context.Context) (int64, error)
+
 	// RevokeAccessToken records that the JWT with this jti is revoked until it
 	// expires anyway.
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
 	// AccessTokenRevoked reports whether a jti was revoked.
 	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// UseDPoPProof records the use of a DPoP proof, by the keyed hash of
+	// its key and jti, until expiresAt (when its iat leaves the accepted
+	// window), and reports whether this was its first use (RFC 9449
+	// §11.1). Exactly one of any number of concurrent callers presenting
+	// the same hash, on any replica, gets true; a hash recorded before and
+	// not yet collected is false.
+	UseDPoPProof(ctx context.Context, hash []byte, expiresAt time.Time) (bool, error)
 
 	// ListSigningKeys returns the current key and the retired keys that have
 	// not yet expired, newest first.
@@ -266,6 +319,9 @@ type Store interface {
 	// AppendAuditEvent adds an event to the audit log. Events are never
 	// changed; GarbageCollect removes them after AuditRetention.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
+	// AppendAuditEvents adds events in one transaction: the events of a
+	// sweep's batch.
+	AppendAuditEvents(ctx context.Context, es []*AuditEvent) error
 	// ListAuditEvents returns a page of the audit log, newest first, with
 	// f.Limit as for ListDevices.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
@@ -320,10 +376,12 @@ type GCResult struct {
 	Sessions             int64
 	AuditEvents          int64
 	RateLimits           int64
+	TokenStatuses        int64
+	DPoPProofs           int64
 	DevicesExpired       int64 // devices moved to DeviceExpired; not deleted, not in Total
 }
 
 // Total is the number of rows deleted.
 func (r GCResult) Total() int64 {
-	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits
+	return r.DeviceAuthorizations + r.AuthorizationCodes + r.RefreshTokens + r.RefreshFamilies + r.RevokedAccessTokens + r.SigningKeys + r.Sessions + r.AuditEvents + r.RateLimits + r.TokenStatuses + r.DPoPProofs
 }

@@ -14,6 +14,13 @@ type RefreshFamily struct {
 	CreatedAt  time.Time
 	Generation int // the generation of the live token
 	RevokedAt  time.Time
+	// StatusIndex is the family's index in the token status lists, which
+	// its access tokens carry; -1 for a family from before status lists.
+	StatusIndex int64
+	// DPoPJKT binds the family to the key of its device (RFC 9449 §5):
+	// only a refresh with a proof by that key rotates it. "" for a Bearer
+	// family, which stays Bearer.
+	DPoPJKT string
 }
 
 // NewRefreshToken is a refresh token about to be stored. Only its keyed hash
@@ -42,3 +49,11 @@ type SigningKey struct {
 	RetiredAt     time.Time // zero while current
 	ExpiresAt     time.Time // when a retired key leaves the JWKS; zero while current
 }
+
+// MaxAccessTokenTTL bounds the lifetime of access tokens: a revoked
+// authorization's index stays set in the token status lists for
+// StatusRetention, which must outlast every token that carries it.
+const MaxAccessTokenTTL = 24 * time.Hour
+
+// StatusRetention is how long a revoked status index stays set.
+const StatusRetention = MaxAccessTokenTTL + time.Hour

@@ -50,6 +50,14 @@ type Device struct {
 	AuthorizedAt        time.Time  `json:"authorized_at"`
 	LastSeenAt          *time.Time `json:"last_seen_at"`
 	LastIP              string     `json:"last_ip"`
+	// DPoPJKT is the thumbprint of the key the device proves its
+	// identity with (DPoP, RFC 9449); empty for a Bearer device.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
+	// SameHardwareAs names another device of the same client that claims
+	// the same hardware id: one of them may be stale, or an impostor, for
+	// an administrator to delete. A hardware id is a claim, never a
+	// reason to merge devices (DESIGN.md 2.1).
+	SameHardwareAs string `json:"same_hardware_as,omitempty"`
 }
 
 // DeviceQuery selects a page of GET /api/v1/devices.
@@ -190,6 +198,12 @@ type NewClient struct {
 	Public     bool     `json:"public"`
 	GrantTypes []string `json:"grant_types"`
 	Scopes     []string `json:"scopes"`
+	// The client's own inactivity policy, in days; 0 keeps the server's.
+	InactiveSignOutDays int `json:"inactive_sign_out_days,omitempty"`
+	InactiveRemoveDays  int `json:"inactive_remove_days,omitempty"`
+	// RequireDPoP refuses the client's requests that carry no DPoP proof
+	// (RFC 9449) at the device authorization, pairing and token endpoints.
+	RequireDPoP bool `json:"require_dpop,omitempty"`
 }
 
 // OAuthClient is an OAuth client registered with pairgate. ClientSecret is
@@ -200,8 +214,12 @@ type OAuthClient struct {
 	Public       bool      `json:"public"`
 	GrantTypes   []string  `json:"grant_types"`
 	Scopes       []string  `json:"scopes"`
+	RequireDPoP  bool      `json:"require_dpop"`
 	CreatedAt    time.Time `json:"created_at"`
 	ClientSecret string    `json:"client_secret,omitempty"`
+	// The client's own inactivity policy, in days; 0: the server's.
+	InactiveSignOutDays int `json:"inactive_sign_out_days"`
+	InactiveRemoveDays  int `json:"inactive_remove_days"`
 }
 
 // ClientList is GET /api/v1/clients.

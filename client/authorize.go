@@ -17,8 +17,10 @@ import (
 type AuthorizeOptions struct {
 	// DeviceName is what the inventory calls the device; required.
 	DeviceName string
-	// HardwareID identifies the device, so that authorizing it again
-	// updates its inventory entry instead of adding one.
+	// HardwareID is what the device says it is, shown in the inventory.
+	// It is a claim: authorizing again updates the device's entry only
+	// with the device's key (Config.Key); otherwise it adds one, marked as
+	// sharing the hardware id.
 	HardwareID string
 }
 
@@ -45,11 +47,15 @@ func (c *Client) Authorize(ctx context.Context, code string, opts AuthorizeOptio
 	if len(c.cfg.Scopes) > 0 {
 		params = append(params, oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.Scopes, " ")))
 	}
-	tok, err := c.oauth.Exchange(withHTTP(ctx, c.cfg.HTTPClient), strings.TrimSpace(code), params...)
+	key, err := c.deviceKey()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := c.oauth.Exchange(withHTTP(ctx, c.httpFor(key)), strings.TrimSpace(code), params...)
 	if err != nil {
 		return nil, classify(ctx, "authorize", err, ErrInvalidCode)
 	}
-	return c.credentials(tok, "authorization_code", "device", opts.DeviceName, opts.HardwareID, time.Now()), nil
+	return c.credentials(tok, key, "authorization_code", "device", opts.DeviceName, opts.HardwareID, time.Now()), nil
 }
 
 // DeviceInfo is what the server says about the device (GET /api/v1/device).
@@ -59,6 +65,7 @@ type DeviceInfo struct {
 	ClientID       string    `json:"client_id"`
 	Mode           string    `json:"mode"`
 	HardwareID     string    `json:"hardware_id"`
+	DPoPJKT        string    `json:"dpop_jkt"` // the thumbprint of the key the server binds the device to
 	Subject        string    `json:"sub"`
 	Scope          string    `json:"scope"`
 	AuthorizedBy   string    `json:"authorized_by"`
@@ -77,8 +84,15 @@ func Whoami(ctx context.Context, hc *http.Client, c *Credentials) (*DeviceInfo, 
 	if err != nil {
 		return nil, fmt.Errorf("device info: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
 	req.Header.Set("Accept", "application/json")
+	if c.Key != nil && strings.EqualFold(c.TokenType, "DPoP") {
+		// RFC 9449 §7.1: the token under its own scheme, with a proof
+		// that covers it (ath).
+		req.Header.Set("Authorization", "DPoP "+c.AccessToken)
+		hc = dpopClient(hc, c.Key, c.AccessToken)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+c.AccessToken)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, unavailable(ctx, "device info", err)

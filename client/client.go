@@ -61,6 +61,19 @@ type Config struct {
 	Scopes []string
 	// HTTPClient makes the requests; http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// Key is the device's key (DPoP, RFC 9449). When nil, a new one is
+	// made at authorization, of KeyAlgorithm; pass the stored one
+	// (Credentials.Key) to authorize the same device again: a server
+	// updates a device only for a request signed by its key. Used only
+	// when the server advertises DPoP (dpop_signing_alg_values_supported).
+	Key *DeviceKey
+	// KeyAlgorithm is the algorithm of a new key: KeyES256 (the default)
+	// or KeyEdDSA.
+	KeyAlgorithm string
+	// NoDPoP authorizes as a Bearer client, without a key: the device
+	// is then only as safe as its tokens, and a server refuses it for a
+	// client that requires DPoP.
+	NoDPoP bool
 }
 
 // Metadata is what the client uses of the server's RFC 8414 metadata.
@@ -70,6 +83,9 @@ type Metadata struct {
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	PairingEndpoint             string `json:"pairing_endpoint"`
 	RevocationEndpoint          string `json:"revocation_endpoint"`
+	// DPoPAlgorithms are the proof algorithms the server takes (RFC
+	// 9449 §5.1); none for a server without DPoP.
+	DPoPAlgorithms []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // Client authorizes a device with one pairgate server.
@@ -98,6 +114,37 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return &Client{cfg: cfg, meta: *meta, oauth: oauthConfig(cfg.ClientID, cfg.ClientSecret, meta.TokenEndpoint, meta.DeviceAuthorizationEndpoint, cfg.Scopes)}, nil
+}
+
+// deviceKey returns the key an authorization proves: Config.Key, or a
+// new one; nil when the server has no DPoP or the client was told not to
+// use it.
+func (c *Client) deviceKey() (*DeviceKey, error) {
+	if c.cfg.NoDPoP || len(c.meta.DPoPAlgorithms) == 0 {
+		return nil, nil
+	}
+	k := c.cfg.Key
+	if k == nil {
+		var err error
+		if k, err = NewDeviceKey(c.cfg.KeyAlgorithm); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range c.meta.DPoPAlgorithms {
+		if a == k.Algorithm() {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: the server takes DPoP proofs of %v, not %s", ErrRejected, c.meta.DPoPAlgorithms, k.Algorithm())
+}
+
+// httpFor is the HTTP client of an authorization's requests: one that
+// signs every request with key, when there is one.
+func (c *Client) httpFor(key *DeviceKey) *http.Client {
+	if key == nil {
+		return c.cfg.HTTPClient
+	}
+	return dpopClient(c.cfg.HTTPClient, key, "")
 }
 
 // Metadata returns the server's endpoints.
@@ -207,11 +254,11 @@ func classify(ctx context.Context, what string, err error, invalidGrant error) e
 }
 
 // credentials builds what is stored from a token response.
-func (c *Client) credentials(tok *oauth2.Token, method, mode, name, hw string, now time.Time) *Credentials {
+func (c *Client) credentials(tok *oauth2.Token, key *DeviceKey, method, mode, name, hw string, now time.Time) *Credentials {
 	cr := &Credentials{
 		Issuer: c.cfg.Server, ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret,
 		TokenEndpoint: c.meta.TokenEndpoint, RevocationEndpoint: c.meta.RevocationEndpoint,
-		Method: method, Mode: mode, DeviceName: name, HardwareID: hw, AuthorizedAt: now.UTC(),
+		Method: method, Mode: mode, DeviceName: name, HardwareID: hw, AuthorizedAt: now.UTC(), Key: key,
 	}
 	cr.setToken(tok)
 	return cr

@@ -448,7 +448,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestPairingHonoursSlowDown(t *testing.T) {
 	s := testenv.StartServer(t) // interval 1 s
 	rec := &recorder{}
-	c, err := client.New(ctx(t), client.Config{Server: s.URL, HTTPClient: &http.Client{Transport: rec}})
+	// A Bearer device: a key-bound code answers another party's polls
+	// with invalid_grant before counting them (TestBoundPairingCode...).
+	c, err := client.New(ctx(t), client.Config{Server: s.URL, HTTPClient: &http.Client{Transport: rec}, NoDPoP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

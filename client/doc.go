@@ -43,6 +43,22 @@
 // changed" without a list while the device's list is the one it has, so a
 // device can poll every few minutes at little cost.
 //
-// The package imports only the standard library, golang.org/x/oauth2 and
-// github.com/gofrs/flock, never pairgate's server packages.
+// # The device key
+//
+// A device is the key it holds. When the server supports DPoP (RFC 9449),
+// the first authorization makes a [DeviceKey] (ES256, or Ed25519), kept in
+// the [Credentials] with the tokens, and every request — the device
+// authorization or pairing request, each poll, the code redemption, every
+// refresh, the device API — carries a fresh proof signed by it. The server
+// binds the device, its codes and its tokens to the key: a copied token, a
+// code seen on the device's screen, or the device's hardware id is of no
+// use to anyone else. Pass Credentials.Key as [Config.Key] to authorize the
+// same device again (without it the server adds a new device). The
+// package follows server nonces and corrects for a device clock that the
+// server's Date shows to be off. golang.org/x/oauth2's own clients send no
+// proofs: use [TokenSource.Client] for requests to resources.
+//
+// The package imports only the standard library, golang.org/x/oauth2,
+// github.com/gofrs/flock and github.com/go-jose/go-jose/v4 (keys and
+// signatures), never pairgate's server packages.
 package client

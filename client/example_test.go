@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"golang.org/x/oauth2"
-
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/admin"
@@ -96,8 +94,9 @@ func ExampleClient_Authorize() {
 		log.Fatal(err)
 	}
 
-	// Any later run of the program needs only the store.
-	hc := oauth2.NewClient(ctx, &client.TokenSource{Store: store})
+	// Any later run of the program needs only the store. The HTTP client
+	// signs each request with the device's key (DPoP).
+	hc := (&client.TokenSource{Store: store}).Client(nil)
 	resp, err := hc.Get(exampleServer + "/api/v1/device")
 	if err != nil {
 		log.Fatal(err)

@@ -34,8 +34,10 @@ type PairOptions struct {
 	// Mode is "device" (the token speaks for the device; the default) or
 	// "user" (it speaks for the person who approves).
 	Mode string
-	// HardwareID identifies the device, so that pairing it again updates
-	// its inventory entry instead of adding one.
+	// HardwareID is what the device says it is, shown in the inventory.
+	// It is a claim: pairing again updates the device's entry only with
+	// the device's key (Config.Key); otherwise it adds one, marked as
+	// sharing the hardware id.
 	HardwareID string
 	// DeviceName is what the inventory calls the device.
 	DeviceName string
@@ -62,13 +64,20 @@ func (c *Client) Pair(ctx context.Context, opts PairOptions) (*Credentials, erro
 	if opts.Mode != "device" && opts.Mode != "user" {
 		return nil, fmt.Errorf("%w: mode must be device or user, not %q", ErrRejected, opts.Mode)
 	}
-	hctx := withHTTP(ctx, c.cfg.HTTPClient)
+	// Every request of the pairing carries a proof by the device's key:
+	// the server binds the code to it, so that only this device can
+	// redeem it, whoever else sees the code (RFC 9449 §10).
+	key, err := c.deviceKey()
+	if err != nil {
+		return nil, err
+	}
+	hc := c.httpFor(key)
+	hctx := withHTTP(ctx, hc)
 	var tok *oauth2.Token
 	var method string
-	var err error
 	if opts.Pairing {
 		method = "pairing"
-		tok, err = c.pairDialect(hctx, opts)
+		tok, err = c.pairDialect(hctx, hc, opts)
 	} else {
 		method = "device_code"
 		tok, err = c.deviceFlow(hctx, opts)
@@ -76,7 +85,7 @@ func (c *Client) Pair(ctx context.Context, opts PairOptions) (*Credentials, erro
 	if err != nil {
 		return nil, err
 	}
-	return c.credentials(tok, method, opts.Mode, opts.DeviceName, opts.HardwareID, time.Now()), nil
+	return c.credentials(tok, key, method, opts.Mode, opts.DeviceName, opts.HardwareID, time.Now()), nil
 }
 
 // deviceFlow is RFC 8628 through golang.org/x/oauth2, which polls at the
@@ -128,7 +137,7 @@ type pairingResponse struct {
 
 // pairDialect runs the pairing dialect, which x/oauth2 does not know: the
 // same polling semantics as RFC 8628, with one code for both sides.
-func (c *Client) pairDialect(ctx context.Context, opts PairOptions) (*oauth2.Token, error) {
+func (c *Client) pairDialect(ctx context.Context, hc *http.Client, opts PairOptions) (*oauth2.Token, error) {
 	v := url.Values{"mode": {opts.Mode}}
 	if len(c.cfg.Scopes) > 0 {
 		v.Set("scope", strings.Join(c.cfg.Scopes, " "))
@@ -148,7 +157,6 @@ func (c *Client) pairDialect(ctx context.Context, opts PairOptions) (*oauth2.Tok
 	// The dialect authenticates the client with HTTP Basic, a public
 	// client with an empty secret.
 	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
-	hc := c.cfg.HTTPClient
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, unavailable(ctx, "pairing", err)

@@ -55,8 +55,15 @@ func Printers(ctx context.Context, hc *http.Client, c *Credentials, etag string)
 	if err != nil {
 		return nil, false, fmt.Errorf("printers: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
 	req.Header.Set("Accept", "application/json")
+	if c.Key != nil && strings.EqualFold(c.TokenType, "DPoP") {
+		// RFC 9449 §7.1, as Whoami: the token under its own scheme, with
+		// a proof that covers it.
+		req.Header.Set("Authorization", "DPoP "+c.AccessToken)
+		hc = dpopClient(hc, c.Key, c.AccessToken)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+c.AccessToken)
+	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
 	}

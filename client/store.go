@@ -38,6 +38,10 @@ type Credentials struct {
 	Method             string    `json:"authorized_by,omitempty"` // device_code, pairing or authorization_code
 	AuthorizedAt       time.Time `json:"authorized_at"`
 	RefreshedAt        time.Time `json:"refreshed_at,omitzero"`
+	// Key is the device's DPoP key (RFC 9449), nil for a Bearer device.
+	// The server binds the device and its tokens to it: TokenSource and
+	// Whoami sign their requests with it.
+	Key *DeviceKey `json:"dpop_key,omitempty"`
 }
 
 // Token returns the credentials as an oauth2.Token.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,7 +108,13 @@ func (ts *TokenSource) get(ctx context.Context, force bool) (*Credentials, error
 
 func (ts *TokenSource) refresh(ctx context.Context, c *Credentials) (*Credentials, error) {
 	conf := oauthConfig(c.ClientID, c.ClientSecret, c.TokenEndpoint, "", nil)
-	tok, err := conf.TokenSource(withHTTP(ctx, ts.HTTPClient), &oauth2.Token{RefreshToken: c.RefreshToken}).Token()
+	hc := ts.HTTPClient
+	if c.Key != nil {
+		// A bound refresh token rotates only with a proof by the key
+		// (RFC 9449 §5).
+		hc = dpopClient(hc, c.Key, "")
+	}
+	tok, err := conf.TokenSource(withHTTP(ctx, hc), &oauth2.Token{RefreshToken: c.RefreshToken}).Token()
 	if err != nil {
 		return nil, classify(ctx, "refresh", err, ErrNotAuthorized)
 	}
@@ -135,4 +142,46 @@ func (ts *TokenSource) now() time.Time {
 func (ts *TokenSource) copy(c *Credentials) *Credentials {
 	x := *c
 	return &x
+}
+
+// Client returns an HTTP client whose requests carry the device's
+// access token, refreshed as needed: as Authorization: DPoP with a fresh
+// proof for each request (RFC 9449 §7) when the device holds a key, as
+// Bearer otherwise. Use it for the device API; golang.org/x/oauth2's
+// NewClient sends no proofs. base makes the requests; http.DefaultClient
+// when nil.
+func (ts *TokenSource) Client(base *http.Client) *http.Client {
+	if base == nil {
+		base = http.DefaultClient
+	}
+	c := *base
+	c.Transport = &authTransport{ts: ts, base: base.Transport}
+	return &c
+}
+
+type authTransport struct {
+	ts   *TokenSource
+	base http.RoundTripper
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	creds, err := t.ts.Credentials(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	rt := t.base
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if creds.Key != nil && strings.EqualFold(creds.TokenType, "DPoP") {
+		r.Header.Set("Authorization", "DPoP "+creds.AccessToken)
+		rt = &dpopTransport{key: creds.Key, base: rt, accessToken: creds.AccessToken, servers: knownServers}
+	} else {
+		r.Header.Set("Authorization", "Bearer "+creds.AccessToken)
+	}
+	return rt.RoundTrip(r)
 }

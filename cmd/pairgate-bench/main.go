@@ -37,10 +37,14 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/app"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/secret"
 )
@@ -153,6 +157,7 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"pending_poll", b.pendingPoll},
 		{"pairing", b.pairing},
 		{"refresh", b.refresh},
+		{"refresh_dpop", b.refreshDPoP},
 		{"introspection", b.introspection},
 		{"device_printers_first_poll", b.printersFirstPoll},
 		{"device_printers", b.printers},
@@ -185,7 +190,13 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.2f\t%d\t%s\n", r.name, r.rps(), ms(r.p50), ms(r.p99), baseRPS, r.rps()/baseRPS, r.errors, r.note)
 		fmt.Fprintf(os.Stderr, "  measured %s\n", r.name)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(want) == 0 || want["refresh_dpop"] || want["dpop_cost"] {
+		return b.dpopCost()
+	}
+	return nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
@@ -365,13 +376,23 @@ func (b *bench) pairing() (result, error) {
 
 // authorize gives each worker its own device with a refresh token chain.
 func (b *bench) authorize(n int) ([]map[string]any, error) {
+	return b.authorizeWith(n, nil)
+}
+
+// authorizeWith is authorize for devices that hold keys[i] (DPoP), when
+// keys is not nil.
+func (b *bench) authorizeWith(n int, keys []*client.DeviceKey) ([]map[string]any, error) {
 	out := make([]map[string]any, n)
 	admin, err := b.app.Store.GetUserByUsername(context.Background(), "admin")
 	if err != nil {
 		return nil, err
 	}
 	for i := range n {
-		resp, err := b.client.Do(form(b.base+"/oauth/device/code", fmt.Sprintf("client_id=print-client&mode=device&hardware_id=bench-%d", i)))
+		var h []string
+		if keys != nil {
+			h = []string{"DPoP", mustProof(keys[i], b.base+"/oauth/device/code")}
+		}
+		resp, err := b.client.Do(form(b.base+"/oauth/device/code", fmt.Sprintf("client_id=print-client&mode=device&hardware_id=bench-%d", i), h...))
 		if err != nil {
 			return nil, err
 		}
@@ -385,7 +406,10 @@ func (b *bench) authorize(n int) ([]map[string]any, error) {
 		if _, err := b.app.Grants.Approve(context.Background(), grants.Decision{Pending: p, User: admin}); err != nil {
 			return nil, err
 		}
-		resp, err = b.client.Do(form(b.base+"/oauth/token", "grant_type="+url.QueryEscape(pairgate.GrantDeviceCode)+"&client_id=print-client&device_code="+da["device_code"]))
+		if keys != nil {
+			h = []string{"DPoP", mustProof(keys[i], b.base+"/oauth/token")}
+		}
+		resp, err = b.client.Do(form(b.base+"/oauth/token", "grant_type="+url.QueryEscape(pairgate.GrantDeviceCode)+"&client_id=print-client&device_code="+da["device_code"], h...))
 		if err != nil {
 			return nil, err
 		}
@@ -420,6 +444,131 @@ func (b *bench) refresh() (result, error) {
 				return true
 			}
 	})
+}
+
+// refreshDPoP is refresh for key-bound devices: every refresh carries a
+// fresh proof, which the server verifies, records in the replay cache and
+// checks against the family's key.
+func (b *bench) refreshDPoP() (result, error) {
+	keys := make([]*client.DeviceKey, b.conc)
+	for i := range keys {
+		k, err := client.NewDeviceKey(client.KeyES256)
+		if err != nil {
+			return result{}, err
+		}
+		keys[i] = k
+	}
+	toks, err := b.authorizeWith(b.conc, keys)
+	if err != nil {
+		return result{}, err
+	}
+	rts := make([]string, b.conc)
+	for i, t := range toks {
+		rts[i] = t["refresh_token"].(string)
+	}
+	// Proofs are signed ahead: a device signs on its own processor, and
+	// the bench's client shares this machine's with the server.
+	pool := make([][]string, b.conc)
+	for w := range pool {
+		for range 600 {
+			pool[w] = append(pool[w], mustProof(keys[w], b.base+"/oauth/token"))
+		}
+	}
+	next := func(w int) string {
+		if len(pool[w]) == 0 {
+			return mustProof(keys[w], b.base+"/oauth/token")
+		}
+		p := pool[w][0]
+		pool[w] = pool[w][1:]
+		return p
+	}
+	return b.drive("refresh (rotation, DPoP)", func(w int) (*http.Request, func(int, []byte) bool) {
+		return form(b.base+"/oauth/token", "grant_type=refresh_token&client_id=print-client&refresh_token="+rts[w],
+				"DPoP", next(w)),
+			func(s int, body []byte) bool {
+				var r struct {
+					RefreshToken string `json:"refresh_token"`
+					TokenType    string `json:"token_type"`
+				}
+				if s != 200 || json.Unmarshal(body, &r) != nil || r.RefreshToken == "" || r.TokenType != "DPoP" {
+					return false
+				}
+				rts[w] = r.RefreshToken
+				return true
+			}
+	})
+}
+
+func mustProof(k *client.DeviceKey, target string) string {
+	p, err := k.Proof("POST", target, "", "")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// dpopCost compares, in this process and one goroutine, what the server
+// spends on a proof with what it spends signing the access token the
+// proof comes with.
+func (b *bench) dpopCost() error {
+	ctx := context.Background()
+	const n = 2000
+	proofs, err := dpop.New(dpop.Config{Issuer: b.base, Window: time.Minute}, dpop.Deps{Store: b.app.Store, Keys: b.app.Keys, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	key, err := client.NewDeviceKey(client.KeyES256)
+	if err != nil {
+		return err
+	}
+	target := b.base + "/oauth/token"
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = mustProof(key, target)
+	}
+	timeit := func(f func(i int) error) (time.Duration, error) {
+		t0 := time.Now()
+		for i := range n {
+			if err := f(i); err != nil {
+				return 0, err
+			}
+		}
+		return time.Since(t0) / n, nil
+	}
+	mint, err := timeit(func(int) error {
+		_, _, err := b.app.Tokens.Mint(ctx, accesstoken.Grant{Subject: "dev_x", ClientID: "print-client", Scopes: pairgate.Scopes{"printing"},
+			DeviceID: "dev_x", FamilyID: "fam_x", JKT: key.Thumbprint()})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	check, err := timeit(func(i int) error {
+		_, err := proofs.Verify(ctx, dpop.Request{Proofs: []string{ps[i]}, Method: "POST", Path: "/oauth/token"})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sigOnly, err := timeit(func(i int) error {
+		jws, err := jose.ParseSignedCompact(ps[i], []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			return err
+		}
+		_, err = jws.Verify(jws.Signatures[0].Protected.JSONWebKey)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	us := func(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d.Nanoseconds())/1000) }
+	fmt.Printf("\nper request, one goroutine, %d each:\n", n)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "access token signature (%s, Mint)\t%s\t\n", b.app.Config.SigningAlg, us(mint))
+	fmt.Fprintf(tw, "DPoP proof check (ES256 verify, claims, thumbprint, replay-cache insert)\t%s\t\n", us(check))
+	fmt.Fprintf(tw, "  of which the ES256 signature verification\t%s\t\n", us(sigOnly))
+	fmt.Fprintf(tw, "proof check / token signature\t%.2f\t\n", float64(check)/float64(mint))
+	return tw.Flush()
 }
 
 func (b *bench) introspection() (result, error) {

@@ -64,7 +64,8 @@ type signer struct {
 	kid     string
 	alg     string
 	created time.Time
-	s       jose.Signer
+	s       jose.Signer // access tokens (typ at+jwt)
+	list    jose.Signer // token status lists (typ statuslist+jwt)
 }
 
 // Config configures a Keyring.
@@ -245,13 +246,17 @@ func (k *Keyring) newSigner(sk *pairgate.SigningKey) (*signer, error) {
 	if r, ok := priv.(*rsa.PrivateKey); ok {
 		r.Precompute()
 	}
-	opts := (&jose.SignerOptions{}).WithType("at+jwt")
 	key := jose.JSONWebKey{Key: priv, KeyID: sk.ID, Algorithm: sk.Algorithm}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(sk.Algorithm), Key: key}, opts)
+	sig := jose.SigningKey{Algorithm: jose.SignatureAlgorithm(sk.Algorithm), Key: key}
+	s, err := jose.NewSigner(sig, (&jose.SignerOptions{}).WithType("at+jwt"))
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", sk.ID, err)
 	}
-	return &signer{kid: sk.ID, alg: sk.Algorithm, created: sk.CreatedAt, s: s}, nil
+	list, err := jose.NewSigner(sig, (&jose.SignerOptions{}).WithType("statuslist+jwt"))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", sk.ID, err)
+	}
+	return &signer{kid: sk.ID, alg: sk.Algorithm, created: sk.CreatedAt, s: s, list: list}, nil
 }
 
 // fresh re-reads the keys when the copy is older than maxAge. A failing

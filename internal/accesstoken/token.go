@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/secret"
+	"github.com/pairgate/pairgate/internal/statuslist"
+	"github.com/pairgate/pairgate/verify"
 )
 
 // Claims are an access token's claims (DESIGN.md section 1, RFC 9068).
@@ -26,6 +30,26 @@ type Claims struct {
 	// FamilyID is the refresh family the token was issued with: the
 	// device's authorization, as OpenID Connect's sid names a session.
 	FamilyID string `json:"sid,omitempty"`
+	// Status points into the token status lists (draft-ietf-oauth-status-list):
+	// resource servers learn there that the authorization was revoked.
+	Status *statuslist.Ref `json:"status,omitempty"`
+	// Confirmation binds the token to a key (RFC 9449 §6.1): only a
+	// request with a proof by that key may use it.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// BoundTo returns the thumbprint of the key the token is bound to, "" for
+// a Bearer token.
+func (c *Claims) BoundTo() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // Issuer mints and verifies access tokens.
@@ -35,6 +59,10 @@ type Issuer struct {
 	Audience string
 	TTL      time.Duration
 	Now      func() time.Time
+
+	verifierOnce sync.Once
+	verifier     *verify.Verifier
+	verifierErr  error
 }
 
 // Grant says whom a token is for.
@@ -44,6 +72,10 @@ type Grant struct {
 	Scopes   pairgate.Scopes
 	DeviceID string
 	FamilyID string // the refresh family (Device.FamilyID), the sid claim
+	// StatusIndex is the family's index in the token status lists; -1
+	// for a family from before them, whose tokens carry no status.
+	StatusIndex int64
+	JKT         string // the key the token is bound to (cnf.jkt); "" for Bearer
 }
 
 // Mint signs a new access token.
@@ -54,6 +86,12 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 		Issuer: i.Issuer, Subject: g.Subject, Audience: i.Audience, ClientID: g.ClientID, Scope: g.Scopes.String(),
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(i.TTL).Unix(), ID: secret.NewID("at_", now), DeviceID: g.DeviceID,
 		FamilyID: g.FamilyID,
+	}
+	if g.StatusIndex >= 0 {
+		c.Status = statuslist.NewRef(i.Issuer, g.StatusIndex)
+	}
+	if g.JKT != "" {
+		c.Confirmation = &Confirmation{JKT: g.JKT}
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -73,41 +111,44 @@ func (i *Issuer) Mint(ctx context.Context, g Grant) (string, *Claims, error) {
 	return tok, c, nil
 }
 
-var verifyAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 
 var errInvalid = pairgate.Errorf(pairgate.EUNAUTHORIZED, "the access token is invalid or expired")
 
-// Verify checks an access token's signature, issuer and expiry. It does not
-// ask the store whether the device still exists or the token was revoked:
-// callers that need that (introspection, the device API) ask next.
+// Verify checks an access token's signature, typ, issuer, audience and
+// expiry, through the same public package resource servers use (verify),
+// so that its code runs on every request pairgate serves. It does not ask
+// the store whether the device still exists or the token was revoked:
+// callers that need that (introspection, the device API) ask next; nor
+// does it check a DPoP proof: the device API does.
 func (i *Issuer) Verify(ctx context.Context, token string) (*Claims, error) {
-	if len(token) > 8192 {
-		return nil, errInvalid
+	i.verifierOnce.Do(func() {
+		i.verifier, i.verifierErr = verify.New(verify.Config{Issuer: i.Issuer, Audience: i.Audience, Keys: keySet{i.Keyring},
+			SkipStatus: true, Leeway: -1, Now: i.Now})
+	})
+	if i.verifierErr != nil {
+		return nil, pairgate.Internal(i.verifierErr, "access token verifier")
 	}
-	jws, err := jose.ParseSignedCompact(token, verifyAlgs)
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, errInvalid
-	}
-	h := jws.Signatures[0].Header
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "at+jwt" {
-		return nil, errInvalid
-	}
-	key := i.Keyring.publicKey(ctx, h.KeyID)
-	if key == nil || key.Algorithm != h.Algorithm {
-		return nil, errInvalid
-	}
-	payload, err := jws.Verify(key)
+	t, err := i.verifier.Check(ctx, token)
 	if err != nil {
 		return nil, errInvalid
 	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, errInvalid
+	c := &Claims{Issuer: t.Issuer, Subject: t.Subject, Audience: t.Audience, ClientID: t.ClientID, Scope: strings.Join(t.Scopes, " "),
+		IssuedAt: t.IssuedAt.Unix(), ExpiresAt: t.ExpiresAt.Unix(), ID: t.ID, DeviceID: t.DeviceID, FamilyID: t.SessionID}
+	if t.JKT != "" {
+		c.Confirmation = &Confirmation{JKT: t.JKT}
 	}
-	if c.Issuer != i.Issuer || c.ID == "" || i.Now().Unix() >= c.ExpiresAt {
-		return nil, errInvalid
+	return c, nil
+}
+
+// keySet lets the verifier find pairgate's own keys in its key ring, not
+// over HTTP.
+type keySet struct{ k *Keyring }
+
+func (s keySet) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	if key := s.k.publicKey(ctx, kid); key != nil {
+		return key, nil
 	}
-	return &c, nil
+	return nil, verify.ErrInvalidToken
 }
 
 // publicKey finds a verification key by kid, re-reading the store (at most
@@ -178,4 +219,35 @@ func ofLiveFamily(c *Claims, d *pairgate.Device) bool {
 		return d.FamilyID != "" && c.IssuedAt >= d.AuthorizedAt.Unix()
 	}
 	return c.FamilyID == d.FamilyID
+}
+
+// StatusListToken signs list n of the token status lists, whose bits are
+// lst (statuslist.Encode): a JWT of type statuslist+jwt with the same keys
+// as access tokens, so that resource servers verify both with the JWKS.
+// ttl says how long a consumer may keep it before it fetches a fresh one.
+func (i *Issuer) StatusListToken(ctx context.Context, n int64, lst string, ttl time.Duration) (string, error) {
+	i.Keyring.fresh(ctx, reloadEvery)
+	now := i.Now()
+	payload, err := json.Marshal(map[string]any{
+		"iss": i.Issuer, "sub": i.Issuer + statuslist.Path(n), "iat": now.Unix(),
+		// The list never outlives a day: a consumer holding an older one
+		// fetches it again, whatever its ttl said.
+		"exp": now.Add(24 * time.Hour).Unix(), "ttl": int64(ttl / time.Second),
+		"status_list": map[string]any{"bits": statuslist.Bits, "lst": lst},
+	})
+	if err != nil {
+		return "", pairgate.Internal(err, "marshal status list")
+	}
+	i.Keyring.mu.RLock()
+	s := i.Keyring.current
+	i.Keyring.mu.RUnlock()
+	jws, err := s.list.Sign(payload)
+	if err != nil {
+		return "", pairgate.Internal(err, "sign status list")
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		return "", pairgate.Internal(err, "serialize status list")
+	}
+	return tok, nil
 }

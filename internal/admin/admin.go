@@ -158,7 +158,7 @@ func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteDevice(ctx, id); err != nil {
+	if err := s.store.DeleteDevice(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.log.Info("device deleted", "device_id", id, "by", a.ID)
@@ -176,6 +176,12 @@ type NewClient struct {
 	Public     bool
 	GrantTypes []string
 	Scopes     []string
+	// InactiveSignOutDays and InactiveRemoveDays set the client's own
+	// inactivity policy; 0 keeps the server's.
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
+	// RequireDPoP refuses the client's requests without a DPoP proof.
+	RequireDPoP bool
 }
 
 // CreateClient registers a client. A confidential client's secret is
@@ -208,8 +214,12 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if len(scopes) == 0 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "scopes is required")
 	}
+	if nc.InactiveSignOutDays < 0 || nc.InactiveSignOutDays > 3650 || nc.InactiveRemoveDays < 0 || nc.InactiveRemoveDays > 3650 {
+		return nil, "", pairgate.Errorf(pairgate.EINVALID, "inactive_sign_out_days and inactive_remove_days are days: 0 (the server's) to 3650")
+	}
 	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
-		Scopes: scopes, CreatedAt: s.now()}
+		Scopes: scopes, RequireDPoP: nc.RequireDPoP, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays,
+		InactiveRemoveDays: nc.InactiveRemoveDays}
 	var sec string
 	if !nc.Public {
 		sec = secret.Token(secret.PrefixClientSecret)
@@ -219,7 +229,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 		return nil, "", err
 	}
 	s.changed(c.ID)
-	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String()})
+	s.record(ctx, a, pairgate.AuditClientCreated, c.ID, map[string]string{"public": fmt.Sprint(c.Public), "scope": c.Scopes.String(),
+		"require_dpop": fmt.Sprint(c.RequireDPoP)})
 	return c, sec, nil
 }
 
@@ -261,7 +272,7 @@ func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
 		// delete those devices one by one if that is what is meant.
 		return pairgate.Errorf(pairgate.ECONFLICT, "%s is built in: it holds the browsers authorized as devices; delete those devices instead", id)
 	}
-	if err := s.store.DeleteClient(ctx, id); err != nil {
+	if err := s.store.DeleteClient(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.changed(id)
@@ -431,7 +442,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 	}
 	// The store refuses to delete the last admin, in the transaction that
 	// deletes: a count taken here would let two admins delete each other.
-	if err := s.store.DeleteUser(ctx, id); err != nil {
+	if err := s.store.DeleteUser(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.record(ctx, a, pairgate.AuditUserDeleted, id, map[string]string{"username": u.Username})

@@ -86,7 +86,7 @@ func deviceOut(d *pairgate.Device) adminapi.Device {
 	return adminapi.Device{ID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
 		AuthorizedBy: d.AuthMethod, AuthorizationCodeID: d.AuthCodeID, ApprovedBy: d.UserID, Scopes: orEmpty(d.Scopes),
 		AuthorizedAt: d.AuthorizedAt.UTC(), LastSeenAt: timeOrNil(d.LastSeenAt), LastIP: d.LastIP,
-		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt)}
+		State: d.State, StateChangedAt: timeOrNil(d.StateChangedAt), DPoPJKT: d.DPoPJKT, SameHardwareAs: d.SameHardwareAs}
 }
 
 // limitParam reads ?limit= (default def, at most adminapi.MaxPageSize).
@@ -161,7 +161,8 @@ func (h *Handlers) DeleteDevice(w http.ResponseWriter, r *http.Request, a admin.
 
 func clientOut(c *pairgate.Client, sec string) adminapi.OAuthClient {
 	return adminapi.OAuthClient{ClientID: c.ID, Name: c.Name, Public: c.Public, GrantTypes: orEmpty(c.GrantTypes),
-		Scopes: orEmpty(c.Scopes), CreatedAt: c.CreatedAt.UTC(), ClientSecret: sec}
+		Scopes: orEmpty(c.Scopes), RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt.UTC(), ClientSecret: sec,
+		InactiveSignOutDays: c.InactiveSignOutDays, InactiveRemoveDays: c.InactiveRemoveDays}
 }
 
 // CreateClient is POST /api/v1/clients. A confidential client's secret is
@@ -172,7 +173,8 @@ func (h *Handlers) CreateClient(w http.ResponseWriter, r *http.Request, a admin.
 		return err
 	}
 	c, sec, err := h.admin.CreateClient(r.Context(), a, admin.NewClient{ID: in.ClientID, Name: in.Name, Public: in.Public,
-		GrantTypes: in.GrantTypes, Scopes: in.Scopes})
+		GrantTypes: in.GrantTypes, Scopes: in.Scopes, RequireDPoP: in.RequireDPoP, InactiveSignOutDays: in.InactiveSignOutDays,
+		InactiveRemoveDays: in.InactiveRemoveDays})
 	if err != nil {
 		return err
 	}

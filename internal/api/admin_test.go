@@ -406,6 +406,12 @@ func TestAdminAPIAnswersInItsOwnFormat(t *testing.T) {
 		t.Fatalf("Allow %q", r.header.Get("Allow"))
 	}
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/nothing-here", "", bearer(key)...), 404)
+	// Answers name devices, codes and people: no cache keeps any of them.
+	for _, path := range []string{"/api/v1/devices", "/api/v1/authorization-codes", "/api/v1/clients", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit-events"} {
+		if r := want(t, call(t, nil, "GET", s.URL+path, "", bearer(key)...), 200); r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q", path, r.header.Get("Cache-Control"))
+		}
+	}
 	// A cross-site request is refused even with a valid credential.
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, append(bearer(key), "Sec-Fetch-Site", "cross-site")...), 403)
 	want(t, call(t, nil, "POST", s.URL+"/api/v1/authorization-codes", `{"ttl":"30m"}`, append(bearer(key), "Origin", "https://evil.example")...), 403)

@@ -11,9 +11,11 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/adminapi"
+	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/printing"
 )
@@ -64,10 +66,23 @@ func (h *Handlers) Handle(fn httpx.HandlerFunc) http.Handler {
 	})
 }
 
+// dpopChallenge is the DPoP challenge of RFC 9449 §7.1, with the
+// algorithms proofs may use.
+var dpopChallenge = `DPoP realm="pairgate", algs="` + strings.Join(dpop.Algorithms, " ") + `"`
+
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpx.StatusOf(err)
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="pairgate"`)
+	switch pairgate.ErrorCode(err) {
+	case pairgate.EDPOPPROOF:
+		w.Header().Set("WWW-Authenticate", dpopChallenge+`, error="invalid_dpop_proof"`)
+	case pairgate.EDPOPNONCE:
+		w.Header().Set("WWW-Authenticate", dpopChallenge+`, error="use_dpop_nonce"`)
+	default:
+		if status == http.StatusUnauthorized {
+			// Both schemes the device API takes (RFC 9110 §11.6.1).
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pairgate"`)
+			w.Header().Add("WWW-Authenticate", dpopChallenge)
+		}
 	}
 	if d := pairgate.RetryAfter(err); d > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
@@ -105,6 +120,7 @@ type DeviceInfo struct {
 	ClientID     string    `json:"client_id"`
 	Mode         string    `json:"mode"`
 	HardwareID   string    `json:"hardware_id,omitempty"`
+	DPoPJKT      string    `json:"dpop_jkt,omitempty"` // the key the device holds, when it holds one
 	Subject      string    `json:"sub"`
 	Scope        string    `json:"scope"`
 	AuthMethod   string    `json:"authorized_by"`
@@ -112,14 +128,22 @@ type DeviceInfo struct {
 	ExpiresAt    time.Time `json:"token_expires_at"`
 }
 
+// device authenticates a device API request. Its answer, errors
+// included, carries the DPoP nonce when nonces are on (RFC 9449 §9) and
+// the server's time. Every device API handler authenticates through it.
+func (h *Handlers) device(w http.ResponseWriter, r *http.Request) (*accesstoken.Claims, *pairgate.Device, error) {
+	h.devices.SetHeaders(w.Header())
+	return h.devices.Authenticate(r.Context(), r, h.ip.Of(r))
+}
+
 // Device is GET /api/v1/device: who am I.
 func (h *Handlers) Device(w http.ResponseWriter, r *http.Request) error {
-	c, d, err := h.devices.Authenticate(r.Context(), r, h.ip.Of(r))
+	c, d, err := h.device(w, r)
 	if err != nil {
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, DeviceInfo{
-		DeviceID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID,
+		DeviceID: d.ID, Name: d.Name, ClientID: d.ClientID, Mode: string(d.Mode), HardwareID: d.HardwareID, DPoPJKT: d.DPoPJKT,
 		Subject: c.Subject, Scope: c.Scope, AuthMethod: d.AuthMethod, AuthorizedAt: d.AuthorizedAt,
 		ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
 	})

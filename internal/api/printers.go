@@ -225,9 +225,10 @@ func DevicePrintersBody(deviceID string, ps []pairgate.DevicePrinter) ([]byte, e
 // If-None-Match the answer is 304 until something that changes this
 // device's printers happens, and a change elsewhere does not disturb it.
 // A deleted or revoked device is refused (401) at once: authn.Devices
-// asks the store on every request.
+// asks the store on every request, and checks the DPoP proof of a device
+// that holds a key.
 func (h *Handlers) DevicePrinters(w http.ResponseWriter, r *http.Request) error {
-	c, d, err := h.devices.Authenticate(r.Context(), r, h.ip.Of(r))
+	c, d, err := h.device(w, r)
 	if err != nil {
 		return err
 	}
@@ -249,7 +250,7 @@ func (h *Handlers) DevicePrinters(w http.ResponseWriter, r *http.Request) error 
 	// every time: revocation and new deployments take effect at once.
 	hd.Set("Cache-Control", "private, no-cache")
 	hd.Del("Pragma")
-	hd.Set("Vary", "Authorization")
+	hd.Set("Vary", "Authorization, DPoP")
 	hd.Set("ETag", etag)
 	if httpx.NoneMatch(r, etag) {
 		w.WriteHeader(http.StatusNotModified)

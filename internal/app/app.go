@@ -16,8 +16,10 @@ import (
 	"github.com/pairgate/pairgate/internal/api"
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 	"github.com/pairgate/pairgate/internal/printing"
@@ -47,21 +49,26 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DPoPNonceStep is how long one DPoP nonce is handed out; each is
+// accepted for its step and the next.
+const DPoPNonceStep = 2 * time.Minute
+
 // App is a wired pairgate server: its store, its parts, its HTTP handler.
 type App struct {
-	Config   Config
-	Store    *sqlstore.Store
-	Keys     *secret.Keys
-	Keyring  *accesstoken.Keyring
-	Tokens   *accesstoken.Issuer
-	Clients  *authn.Clients
-	Grants   *grants.Service
-	Audit    *audit.Recorder
-	Admin    *admin.Service
-	Sessions *authn.Sessions
-	Server   *server.Server
-	Log      *slog.Logger
-	Now      func() time.Time
+	Config    Config
+	Store     *sqlstore.Store
+	Keys      *secret.Keys
+	Keyring   *accesstoken.Keyring
+	Tokens    *accesstoken.Issuer
+	Clients   *authn.Clients
+	Grants    *grants.Service
+	Audit     *audit.Recorder
+	Admin     *admin.Service
+	Sessions  *authn.Sessions
+	Lifecycle *lifecycle.Service
+	Server    *server.Server
+	Log       *slog.Logger
+	Now       func() time.Time
 
 	out             io.Writer
 	metricsListener atomic.Pointer[string] // the metrics address, once listening
@@ -142,10 +149,15 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	tokens := &accesstoken.Issuer{Keyring: keyring, Issuer: issuer, Audience: cfg.AudienceOrIssuer(), TTL: cfg.AccessTokenTTL, Now: now}
 	clients := authn.NewClients(store, keys, now)
 	limiter := ratelimit.New(store, keys, now, m.RateLimited)
+	proofs, err := dpop.New(dpop.Config{Issuer: issuer, Window: cfg.DPoPWindow, Nonces: cfg.DPoPNonce, NonceStep: DPoPNonceStep},
+		dpop.Deps{Store: store, Keys: keys, Now: now})
+	if err != nil {
+		return nil, err
+	}
 	g, err := grants.New(grants.Config{
 		Issuer: issuer, DeviceCodeTTL: cfg.DeviceCodeTTL, PollInterval: cfg.PollInterval,
 		RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace,
-	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, Audit: rec, Log: log, Now: now})
+	}, grants.Deps{Store: store, Keys: keys, Tokens: tokens, Limiter: limiter, DPoP: proofs, Audit: rec, Log: log, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +169,10 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 		return nil, err
 	}
 	a.Admin = adm
-	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, Store: store, Issuer: issuer, IP: ip, Log: log,
-		Metrics: m, PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, now)})
+	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, DPoP: proofs, Store: store, Issuer: issuer, IP: ip, Log: log,
+		Metrics: m, PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, now),
+		Tokens: tokens, StatusListTTL: cfg.StatusListTTL,
+		Admission: ratelimit.NewAdmission(cfg.MaxConcurrentWrites, cfg.OverloadWait, cfg.OverloadRetrySpread, func() { m.RateLimited("admission") })})
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +184,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	if err != nil {
 		return nil, err
 	}
-	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, now), Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
+	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err
@@ -180,9 +194,16 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	if err != nil {
 		return nil, err
 	}
+	sweeper, err := lifecycle.New(lifecycle.Config{Policy: pairgate.InactivityPolicy{
+		SignOutAfter: time.Duration(cfg.InactiveSignOutDays) * pairgate.Day, RemoveAfter: time.Duration(cfg.InactiveRemoveDays) * pairgate.Day},
+		Batch: 500, Pause: 20 * time.Millisecond}, lifecycle.Deps{Store: store, Audit: rec, Log: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Lifecycle = sweeper
 	srv, err := server.New(server.Config{GCInterval: cfg.GCInterval, KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: cfg.HTTPS()},
 		server.Deps{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Pages: pages, Metrics: m, Audit: rec,
-			IP: ip, Log: log, Now: now})
+			Lifecycle: sweeper, IP: ip, Log: log, Now: now})
 	if err != nil {
 		return nil, err
 	}

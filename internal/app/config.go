@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/secret"
@@ -44,6 +45,16 @@ type Config struct {
 	RatePerSource     float64
 	RatePerClient     float64
 	GCInterval        time.Duration
+	StatusListTTL     time.Duration
+	// Admission control of the write path.
+	MaxConcurrentWrites int
+	OverloadWait        time.Duration
+	OverloadRetrySpread time.Duration
+	// The inactivity policy, in days (0: never).
+	InactiveSignOutDays int
+	InactiveRemoveDays  int
+	DPoPNonce         bool          // RFC 9449 §8: proofs must carry a server nonce
+	DPoPWindow        time.Duration // how far a DPoP proof's iat may be from the clock
 }
 
 // Default returns the defaults of every setting: the only place they are
@@ -66,6 +77,15 @@ func Default() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		GCInterval:        time.Minute,
+		StatusListTTL:     5 * time.Minute,
+		// A device unseen for a quarter is gone from the fleet; another
+		// quarter later nobody will miss its row.
+		MaxConcurrentWrites: 64,
+		OverloadWait:        time.Second,
+		OverloadRetrySpread: time.Minute,
+		InactiveSignOutDays: 90,
+		InactiveRemoveDays:  90,
+		DPoPWindow:        time.Minute,
 	}
 }
 
@@ -76,7 +96,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of the Prometheus metrics listener, kept off the public one (empty: no metrics)")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "public base URL of the server (the OAuth issuer); may differ from --addr behind a proxy")
 	c.StoreFlags(fs)
-	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens (at most 24h)")
+	fs.DurationVar(&c.StatusListTTL, "status-list-ttl", c.StatusListTTL, "how long resource servers may keep a token status list: a revocation reaches them within this")
 	fs.DurationVar(&c.DeviceCodeTTL, "device-code-ttl", c.DeviceCodeTTL, "lifetime of device, user and pairing codes")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "minimum interval between polls of a device code")
 	fs.DurationVar(&c.RefreshTokenTTL, "refresh-token-ttl", c.RefreshTokenTTL, "a refresh token unused for this long expires")
@@ -89,6 +110,13 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key of --tls-cert")
 	fs.Float64Var(&c.RatePerSource, "rate-limit-per-source", c.RatePerSource, "OAuth requests per second from one address (an IPv6 /64), bursts of twice that; 0 disables. Behind a proxy, set --trusted-proxies or every client shares the proxy's budget")
 	fs.Float64Var(&c.RatePerClient, "rate-limit-per-client", c.RatePerClient, "token endpoint requests per second for one client_id, over all its devices; 0 disables")
+	fs.IntVar(&c.InactiveSignOutDays, "inactive-sign-out-days", c.InactiveSignOutDays, "sign out devices not seen for this many days (state expired; 0: never); a client may set its own")
+	fs.IntVar(&c.InactiveRemoveDays, "inactive-remove-days", c.InactiveRemoveDays, "remove devices that ended and were not seen for this many more days (0: never); a client may set its own")
+	fs.IntVar(&c.MaxConcurrentWrites, "max-concurrent-writes", c.MaxConcurrentWrites, "refreshes, redemptions and new device authorizations worked on at once; more wait a second, then get 503 with Retry-After (0: no limit)")
+	fs.DurationVar(&c.OverloadWait, "overload-wait", c.OverloadWait, "how long a write waits for one of --max-concurrent-writes before it is refused")
+	fs.DurationVar(&c.OverloadRetrySpread, "overload-retry-spread", c.OverloadRetrySpread, "a 503 for overload says to retry after 1s plus a random part of this, so that a fleet does not come back in lockstep")
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", c.DPoPNonce, "require a server nonce in every DPoP proof (RFC 9449 §8); stateless, so replicas need only share the master key")
+	fs.DurationVar(&c.DPoPWindow, "dpop-iat-window", c.DPoPWindow, "how far a DPoP proof's iat may be from the server's clock, either way")
 	fs.BoolVar(&c.AuditStdout, "audit-stdout", c.AuditStdout, "also write every audit event to stdout as a JSON line")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -136,11 +164,26 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %v: must be at least %v", d.name, d.v, d.min))
 		}
 	}
+	if c.AccessTokenTTL > pairgate.MaxAccessTokenTTL {
+		errs = append(errs, fmt.Errorf("--access-token-ttl %v: must be at most %v (revocations stay published that long)", c.AccessTokenTTL, pairgate.MaxAccessTokenTTL))
+	}
+	if c.StatusListTTL < time.Second || c.StatusListTTL > time.Hour {
+		errs = append(errs, fmt.Errorf("--status-list-ttl %v: must be between 1s and 1h", c.StatusListTTL))
+	}
+	if c.MaxConcurrentWrites < 0 || c.OverloadRetrySpread < 0 || c.OverloadWait < 0 {
+		errs = append(errs, errors.New("--max-concurrent-writes, --overload-wait and --overload-retry-spread must not be negative"))
+	}
+	if c.InactiveSignOutDays < 0 || c.InactiveSignOutDays > 3650 || c.InactiveRemoveDays < 0 || c.InactiveRemoveDays > 3650 {
+		errs = append(errs, errors.New("--inactive-sign-out-days and --inactive-remove-days: 0 (never) to 3650"))
+	}
 	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--refresh-grace %v: must be between 0 and 5m", c.RefreshGrace))
 	}
 	if c.KeyRotationPeriod != 0 && c.KeyRotationPeriod < time.Hour {
 		errs = append(errs, fmt.Errorf("--key-rotation-period %v: must be 0 or at least 1h", c.KeyRotationPeriod))
+	}
+	if c.DPoPWindow < 5*time.Second || c.DPoPWindow > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--dpop-iat-window %v: must be between 5s and 10m", c.DPoPWindow))
 	}
 	if c.GCInterval < time.Second {
 		errs = append(errs, fmt.Errorf("GC interval %v: must be at least 1s", c.GCInterval))

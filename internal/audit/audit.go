@@ -29,11 +29,8 @@ type Recorder struct {
 // New returns a Recorder. lines, if not nil, also receives every event as
 // one JSON object per line.
 func New(store pairgate.Store, now func() time.Time, log *slog.Logger, lines io.Writer) *Recorder {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if store == nil || now == nil || log == nil {
+		panic("audit.New: store, clock and logger are required")
 	}
 	return &Recorder{store: store, now: now, log: log, lines: lines}
 }
@@ -53,11 +50,8 @@ func IP(ctx context.Context) string {
 }
 
 // Record appends an event. ID and Time are filled in; IP, when empty, comes
-// from the context. A nil Recorder records nothing.
+// from the context.
 func (r *Recorder) Record(ctx context.Context, e pairgate.AuditEvent) {
-	if r == nil {
-		return
-	}
 	e.Time = r.now()
 	e.ID = secret.NewID("ev_", e.Time)
 	if e.IP == "" {
@@ -71,12 +65,44 @@ func (r *Recorder) Record(ctx context.Context, e pairgate.AuditEvent) {
 		r.log.ErrorContext(ctx, "audit event not stored", "action", e.Action, "target", e.Target, "err", err)
 	}
 	if r.lines != nil {
-		b, err := json.Marshal(jsonEvent{Type: "audit", ID: e.ID, Time: e.Time, Action: e.Action, ActorType: e.ActorType,
-			ActorID: e.ActorID, ActorName: e.ActorName, Target: e.Target, IP: e.IP, Details: e.Details})
-		if err == nil {
-			r.mu.Lock()
-			r.lines.Write(append(b, '\n'))
-			r.mu.Unlock()
+		r.writeLine(e)
+	}
+}
+
+func (r *Recorder) writeLine(e pairgate.AuditEvent) {
+	b, err := json.Marshal(jsonEvent{Type: "audit", ID: e.ID, Time: e.Time, Action: e.Action, ActorType: e.ActorType,
+		ActorID: e.ActorID, ActorName: e.ActorName, Target: e.Target, IP: e.IP, Details: e.Details})
+	if err == nil {
+		r.mu.Lock()
+		r.lines.Write(append(b, '\n'))
+		r.mu.Unlock()
+	}
+}
+
+// RecordAll appends events in one transaction, each filled in as Record
+// fills one: the events of a sweep's batch.
+func (r *Recorder) RecordAll(ctx context.Context, es []pairgate.AuditEvent) {
+	if len(es) == 0 {
+		return
+	}
+	ptrs := make([]*pairgate.AuditEvent, len(es))
+	for i := range es {
+		e := &es[i]
+		e.Time = r.now()
+		e.ID = secret.NewID("ev_", e.Time)
+		if e.IP == "" {
+			e.IP = IP(ctx)
+		}
+		ptrs[i] = e
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.store.AppendAuditEvents(sctx, ptrs); err != nil {
+		r.log.ErrorContext(ctx, "audit events not stored", "events", len(es), "first_action", es[0].Action, "err", err)
+	}
+	if r.lines != nil {
+		for _, e := range es {
+			r.writeLine(e)
 		}
 	}
 }

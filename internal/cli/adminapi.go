@@ -401,11 +401,18 @@ func deviceRow(d adminapi.Device) []string {
 	if state == "" {
 		state = "active"
 	}
+	key, same := "-", "-"
+	if d.DPoPJKT != "" {
+		key = "DPoP " + d.DPoPJKT
+	}
+	if d.SameHardwareAs != "" {
+		same = d.SameHardwareAs
+	}
 	return []string{d.ID, d.Name, state, d.Mode, d.AuthorizedBy, d.HardwareID, d.ClientID, fmtTime(&d.AuthorizedAt, ""),
-		fmtTime(d.LastSeenAt, "never"), d.LastIP}
+		fmtTime(d.LastSeenAt, "never"), d.LastIP, key, same}
 }
 
-const deviceHeader = "ID\tNAME\tSTATE\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP"
+const deviceHeader = "ID\tNAME\tSTATE\tMODE\tAUTHORIZED BY\tHARDWARE ID\tCLIENT\tAUTHORIZED\tLAST SEEN\tLAST IP\tKEY\tSAME HARDWARE ID AS"
 
 func runDevicesList(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin devices list"
@@ -483,13 +490,17 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 	const cmd = "pairgate admin clients create"
 	var af apiFlags
 	var id, name, grants, scopes string
-	var public bool
-	fs := newAPIFlagSet(env, "clients create", "--id ID --name NAME [--public] --grant-types A,B --scopes A,B", &af)
+	var public, requireDPoP bool
+	var signOutDays, removeDays int
+	fs := newAPIFlagSet(env, "clients create", "--id ID --name NAME [--public] [--require-dpop] --grant-types A,B --scopes A,B", &af)
 	fs.StringVar(&id, "id", "", "the client_id (required)")
 	fs.StringVar(&name, "name", "", "a name people see on consent pages (required)")
 	fs.BoolVar(&public, "public", false, "a public client (a device app) has no secret; without it the client is confidential and gets a secret, shown once")
 	fs.StringVar(&grants, "grant-types", "urn:ietf:params:oauth:grant-type:device_code,pairing_code,refresh_token,urn:pairgate:grant-type:authorization-code", "comma-separated grant types it may use")
 	fs.StringVar(&scopes, "scopes", "printing", "comma-separated scopes it may ask for")
+	fs.IntVar(&signOutDays, "inactive-sign-out-days", 0, "sign out its devices after this many days unseen (0: the server's policy)")
+	fs.IntVar(&removeDays, "inactive-remove-days", 0, "remove them after this many more days (0: the server's policy)")
+	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's device authorization, pairing and token requests that carry no DPoP proof (RFC 9449): its devices must hold a key")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -501,7 +512,8 @@ func runClientsCreate(ctx context.Context, env Env, args []string) int {
 		return apiStatus(env, cmd, err)
 	}
 	out, err := c.CreateClient(ctx, adminapi.NewClient{ClientID: id, Name: name, Public: public,
-		GrantTypes: splitComma(grants), Scopes: splitComma(scopes)})
+		GrantTypes: splitComma(grants), Scopes: splitComma(scopes), RequireDPoP: requireDPoP, InactiveSignOutDays: signOutDays,
+		InactiveRemoveDays: removeDays})
 	if err != nil {
 		return apiStatus(env, cmd, err)
 	}
@@ -657,7 +669,7 @@ var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVIC
 		return rows
 	})
 
-var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES",
+var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES\tDPOP",
 	func(c *apiClient, ctx context.Context) (adminapi.ClientList, error) {
 		l, err := c.ListClients(ctx)
 		return adminapi.ClientList{Clients: l}, err
@@ -668,7 +680,11 @@ var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\
 			if k.Public {
 				kind = "public"
 			}
-			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " ")})
+			dpop := "optional"
+			if k.RequireDPoP {
+				dpop = "required"
+			}
+			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " "), dpop})
 		}
 		return rows
 	})

@@ -123,6 +123,15 @@ func TestAdminCLIOverTheAPI(t *testing.T) {
 		t.Fatalf("clients list:\n%s", out)
 	}
 	a.ok("", "clients", "delete", "printing-api")
+	// A client whose devices must prove a key (DPoP): Bearer is refused.
+	a.ok("", "clients", "create", "--id", "kiosks", "--name", "Kiosks", "--public", "--require-dpop")
+	if out = a.ok("", "clients", "list"); !strings.Contains(out, "required") {
+		t.Fatalf("clients list does not show require_dpop:\n%s", out)
+	}
+	if r := postForm(t, s.URL+"/oauth/device/code", url.Values{"client_id": {"kiosks"}}); r["error"] != "invalid_dpop_proof" {
+		t.Fatalf("a require_dpop client's Bearer request: %v", r)
+	}
+	a.ok("", "clients", "delete", "kiosks")
 	out = a.ok(testenv.AdminPassword+"\n", "apikeys", "create", "--name", "install script")
 	if !strings.Contains(out, "pgk_") {
 		t.Fatalf("apikeys create:\n%s", out)

@@ -146,13 +146,15 @@ type authFlags struct {
 	scope      string
 	hardwareID string
 	name       string
+	keyAlg     string
 }
 
 func (af *authFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&af.server, "server", "", "the pairgate server's URL, its issuer (required)")
 	fs.StringVar(&af.clientID, "client-id", client.DefaultClientID, "the OAuth client")
 	fs.StringVar(&af.scope, "scope", "", "space-separated scopes to ask for (default: the client's)")
-	fs.StringVar(&af.hardwareID, "hardware-id", "", "identifies this device, so that authorizing it again updates its inventory entry (default, in device mode: derived from the machine id on Linux, macOS and Windows, never the raw id; --hardware-id= for none; elsewhere required for de-duplication)")
+	fs.StringVar(&af.hardwareID, "hardware-id", "", "what the inventory shows as this device's hardware (default, in device mode: derived from the machine id on Linux, macOS and Windows, never the raw id; --hardware-id= for none). A claim: the device's key, kept in the credentials file, is what makes authorizing again update its entry")
+	fs.StringVar(&af.keyAlg, "key-alg", client.KeyES256, "algorithm of the device key made at first authorization (DPoP, RFC 9449): ES256 or EdDSA")
 }
 
 // hardwareIDSet reports whether --hardware-id was given, on the command
@@ -174,14 +176,23 @@ func (af *authFlags) resolveHardwareID(fs *flag.FlagSet, env Env) {
 	}
 	id, err := client.MachineHardwareID(af.clientID)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "note: %v; without --hardware-id every authorization adds a new device to the inventory\n", err)
+		fmt.Fprintf(env.Stderr, "note: %v; the inventory will show no hardware id for this device\n", err)
 		return
 	}
 	af.hardwareID = id
 }
 
-func (af *authFlags) client(ctx context.Context) (*client.Client, error) {
-	return client.New(ctx, client.Config{Server: af.server, ClientID: af.clientID, Scopes: strings.Fields(af.scope)})
+// client returns the client to authorize with. When the credentials file
+// already holds this device's key for the same server and client, the
+// authorization proves it: the server then updates the device instead of
+// adding another (DESIGN.md 2.1).
+func (af *authFlags) client(ctx context.Context, store *client.FileStore) (*client.Client, error) {
+	cfg := client.Config{Server: af.server, ClientID: af.clientID, Scopes: strings.Fields(af.scope), KeyAlgorithm: af.keyAlg}
+	if old, err := store.Load(ctx); err == nil && old.Key != nil && old.ClientID == af.clientID &&
+		strings.TrimRight(old.Issuer, "/") == strings.TrimRight(af.server, "/") {
+		cfg.Key = old.Key
+	}
+	return client.New(ctx, cfg)
 }
 
 // save stores new credentials under the file's lock, so that a `token`
@@ -237,7 +248,7 @@ func runDevicePair(ctx context.Context, env Env, args []string) int {
 	if mode == "device" {
 		af.resolveHardwareID(fs, env)
 	}
-	c, err := af.client(ctx)
+	c, err := af.client(ctx, store)
 	if err != nil {
 		return deviceExit(env, "pairgate device pair", err)
 	}
@@ -314,7 +325,7 @@ func runDeviceAuthorize(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	af.resolveHardwareID(fs, env)
-	c, err := af.client(ctx)
+	c, err := af.client(ctx, store)
 	if err != nil {
 		return deviceExit(env, "pairgate device authorize", err)
 	}
@@ -383,6 +394,11 @@ func runDeviceStatus(ctx context.Context, env Env, args []string) int {
 	row("mode", stored.Mode)
 	row("authorized", stored.AuthorizedAt.Local().Format(time.RFC3339)+" by "+stored.Method)
 	row("scope", stored.Scope)
+	if stored.Key != nil {
+		row("key", "key-bound (DPoP, "+stored.Key.Algorithm()+"), thumbprint "+stored.Key.Thumbprint())
+	} else {
+		row("key", "none: Bearer tokens (authorize again to bind this device to a key)")
+	}
 	row("file", store.Path)
 	c, err := (&client.TokenSource{Store: store}).Credentials(ctx)
 	if err == nil {

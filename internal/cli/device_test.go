@@ -359,7 +359,7 @@ func TestDeletedDeviceFailsStatusAndToken(t *testing.T) {
 	s := testenv.StartServer(t)
 	file := tokenFile(t)
 	wantExit(t, device(t.Context(), nil, "authorize", "--server", s.URL, "--code", authCode(t, s), "--name", "K", "--token-file", file), 0)
-	if err := s.App.Store.DeleteDevice(t.Context(), load(t, file).DeviceID); err != nil {
+	if err := s.App.Store.DeleteDevice(t.Context(), load(t, file).DeviceID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	r := device(t.Context(), nil, "status", "--token-file", file)

@@ -16,9 +16,10 @@ var errWrongAuthCode = pairgate.Errorf(pairgate.EINVALIDGRANT, "the authorizatio
 
 // RedeemAuthorizationCode answers the urn:pairgate:grant-type:authorization-code
 // grant: a device presents an admin-issued code and is authorized in device
-// mode (the token's subject is the device). The same client and hardware
-// id redeeming again updates its device (DESIGN.md 2.1). scope defaults to
-// the client's scopes.
+// mode (the token's subject is the device). A request with a DPoP proof
+// binds the device to its key, and one proving a device's key updates
+// that device; any other is a new device, whatever hardware id it claims
+// (DESIGN.md 2.1). scope defaults to the client's scopes.
 func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
 	c := r.Client
 	if !c.AllowsGrant(pairgate.GrantAuthorizationCode) {
@@ -40,6 +41,12 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 	if err != nil {
 		return nil, err
 	}
+	// The proof before the code: a request refused for its proof spends
+	// none of its source's guessing budget.
+	jkt, err := s.proof(ctx, c, r.DPoP)
+	if err != nil {
+		return nil, err
+	}
 	ac, guess, err := s.lookUpAuthorizationCode(ctx, r.Code, r.IP, pairgate.ActorClient, c.ID, "token endpoint")
 	if err != nil {
 		return nil, err
@@ -48,11 +55,11 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 	d := &pairgate.Device{
 		ID: secret.NewID("dev_", now), ClientID: c.ID, Name: r.DeviceName, HardwareID: r.HardwareID, Mode: pairgate.ModeDevice,
 		AuthMethod: pairgate.AuthByAuthorizationCode, AuthCodeID: ac.ID, Scopes: scopes,
-		AuthorizedAt: now, LastSeenAt: now, LastIP: r.IP,
+		AuthorizedAt: now, LastSeenAt: now, LastIP: r.IP, DPoPJKT: jkt,
 	}
 	// An empty subject is filled in with the stored device's ID, which is
-	// an existing row's when this hardware was authorized before.
-	fam := &pairgate.RefreshFamily{ID: secret.NewID("fam_", now), ClientID: c.ID, Scopes: scopes, CreatedAt: now}
+	// an existing row's when the request proved that device's key.
+	fam := &pairgate.RefreshFamily{ID: secret.NewID("fam_", now), ClientID: c.ID, Scopes: scopes, CreatedAt: now, DPoPJKT: jkt}
 	refresh, first := s.newRefreshToken(now)
 	// The store re-checks the code in the transaction that issues, so a
 	// code deleted or expiring since the lookup issues nothing.
@@ -68,7 +75,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeRedeemed, ActorType: pairgate.ActorClient, ActorID: c.ID,
 		Target: ac.ID, IP: r.IP, Details: map[string]string{"device_id": dev.ID, "device_name": dev.Name, "hardware_id": dev.HardwareID}})
 	s.log.Info("device authorized with an authorization code", "code_id", ac.ID, "client_id", c.ID, "device_id", dev.ID, "ip", r.IP)
-	return s.respond(ctx, pairgate.GrantAuthorizationCode, dev, fam, c.ID, scopes, refresh)
+	return s.respond(ctx, pairgate.GrantAuthorizationCode, dev, fam, c.ID, scopes, refresh, jkt)
 }
 
 // lookUpAuthorizationCode finds an admin-issued code as typed, at the token

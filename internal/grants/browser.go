@@ -24,7 +24,11 @@ const BrowserSessionTTL = 365 * 24 * time.Hour
 type Browser struct {
 	// ID is the browser's own random id, kept in a cookie of its own: the
 	// device's hardware id, so that authorizing the same browser again
-	// updates its row instead of adding one.
+	// updates its row instead of adding one. Unlike a device's hardware
+	// id, which is a claim anyone can read off the device and never
+	// updates a device (DESIGN.md 2.1), this id is 128 random bits that
+	// only the browser holds: presenting it proves possession of the
+	// browser's current authorization, as the identity rule asks.
 	ID        string
 	Name      string // the device name
 	IP        string

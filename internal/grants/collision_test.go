@@ -10,6 +10,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
@@ -33,9 +34,13 @@ func newService(t *testing.T) (*Service, *pairgate.Client) {
 	}
 	tokens := &accesstoken.Issuer{Keyring: kr, Issuer: "http://x", TTL: time.Hour, Now: time.Now}
 	log := slog.New(slog.DiscardHandler)
+	proofs, err := dpop.New(dpop.Config{Issuer: "http://x", Window: time.Minute}, dpop.Deps{Store: store, Keys: keys, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(Config{Issuer: "http://x", DeviceCodeTTL: 10 * time.Minute, PollInterval: 5 * time.Second, RefreshTTL: 24 * time.Hour,
 		RefreshGrace: 30 * time.Second}, Deps{Store: store, Keys: keys, Tokens: tokens, Audit: audit.New(store, time.Now, log, nil),
-		Limiter: ratelimit.New(store, keys, time.Now, func(string) {}), Log: log, Now: time.Now})
+		Limiter: ratelimit.New(store, keys, time.Now, func(string) {}), DPoP: proofs, Log: log, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

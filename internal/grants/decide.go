@@ -116,6 +116,9 @@ func (s *Service) Approve(ctx context.Context, dec Decision) (*pairgate.DeviceAu
 	d := &pairgate.Device{
 		ID: secret.NewID("dev_", now), ClientID: a.ClientID, Name: name, HardwareID: a.HardwareID, Mode: a.Mode,
 		AuthMethod: method, UserID: u.ID, Scopes: a.Scopes, AuthorizedAt: now, LastSeenAt: a.CreatedAt, LastIP: a.RequestIP,
+		// The device authorization request proved this key: the approval
+		// may update the device that holds it (DESIGN.md 2.1).
+		DPoPJKT: a.DPoPJKT,
 	}
 	approved, err := s.store.ApproveDeviceAuthorization(ctx, a.ID, d, now)
 	if err != nil {
@@ -144,7 +147,7 @@ func (s *Service) Deny(ctx context.Context, dec Decision) error {
 func decisionDetails(p *Pending) map[string]string {
 	a := p.Authorization
 	return map[string]string{"authorization_id": a.ID, "kind": a.Kind, "client_id": a.ClientID, "mode": string(a.Mode),
-		"hardware_id": a.HardwareID, "scope": a.Scopes.String(), "requested_from": a.RequestIP}
+		"hardware_id": a.HardwareID, "scope": a.Scopes.String(), "requested_from": a.RequestIP, "dpop_jkt": a.DPoPJKT}
 }
 
 // DefaultDeviceName names a device that did not name itself.

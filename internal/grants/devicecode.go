@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
@@ -18,6 +19,10 @@ type DeviceRequest struct {
 	DeviceName string
 	IP         string
 	UserAgent  string
+	// DPoP is the request's proof, if any: it binds the code to its key
+	// (RFC 9449 §10's dpop_jkt, for device codes), so that only a poll
+	// with a proof by the same key redeems it.
+	DPoP dpop.Request
 }
 
 // DeviceResponse is RFC 8628 §3.2's response.
@@ -39,7 +44,7 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, r DeviceRequest)
 	if !r.Client.AllowsGrant(pairgate.GrantDeviceCode) {
 		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use the device code grant")
 	}
-	a, err := s.newAuthorization(pairgate.KindDeviceCode, pairgate.ModeUser, r)
+	a, err := s.newAuthorization(ctx, pairgate.KindDeviceCode, pairgate.ModeUser, r)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +76,7 @@ var errCollisions = pairgate.Errorf(pairgate.EINTERNAL, "could not generate a un
 
 // newAuthorization validates what both dialects share and builds the
 // pending grant, codes not yet set.
-func (s *Service) newAuthorization(kind string, defMode pairgate.Mode, r DeviceRequest) (*pairgate.DeviceAuthorization, error) {
+func (s *Service) newAuthorization(ctx context.Context, kind string, defMode pairgate.Mode, r DeviceRequest) (*pairgate.DeviceAuthorization, error) {
 	m := pairgate.Mode(r.Mode)
 	if r.Mode == "" {
 		m = defMode
@@ -94,8 +99,14 @@ func (s *Service) newAuthorization(kind string, defMode pairgate.Mode, r DeviceR
 	if err := validText("device_name", r.DeviceName, 128); err != nil {
 		return nil, err
 	}
+	// Checked last: the proof's jti is used up only by a request that is
+	// otherwise good.
+	jkt, err := s.proof(ctx, c, r.DPoP)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
-	return &pairgate.DeviceAuthorization{
+	return &pairgate.DeviceAuthorization{DPoPJKT: jkt,
 		ID: secret.NewID("da_", now), Kind: kind, ClientID: c.ID, Scopes: sc, Mode: m, HardwareID: r.HardwareID,
 		DeviceName: r.DeviceName, RequestIP: r.IP, UserAgent: pairgate.Shorten(r.UserAgent, 256), CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.DeviceCodeTTL), Interval: s.cfg.PollInterval, State: pairgate.StatePending,

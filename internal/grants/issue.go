@@ -24,9 +24,11 @@ func (s *Service) successor(tok string, now time.Time) (string, pairgate.NewRefr
 }
 
 // respond mints the access token and builds the token response, once a
-// grant has committed to issuing.
-func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, fam *pairgate.RefreshFamily, clientID string, scopes pairgate.Scopes, refresh string) (*TokenResponse, error) {
-	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: fam.ID})
+// grant has committed to issuing. jkt, when set, is the key the request
+// proved: the access token is bound to it (cnf.jkt, RFC 9449 §6) and is a
+// DPoP token.
+func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Device, fam *pairgate.RefreshFamily, clientID string, scopes pairgate.Scopes, refresh, jkt string) (*TokenResponse, error) {
+	at, claims, err := s.tokens.Mint(ctx, accesstoken.Grant{Subject: fam.Subject, ClientID: clientID, Scopes: scopes, DeviceID: d.ID, FamilyID: fam.ID, JKT: jkt, StatusIndex: fam.StatusIndex})
 	if err != nil {
 		return nil, err
 	}
@@ -34,11 +36,15 @@ func (s *Service) respond(ctx context.Context, grantType string, d *pairgate.Dev
 		s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditDeviceAuthorized, ActorType: pairgate.ActorClient,
 			ActorID: clientID, Target: d.ID, Details: map[string]string{
 				"grant_type": grantType, "device_name": d.Name, "mode": string(d.Mode), "approved_by": d.UserID,
-				"hardware_id": d.HardwareID, "scope": scopes.String()}})
+				"hardware_id": d.HardwareID, "scope": scopes.String(), "dpop_jkt": d.DPoPJKT}})
+	}
+	tokenType := "Bearer"
+	if jkt != "" {
+		tokenType = "DPoP"
 	}
 	return &TokenResponse{
 		AccessToken:  at,
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    claims.ExpiresAt - claims.IssuedAt,
 		Scope:        claims.Scope,
 		RefreshToken: refresh,

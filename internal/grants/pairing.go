@@ -28,7 +28,7 @@ func (s *Service) StartPairing(ctx context.Context, r DeviceRequest) (*PairingRe
 	if r.HardwareID != "" && r.Mode == string(pairgate.ModeUser) {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "hardware_id binds a token to a device; it is only allowed with mode=device")
 	}
-	a, err := s.newAuthorization(pairgate.KindPairing, "", r)
+	a, err := s.newAuthorization(ctx, pairgate.KindPairing, "", r)
 	if err != nil {
 		return nil, err
 	}

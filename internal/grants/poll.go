@@ -39,6 +39,10 @@ func (s *Service) poll(ctx context.Context, r TokenRequest, grantType, kind stri
 	if !c.AllowsGrant(grantType) {
 		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use this grant")
 	}
+	jkt, err := s.proof(ctx, c, r.DPoP)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	key := string(hash)
 	a := s.polls.pending(key, now)
@@ -55,6 +59,13 @@ func (s *Service) poll(ctx context.Context, r TokenRequest, grantType, kind stri
 	// RFC 8628 §3.4: a code is bound to the client it was issued to.
 	if a.Kind != kind || a.ClientID != c.ID {
 		return nil, errUnknownCode
+	}
+	// RFC 9449 §10: a code requested with a proof is redeemed only with
+	// a proof by the same key. Checked before anything about the grant
+	// is told, so that whoever saw the code or the auth_url learns
+	// nothing, not even whether it was approved.
+	if a.DPoPJKT != "" && jkt != a.DPoPJKT {
+		return nil, errBoundCode
 	}
 	if a.Expired(now) {
 		return nil, pairgate.Errorf(pairgate.EEXPIRED, "the code has expired; start again")
@@ -78,19 +89,23 @@ func (s *Service) poll(ctx context.Context, r TokenRequest, grantType, kind stri
 		}
 		scopes = req
 	}
-	subject := a.DeviceID
+	// In device mode the store names the subject: the device that redeems,
+	// which a proof may make an existing one (RedeemDeviceAuthorization).
+	subject := ""
 	if a.Mode == pairgate.ModeUser {
 		subject = a.UserID
 	}
-	fam := &pairgate.RefreshFamily{ID: secret.NewID("fam_", now), ClientID: c.ID, Subject: subject, Scopes: a.Scopes, CreatedAt: now}
+	fam := &pairgate.RefreshFamily{ID: secret.NewID("fam_", now), ClientID: c.ID, Subject: subject, Scopes: a.Scopes, CreatedAt: now, DPoPJKT: jkt}
 	refresh, first := s.newRefreshToken(now)
 	d, err := s.store.RedeemDeviceAuthorization(ctx, a.ID, fam, first, now)
 	if err != nil {
 		return nil, err
 	}
 	s.polls.forget(key)
-	return s.respond(ctx, grantType, d, fam, c.ID, scopes, refresh)
+	return s.respond(ctx, grantType, d, fam, c.ID, scopes, refresh, jkt)
 }
+
+var errBoundCode = pairgate.Errorf(pairgate.EINVALIDGRANT, "the code is bound to the key of the device that asked for it; poll with a DPoP proof by that key")
 
 var errPending = &pairgate.Error{Code: pairgate.EPENDING, Message: "the user has not yet approved the request"}
 

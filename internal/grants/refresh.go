@@ -13,6 +13,7 @@ import (
 // refused.
 func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
 	c, token, scope, ip := r.Client, r.RefreshToken, r.Scope, r.IP
+	var err error
 	if !c.AllowsGrant(pairgate.GrantRefreshToken) {
 		return nil, pairgate.Errorf(pairgate.EUNAUTHCLIENT, "this client may not use refresh tokens")
 	}
@@ -21,6 +22,10 @@ func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, 
 	}
 	if !secret.LooksLike(token, secret.PrefixRefreshToken) {
 		return nil, errInvalidRefresh
+	}
+	jkt, err := s.proof(ctx, c, r.DPoP)
+	if err != nil {
+		return nil, err
 	}
 	hash := s.keys.Hash(secret.KindRefresh, token)
 	now := s.now()
@@ -35,6 +40,16 @@ func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, 
 	// refusing before rotating keeps the owner's token alive.
 	if fam.ClientID != c.ID {
 		return nil, errInvalidRefresh
+	}
+	// RFC 9449 §5: a bound family is rotated only with a proof by its key.
+	// Refused before rotating, so that a thief holding the token but not
+	// the key cannot revoke the family by reuse either. A Bearer family
+	// stays Bearer: binding it to the first key that comes along would
+	// hand the device's identity (DESIGN.md 2.1) to whoever holds the
+	// refresh token; the access token, though, is bound to a presented
+	// key, as §5 asks, and only that key can use it.
+	if fam.DPoPJKT != "" && jkt != fam.DPoPJKT {
+		return nil, errBoundRefresh
 	}
 	scopes := fam.Scopes
 	if scope != "" {
@@ -57,7 +72,9 @@ func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, 
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(ctx, pairgate.GrantRefreshToken, rot.Device, rot.Family, c.ID, scopes, next)
+	return s.respond(ctx, pairgate.GrantRefreshToken, rot.Device, rot.Family, c.ID, scopes, next, jkt)
 }
+
+var errBoundRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is bound to a DPoP key; refresh with a proof by that key")
 
 var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is invalid, expired or revoked")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
@@ -69,6 +70,9 @@ type Introspection struct {
 	Audience  string `json:"aud,omitempty"`
 	JTI       string `json:"jti,omitempty"`
 	DeviceID  string `json:"device_id,omitempty"`
+	// Confirmation is the key a DPoP token is bound to (RFC 9449 §6.2):
+	// the resource server checks the request's proof against it.
+	Confirmation *accesstoken.Confirmation `json:"cnf,omitempty"`
 }
 
 // Introspect says whether a token is active right now, asking the store, so
@@ -98,6 +102,11 @@ func (s *Service) Introspect(ctx context.Context, token string) (*Introspection,
 		}
 		return nil, err
 	}
-	return &Introspection{Active: true, Scope: c.Scope, ClientID: c.ClientID, Subject: c.Subject, TokenType: "Bearer",
-		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, Audience: c.Audience, JTI: c.ID, DeviceID: c.DeviceID}, nil
+	typ := "Bearer"
+	if c.BoundTo() != "" {
+		typ = "DPoP"
+	}
+	return &Introspection{Active: true, Scope: c.Scope, ClientID: c.ClientID, Subject: c.Subject, TokenType: typ,
+		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, Audience: c.Audience, JTI: c.ID, DeviceID: c.DeviceID,
+		Confirmation: c.Confirmation}, nil
 }

@@ -1,6 +1,7 @@
 package grants
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
@@ -36,6 +38,7 @@ type Deps struct {
 	Keys    *secret.Keys
 	Tokens  *accesstoken.Issuer
 	Limiter *ratelimit.Limiter // the guessing limits of DESIGN.md 2.6
+	DPoP    *dpop.Verifier     // proofs of possession (RFC 9449)
 	Audit   *audit.Recorder
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -47,6 +50,7 @@ type Service struct {
 	keys    *secret.Keys
 	tokens  *accesstoken.Issuer
 	limiter *ratelimit.Limiter
+	dpop    *dpop.Verifier
 	audit   *audit.Recorder
 	cfg     Config
 	now     func() time.Time
@@ -63,10 +67,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if d.Store == nil || d.Keys == nil || d.Tokens == nil || d.Limiter == nil || d.Audit == nil || d.Log == nil || d.Now == nil {
+	if d.Store == nil || d.Keys == nil || d.Tokens == nil || d.Limiter == nil || d.DPoP == nil || d.Audit == nil || d.Log == nil || d.Now == nil {
 		return nil, errors.New("grants: every dependency is required")
 	}
-	return &Service{store: d.Store, keys: d.Keys, tokens: d.Tokens, limiter: d.Limiter, audit: d.Audit, cfg: cfg,
+	return &Service{store: d.Store, keys: d.Keys, tokens: d.Tokens, limiter: d.Limiter, dpop: d.DPoP, audit: d.Audit, cfg: cfg,
 		now: d.Now, log: d.Log, polls: newPollLimiter(), userCode: secret.UserCode, pairingCode: secret.PairingCode}, nil
 }
 
@@ -86,10 +90,12 @@ type TokenRequest struct {
 	DeviceName   string // authorization-code grant
 	HardwareID   string // authorization-code grant
 	Scope        string
-	IP           string // the request's source address
+	IP           string       // the request's source address
+	DPoP         dpop.Request // the request's DPoP proof, if any (RFC 9449 §5)
 }
 
-// TokenResponse is a successful token endpoint response (RFC 6749 §5.1).
+// TokenResponse is a successful token endpoint response (RFC 6749 §5.1);
+// TokenType is DPoP for an access token bound to a key (RFC 9449 §5).
 type TokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -133,4 +139,23 @@ func validText(name, v string, max int) error {
 		}
 	}
 	return nil
+}
+
+var errDPoPRequired = pairgate.Errorf(pairgate.EDPOPPROOF, "this client must prove its key: send a DPoP proof (RFC 9449) in the DPoP header")
+
+// proof verifies a request's DPoP proof, if it carries one, and holds
+// the client to require_dpop. It returns the key's thumbprint, "" for a
+// request without a proof.
+func (s *Service) proof(ctx context.Context, c *pairgate.Client, r dpop.Request) (string, error) {
+	p, err := s.dpop.Verify(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		if c.RequireDPoP {
+			return "", errDPoPRequired
+		}
+		return "", nil
+	}
+	return p.JKT, nil
 }

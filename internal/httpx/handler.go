@@ -77,7 +77,10 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case pairgate.ECONFLICT:
 		return http.StatusConflict
-	case pairgate.EUNAUTHORIZED:
+	case pairgate.EUNAUTHORIZED, pairgate.EDPOPPROOF, pairgate.EDPOPNONCE:
+		// At a resource (RFC 9449 §7.1), a bad proof or a missing nonce
+		// is a 401 with a DPoP challenge; the token endpoint's 400s are
+		// written by its own error writer.
 		return http.StatusUnauthorized
 	case pairgate.EFORBIDDEN:
 		return http.StatusForbidden

@@ -41,13 +41,20 @@ func refresh(t *testing.T, s *testenv.Server, token string) reply {
 }
 
 // TestAuthorizationCodeGrant: an admin-issued code, redeemed over HTTP with
-// form and JSON bodies, by many devices; the same hardware id updates its
-// device; the tokens refresh; deleting the device revokes it.
+// form and JSON bodies, by many devices; the device's key updates its
+// device, the same hardware id without it does not; the tokens refresh;
+// deleting the device revokes it.
 func TestAuthorizationCodeGrant(t *testing.T) {
 	s := testenv.StartServer(t)
 	code, ac := newCode(t, s, pairgate.TTL24Hours)
 
-	r := redeemForm(t, s, code, "Front desk", "SN-0001")
+	// The first device proves a key (DPoP): only that key re-authorizes it.
+	key := newKey(t, "")
+	redeemKeyed := func(name string) reply {
+		v := url.Values{"grant_type": {authCodeGrant}, "client_id": {"print-client"}, "code": {code}, "device_name": {name}, "hardware_id": {"SN-0001"}}
+		return postProof(t, key, s.URL+"/oauth/token", v.Encode())
+	}
+	r := redeemKeyed("Front desk")
 	wantTokens(t, r)
 	claims := verifyJWT(t, s, r.body["access_token"].(string))
 	devID, _ := claims["device_id"].(string)
@@ -59,7 +66,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		dev.AuthMethod != pairgate.AuthByAuthorizationCode || dev.AuthCodeID != ac.ID || dev.LastIP != "127.0.0.1" {
 		t.Fatalf("inventory: %+v %v", dev, err)
 	}
-	if who := deviceAPI(t, s, r.body["access_token"].(string), http.StatusOK); who["device_id"] != devID {
+	if who := deviceAPIWithKey(t, s, key, r.body["access_token"].(string), http.StatusOK); who["device_id"] != devID {
 		t.Fatalf("who am I: %v", who)
 	}
 	firstRefresh := r.body["refresh_token"].(string)
@@ -80,23 +87,32 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		t.Fatalf("devices = %d, want 8", n)
 	}
 
-	// The same client and hardware id again: the same device, updated; its
-	// earlier tokens die.
-	r = redeemForm(t, s, code, "Front desk (moved)", "SN-0001")
+	// The same hardware id without the key: another device, marked; the
+	// first keeps its name and tokens.
+	imp := redeemForm(t, s, code, "Impostor", "SN-0001")
+	wantTokens(t, imp)
+	if c := verifyJWT(t, s, imp.body["access_token"].(string)); c["sub"] == devID {
+		t.Fatalf("a redemption without the key took over the device: %v", c)
+	}
+	if n, _ := s.App.Store.CountDevices(ctx(t)); n != 9 {
+		t.Fatalf("devices = %d, want 9", n)
+	}
+	// The same key again: the same device, updated; its earlier tokens die.
+	r = redeemKeyed("Front desk (moved)")
 	wantTokens(t, r)
 	if c := verifyJWT(t, s, r.body["access_token"].(string)); c["sub"] != devID || c["device_id"] != devID {
 		t.Fatalf("re-authorization made another device: %v, want %s", c, devID)
 	}
-	if n, _ := s.App.Store.CountDevices(ctx(t)); n != 8 {
-		t.Fatalf("devices = %d after re-authorization, want 8", n)
+	if n, _ := s.App.Store.CountDevices(ctx(t)); n != 9 {
+		t.Fatalf("devices = %d after re-authorization, want 9", n)
 	}
 	if dev, _ := s.App.Store.GetDevice(ctx(t), devID); dev.Name != "Front desk (moved)" {
 		t.Fatalf("device not renamed: %+v", dev)
 	}
-	wantError(t, refresh(t, s, firstRefresh), 400, "invalid_grant")
+	wantError(t, refreshWithKey(t, s, key, firstRefresh), 400, "invalid_grant")
 
-	// The issued refresh token rotates like any other.
-	r2 := refresh(t, s, r.body["refresh_token"].(string))
+	// The issued refresh token rotates like any other, with the key.
+	r2 := refreshWithKey(t, s, key, r.body["refresh_token"].(string))
 	wantTokens(t, r2)
 	if r2.body["refresh_token"] == r.body["refresh_token"] {
 		t.Fatal("refresh token did not rotate")
@@ -106,11 +122,11 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 	}
 
 	// Deleting the device revokes it at once (DESIGN.md 2.2).
-	if err := s.App.Store.DeleteDevice(ctx(t), devID); err != nil {
+	if err := s.App.Store.DeleteDevice(ctx(t), devID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, refresh(t, s, r2.body["refresh_token"].(string)), 400, "invalid_grant")
-	deviceAPI(t, s, r2.body["access_token"].(string), http.StatusUnauthorized)
+	wantError(t, refreshWithKey(t, s, key, r2.body["refresh_token"].(string)), 400, "invalid_grant")
+	deviceAPIWithKey(t, s, key, r2.body["access_token"].(string), http.StatusUnauthorized)
 	// The code still works for it: the device can be authorized again.
 	wantTokens(t, redeemForm(t, s, code, "Front desk", "SN-0001"))
 }

@@ -11,7 +11,7 @@ import (
 
 func deviceRequest(p url.Values, c *pairgate.Client, ip string, r *http.Request) grants.DeviceRequest {
 	return grants.DeviceRequest{Client: c, Scope: p.Get("scope"), Mode: p.Get("mode"), HardwareID: p.Get("hardware_id"),
-		DeviceName: p.Get("device_name"), IP: ip, UserAgent: r.UserAgent()}
+		DeviceName: p.Get("device_name"), IP: ip, UserAgent: r.UserAgent(), DPoP: proofOf(r)}
 }
 
 // DeviceAuthorization is RFC 8628 §3.1's endpoint, POST /oauth/device/code.
@@ -20,6 +20,11 @@ func (h *Handlers) DeviceAuthorization(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	release, err := h.admission.Admit(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := h.grants.StartDeviceAuthorization(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err
@@ -34,6 +39,11 @@ func (h *Handlers) Pair(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := h.admission.Admit(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := h.grants.StartPairing(r.Context(), deviceRequest(p, c, h.clientIP(r), r))
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/dpop"
 )
 
 // Metadata serves RFC 8414 authorization server metadata, at both
@@ -55,6 +56,7 @@ func (h *Handlers) metadata(r *http.Request) ([]byte, error) {
 		"token_endpoint_auth_methods_supported":         []string{"none", "client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"none", "client_secret_basic", "client_secret_post"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"dpop_signing_alg_values_supported":             dpop.Algorithms, // RFC 9449 §5.1
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/accesstoken"
 	"github.com/pairgate/pairgate/internal/authn"
+	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/metrics"
@@ -26,6 +27,7 @@ type Deps struct {
 	Grants    *grants.Service
 	Clients   *authn.Clients
 	Keyring   *accesstoken.Keyring
+	DPoP      *dpop.Verifier // hands out the server's DPoP nonces, when they are on
 	Store     pairgate.Store
 	Issuer    string
 	IP        httpx.ClientIP
@@ -33,6 +35,13 @@ type Deps struct {
 	Metrics   *metrics.Metrics
 	PerSource *ratelimit.Local // capacity per source address, every endpoint
 	PerClient *ratelimit.Local // capacity per client, token endpoint
+	Tokens    *accesstoken.Issuer
+	// Admission bounds the writes (refreshes, redemptions, new device
+	// authorizations) in flight; beyond it, 503 with Retry-After.
+	Admission *ratelimit.Admission
+	// StatusListTTL is how long resource servers may keep a token status
+	// list before they fetch it again.
+	StatusListTTL time.Duration
 }
 
 // Handlers serves the OAuth endpoints.
@@ -40,6 +49,7 @@ type Handlers struct {
 	grants    *grants.Service
 	clients   *authn.Clients
 	keyring   *accesstoken.Keyring
+	dpop      *dpop.Verifier
 	store     pairgate.Store
 	issuer    string
 	ip        httpx.ClientIP
@@ -47,6 +57,10 @@ type Handlers struct {
 	metrics   *metrics.Metrics
 	perSource *ratelimit.Local
 	perClient *ratelimit.Local
+	tokens    *accesstoken.Issuer
+	admission *ratelimit.Admission
+	statusTTL time.Duration
+	lists     statusLists
 
 	metaMu  sync.Mutex
 	meta    []byte
@@ -55,12 +69,13 @@ type Handlers struct {
 
 // New returns the OAuth endpoints.
 func New(d Deps) (*Handlers, error) {
-	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
-		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil {
+	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.DPoP == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
+		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.Admission == nil || d.StatusListTTL < time.Second {
 		return nil, errors.New("oauth: every dependency is required")
 	}
-	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, store: d.Store, issuer: d.Issuer, ip: d.IP,
-		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient}, nil
+	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, dpop: d.DPoP, store: d.Store, issuer: d.Issuer, ip: d.IP,
+		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient, tokens: d.Tokens, admission: d.Admission,
+		statusTTL: d.StatusListTTL}, nil
 }
 
 // Handle adapts an OAuth handler: its errors are written in RFC 6749 form.
@@ -69,8 +84,11 @@ func (h *Handlers) Handle(fn httpx.HandlerFunc) http.Handler {
 }
 
 // client reads the request's parameters and authenticates its client. A
-// source over its rate is refused before its body is read.
+// source over its rate is refused before its body is read. Every answer
+// carries what a DPoP client needs to get its next proof right, errors
+// included: the current nonce when nonces are on, and the server's time.
 func (h *Handlers) client(w http.ResponseWriter, r *http.Request) (url.Values, *pairgate.Client, error) {
+	h.dpop.SetHeaders(w.Header())
 	if ok, wait := h.perSource.Allow(ratelimit.Source(h.clientIP(r))); !ok {
 		h.metrics.RateLimited("oauth-per-source")
 		return nil, nil, &pairgate.Error{Code: pairgate.ERATELIMITED, RetryAfter: wait, Message: "too many requests from this address; slow down"}
@@ -160,6 +178,10 @@ func errorCode(err error) (int, string) {
 		code = "unauthorized_client"
 	case pairgate.EUNSUPPORTED:
 		code = "unsupported_grant_type"
+	case pairgate.EDPOPPROOF:
+		code = "invalid_dpop_proof" // RFC 9449 §5
+	case pairgate.EDPOPNONCE:
+		code = "use_dpop_nonce" // RFC 9449 §8
 	case pairgate.EUNAUTHORIZED:
 		status, code = http.StatusUnauthorized, "invalid_client"
 	case pairgate.EFORBIDDEN:

@@ -226,6 +226,9 @@ func post(t testing.TB, url, contentType, body string, header ...string) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if req.Header.Get("DPoP") != "" {
+		r.header.Set("X-Test-Proof", "sent") // for wantTokens
+	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
 			t.Fatalf("POST %s: response is not JSON: %q", url, raw)
@@ -266,8 +269,14 @@ func wantTokens(t testing.TB, r reply) {
 			t.Fatalf("token response lacks %s: %s", f, r.raw)
 		}
 	}
-	if r.body["token_type"] != "Bearer" {
-		t.Fatalf("token_type %v", r.body["token_type"])
+	// A request with a proof gets a DPoP token (RFC 9449 §5), one
+	// without a Bearer token, as before.
+	want := "Bearer"
+	if r.header.Get("X-Test-Proof") != "" {
+		want = "DPoP"
+	}
+	if r.body["token_type"] != want {
+		t.Fatalf("token_type %v, want %s", r.body["token_type"], want)
 	}
 }
 
@@ -289,6 +298,11 @@ func TestPairingDialectAsCloudPrintClient(t *testing.T) {
 	wantAuth := s.URL + "/auth/signin/?next=%2Foauth%2Fauthorize%2Fpairing%2F%3Fpairing_code%3D" + code + "&device=generic"
 	if r.body["auth_url"] != wantAuth {
 		t.Fatalf("auth_url = %v\nwant      %s", r.body["auth_url"], wantAuth)
+	}
+	// Byte for byte, as the vendor's server sends it: clients compare the
+	// raw text, so "&" is not "\u0026".
+	if !strings.Contains(r.raw, `"auth_url":"`+wantAuth+`"`) || strings.Contains(r.raw, `\u0026`) {
+		t.Fatalf("auth_url is not sent byte for byte: %s", r.raw)
 	}
 	if r.body["expires_in"] != float64(600) || r.body["interval"] != float64(1) {
 		t.Fatalf("expires_in/interval: %s", r.raw)
@@ -555,7 +569,7 @@ func TestDeletingDeviceRevokesAtOnce(t *testing.T) {
 	toks, devID := pairDevice(t, s, "HW-DEL")
 	at, rt := toks["access_token"].(string), toks["refresh_token"].(string)
 	deviceAPI(t, s, at, http.StatusOK)
-	if err := s.App.Store.DeleteDevice(ctx(t), devID); err != nil {
+	if err := s.App.Store.DeleteDevice(ctx(t), devID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	deviceAPI(t, s, at, http.StatusUnauthorized)
@@ -570,20 +584,26 @@ func TestDeletingDeviceRevokesAtOnce(t *testing.T) {
 	}
 }
 
-// TestSameHardwareIDIsOneDevice: DESIGN.md 2.1 over HTTP.
-func TestSameHardwareIDIsOneDevice(t *testing.T) {
+// TestSameHardwareIDWithoutKeyIsANewDevice: DESIGN.md 2.1 over HTTP. A
+// Bearer device pairing again with its hardware id is a new device; both
+// keep working, and both are marked.
+func TestSameHardwareIDWithoutKeyIsANewDevice(t *testing.T) {
 	s := testenv.StartServer(t)
-	_, a := pairDevice(t, s, "HW-SAME")
+	first, a := pairDevice(t, s, "HW-SAME")
 	old, _ := pairDevice(t, s, "HW-OTHER")
 	toks, b := pairDevice(t, s, "HW-SAME")
-	if a != b {
-		t.Fatalf("same client + hardware_id made two devices: %s and %s", a, b)
+	if a == b {
+		t.Fatalf("a claimed hardware id took over device %s", a)
 	}
-	if n, _ := s.App.Store.CountDevices(ctx(t)); n != 2 {
-		t.Fatalf("devices = %d, want 2", n)
+	if n, _ := s.App.Store.CountDevices(ctx(t)); n != 3 {
+		t.Fatalf("devices = %d, want 3", n)
 	}
 	deviceAPI(t, s, toks["access_token"].(string), 200)
 	deviceAPI(t, s, old["access_token"].(string), 200)
+	deviceAPI(t, s, first["access_token"].(string), 200)
+	if d, _ := s.App.Store.GetDevice(ctx(t), b); d.SameHardwareAs != a {
+		t.Fatalf("new device marked %q, want %q", d.SameHardwareAs, a)
+	}
 }
 
 func TestRefreshGraceWindowAnswersALostResponse(t *testing.T) {

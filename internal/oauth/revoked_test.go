@@ -74,9 +74,10 @@ func wantRevoked(t *testing.T, s *testenv.Server, rsSecret, at string) {
 func TestSigningOutRevokesTheAccessToken(t *testing.T) {
 	bothStores(t, func(t *testing.T, s *testenv.Server) {
 		sec := mkConfidential(t, s, "rs")
-		toks, devID := pairDevice(t, s, "HW-LOGOUT")
+		key := newKey(t, "")
+		toks, devID := pairDeviceWithKey(t, s, "HW-LOGOUT", key)
 		at, rt := toks["access_token"].(string), toks["refresh_token"].(string)
-		deviceAPI(t, s, at, http.StatusOK)
+		deviceAPIWithKey(t, s, key, at, http.StatusOK)
 		wantDeviceState(t, s, devID, pairgate.DeviceActive)
 		if r := post(t, s.URL+"/oauth/revoke", formType, "client_id=print-client&token="+rt); r.status != 200 {
 			t.Fatalf("revoke: %d %s", r.status, r.raw)
@@ -90,12 +91,13 @@ func TestSigningOutRevokesTheAccessToken(t *testing.T) {
 		}
 		wantAudited(t, s, pairgate.AuditDeviceSignedOut, devID)
 
-		// Authorizing again makes the device active, with working tokens.
-		toks, again := pairDevice(t, s, "HW-LOGOUT")
+		// Authorizing again, with the device's key (DESIGN.md 2.1), makes
+		// the device active, with working tokens.
+		toks, again := pairDeviceWithKey(t, s, "HW-LOGOUT", key)
 		if again != devID {
 			t.Fatalf("re-authorization made device %s, want %s", again, devID)
 		}
-		deviceAPI(t, s, toks["access_token"].(string), http.StatusOK)
+		deviceAPIWithKey(t, s, key, toks["access_token"].(string), http.StatusOK)
 		wantDeviceState(t, s, devID, pairgate.DeviceActive)
 		wantRevoked(t, s, sec, at)
 	})
@@ -128,13 +130,14 @@ func TestReuseDetectionRevokesTheAccessTokens(t *testing.T) {
 func TestReauthorizationSupersedesTheOldAccessToken(t *testing.T) {
 	bothStores(t, func(t *testing.T, s *testenv.Server) {
 		sec := mkConfidential(t, s, "rs")
-		old, devID := pairDevice(t, s, "HW-AGAIN")
-		deviceAPI(t, s, old["access_token"].(string), http.StatusOK)
-		toks, again := pairDevice(t, s, "HW-AGAIN")
+		key := newKey(t, "")
+		old, devID := pairDeviceWithKey(t, s, "HW-AGAIN", key)
+		deviceAPIWithKey(t, s, key, old["access_token"].(string), http.StatusOK)
+		toks, again := pairDeviceWithKey(t, s, "HW-AGAIN", key)
 		if again != devID {
 			t.Fatalf("re-authorization made device %s, want %s", again, devID)
 		}
-		deviceAPI(t, s, toks["access_token"].(string), http.StatusOK)
+		deviceAPIWithKey(t, s, key, toks["access_token"].(string), http.StatusOK)
 		wantRevoked(t, s, sec, old["access_token"].(string))
 		wantDeviceState(t, s, devID, pairgate.DeviceActive)
 	})
@@ -146,7 +149,8 @@ func TestReauthorizationSupersedesTheOldAccessToken(t *testing.T) {
 // authorization it was minted under, and stops with it.
 func TestTokensWithoutSidFromBeforeTheUpgrade(t *testing.T) {
 	s := testenv.StartServer(t)
-	toks, devID := pairDevice(t, s, "HW-LEGACY")
+	key := newKey(t, "")
+	toks, devID := pairDeviceWithKey(t, s, "HW-LEGACY", key)
 	legacy := func() string {
 		t.Helper()
 		tok, _, err := s.App.Tokens.Mint(ctx(t), accesstoken.Grant{Subject: devID, ClientID: "print-client", Scopes: pairgate.Scopes{"printing"}, DeviceID: devID})
@@ -159,7 +163,7 @@ func TestTokensWithoutSidFromBeforeTheUpgrade(t *testing.T) {
 	deviceAPI(t, s, before, http.StatusOK)
 	// Superseded by a new authorization.
 	s.Clock.Advance(time.Second)
-	toks, _ = pairDevice(t, s, "HW-LEGACY")
+	toks, _ = pairDeviceWithKey(t, s, "HW-LEGACY", key)
 	deviceAPI(t, s, before, http.StatusUnauthorized)
 	// Signed out.
 	after := legacy()

@@ -181,7 +181,7 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 func terminateBackends(t *testing.T, dsn string) {
 	u, _ := url.Parse(dsn)
 	name := u.Path[1:]
-	db, err := sql.Open("pgx", testenv.PostgresURL())
+	db, err := sql.Open("pgx", testenv.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

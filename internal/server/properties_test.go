@@ -37,6 +37,10 @@ func do(t *testing.T, method, u, contentType, body string, header ...string) rep
 	return r
 }
 
+// noRedirects answers with the redirect itself, so that a test sees where
+// a page sends the browser.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 // doErr sends a request and decodes a JSON answer.
 func doErr(method, u, contentType, body string, header ...string) (reply, error) {
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
@@ -49,7 +53,7 @@ func doErr(method, u, contentType, body string, header ...string) (reply, error)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		return reply{}, err
 	}
@@ -67,7 +71,22 @@ const form = "application/x-www-form-urlencoded"
 // well-formed JSON error with the right status, never a 500, and the
 // database is exactly as it was.
 func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
-	s := testenv.StartServer(t)
+	t.Run("SQLite", func(t *testing.T) { testBadInput(t, testenv.StartServer(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) { testBadInput(t, testenv.StartServer(t, testenv.WithPostgres(t))) })
+}
+
+// validDescription is RFC 6749 §5.2's rule for error_description:
+// printable ASCII except '"' and '\'.
+func validDescription(d string) bool {
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func testBadInput(t *testing.T, s *testenv.Server) {
 	basicPub := "Basic " + base64.StdEncoding.EncodeToString([]byte("print-client:"))
 	dc := url.QueryEscape(pairgate.GrantDeviceCode)
 	cases := []struct {
@@ -107,6 +126,16 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		{"unknown refresh token", "POST", "/oauth/token", form, "grant_type=refresh_token&client_id=print-client&refresh_token=" + secret.Token(secret.PrefixRefreshToken), nil, 400, "invalid_grant"},
 		{"unknown OAuth path", "POST", "/oauth/authorize", form, "", nil, 404, "not_found"},
 		{"revoke without token", "POST", "/oauth/revoke", form, "client_id=print-client", nil, 400, "invalid_request"},
+		// Case 1 of issue 11: text that is not UTF-8 is the caller's
+		// mistake on every store (PostgreSQL refuses to compare it).
+		{"non-UTF-8 client_id at the token endpoint", "POST", "/oauth/token", form, "grant_type=refresh_token&refresh_token=x&client_id=%ff", nil, 400, "invalid_request"},
+		{"non-UTF-8 client_id at device authorization", "POST", "/oauth/device/code", form, "client_id=%ff", nil, 400, "invalid_request"},
+		{"non-UTF-8 client_id at revocation", "POST", "/oauth/revoke", form, "token=x&client_id=%ff", nil, 400, "invalid_request"},
+		{"non-UTF-8 client_id at introspection", "POST", "/oauth/introspect", form, "token=x&client_id=%ff", nil, 400, "invalid_request"},
+		{"non-UTF-8 Basic client id", "POST", "/oauth/token", form, "grant_type=refresh_token&refresh_token=x", []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("%ff:"))}, 400, "invalid_request"},
+		{"non-UTF-8 device name", "POST", "/oauth/device/code", form, "client_id=print-client&device_name=%c3%28", nil, 400, "invalid_request"},
+		{"non-UTF-8 in a JSON body", "POST", "/oauth/pair/", form, "{\"mode\":\"device\",\"hardware_id\":\"\xff\"}", []string{"Authorization", basicPub}, 400, "invalid_request"},
+		{"a JSON parameter given twice", "POST", "/oauth/pair/", form, `{"mode":"device","mode":"user"}`, []string{"Authorization", basicPub}, 400, "invalid_request"},
 	}
 	before := testenv.RowCounts(t, s.DB)
 	for _, tc := range cases {
@@ -120,6 +149,8 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 			}
 			if d, _ := r.body["error_description"].(string); d == "" && r.status != 404 {
 				t.Errorf("no error_description: %s", r.raw)
+			} else if !validDescription(d) {
+				t.Errorf("error_description outside RFC 6749 §5.2: %q", d)
 			}
 			if r.status == 401 && r.header.Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
@@ -138,6 +169,68 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
 			t.Errorf("device API with %.20q: %d %s", h, r.status, r.raw)
 		}
+	}
+
+	// The admin API: its own error format, never a 500, nothing written.
+	admin := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+testenv.AdminPassword))}
+	key := do(t, "POST", s.URL+"/api/v1/api-keys", "application/json", `{"name":"bad input","scopes":["read","codes:write","devices:write","clients:write"]}`, admin...).body["key"].(string)
+	bearer := []string{"Authorization", "Bearer " + key}
+	do(t, "GET", s.URL+"/api/v1/devices", "", "", bearer...) // the key's first use is an audit event of its own
+	before = testenv.RowCounts(t, s.DB)
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		says                     string
+	}{
+		{"non-UTF-8 device id", "GET", "/api/v1/devices/%ff", "", 404, ""},
+		{"non-UTF-8 device id to delete", "DELETE", "/api/v1/devices/%ff%fe", "", 404, ""},
+		{"non-UTF-8 client id", "GET", "/api/v1/clients/%ff", "", 404, ""},
+		{"non-UTF-8 search", "GET", "/api/v1/devices?q=%ff", "", 400, "UTF-8"},
+		{"non-UTF-8 account", "DELETE", "/api/v1/users/%ff", "", 404, ""},
+		{"non-UTF-8 in a JSON body", "POST", "/api/v1/clients", "{\"client_id\":\"x\",\"name\":\"\xff\",\"public\":true,\"grant_types\":[\"refresh_token\"],\"scopes\":[\"printing\"]}", 400, "UTF-8"},
+		// Case 12: one field, one spelling.
+		{"a key given twice", "POST", "/api/v1/authorization-codes", `{"ttl":"6h","ttl":"never"}`, 400, "more than once"},
+		{"a key in other letter case", "POST", "/api/v1/authorization-codes", `{"ttl":"6h","TTL":"never"}`, 400, ""},
+		{"a key in upper case alone", "POST", "/api/v1/authorization-codes", `{"TTL":"never"}`, 400, "lower case"},
+		{"a nested key twice", "POST", "/api/v1/clients", `{"client_id":"x","name":"X","public":true,"grant_types":["refresh_token"],"scopes":["printing"],"extra":{"a":1,"a":2}}`, 400, ""},
+		{"a wrong type", "POST", "/api/v1/authorization-codes", `{"ttl":30}`, 400, "must be a string"},
+		{"a wrong type in a list", "POST", "/api/v1/clients", `{"client_id":"x","name":"X","public":"yes","grant_types":["refresh_token"],"scopes":["printing"]}`, 400, "must be true or false"},
+		{"an unknown field", "POST", "/api/v1/authorization-codes", `{"ttl":"6h","tll":"x"}`, 400, "unknown field 'tll'"},
+	} {
+		t.Run("admin API: "+tc.name, func(t *testing.T) {
+			r := do(t, tc.method, s.URL+tc.path, "application/json", tc.body, bearer...)
+			e, _ := r.body["error"].(map[string]any)
+			msg, _ := e["message"].(string)
+			if r.status != tc.status || msg == "" || !strings.Contains(msg, tc.says) {
+				t.Fatalf("got %d %s, want %d saying %q", r.status, r.raw, tc.status, tc.says)
+			}
+			for _, goType := range []string{"int", "string]", "[]", "admin.", "adminapi.", "json:"} {
+				if strings.Contains(msg, goType) {
+					t.Errorf("the message shows Go's words (%q): %s", goType, msg)
+				}
+			}
+		})
+	}
+	if after := testenv.RowCounts(t, s.DB); !maps.Equal(before, after) {
+		t.Fatalf("refused admin requests changed the database:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// A User-Agent cut at a byte count could split a character, which
+	// PostgreSQL refuses: 255 ASCII bytes and then an é.
+	ua := strings.Repeat("a", 255) + "é"
+	if r := do(t, "POST", s.URL+"/oauth/device/code", form, "client_id=print-client", "User-Agent", ua); r.status != 200 {
+		t.Errorf("device authorization with a long User-Agent: %d %s", r.status, r.raw)
+	}
+	if r := do(t, "POST", s.URL+"/oauth/pair/", form, `{"mode":"device"}`, "User-Agent", ua, "Authorization", basicPub); r.status != 200 {
+		t.Errorf("pairing with a long User-Agent: %d %s", r.status, r.raw)
+	}
+	v := url.Values{"username": {"admin"}, "password": {testenv.AdminPassword}}
+	if r := do(t, "POST", s.URL+"/auth/signin/", form, v.Encode(), "User-Agent", ua); r.status != 303 {
+		t.Errorf("sign-in with a long User-Agent: %d %s", r.status, r.raw)
+	}
+	code, _ := s.CreateCode(t, pairgate.TTL30Minutes)
+	if r := do(t, "POST", s.URL+"/portal", form, url.Values{"code": {code}}.Encode(), "User-Agent", ua); r.status != 303 {
+		t.Errorf("the portal with a long User-Agent: %d %s", r.status, r.raw)
 	}
 }
 

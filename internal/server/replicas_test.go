@@ -141,8 +141,10 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	// tokens signed before still verify.
 	before := authorize(t, approver, r2, "REPL-2")
 	oldKid := kidOf(t, before["access_token"].(string))
-	cmd := exec.Command(testenv.Binary(t), "keys", "rotate", "--db", dsn)
-	cmd.Env = append(cmd.Environ(), "PAIRGATE_MASTER_KEY="+mk)
+	// The database URL, password included, goes in the environment, which
+	// other local users cannot read, not on the command line.
+	cmd := exec.Command(testenv.Binary(t), "keys", "rotate")
+	cmd.Env = append(cmd.Environ(), "PAIRGATE_MASTER_KEY="+mk, "PAIRGATE_DB="+dsn)
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "rotated signing key") {
 		t.Fatalf("pairgate keys rotate: %v\n%s", err, out)
 	}
@@ -167,9 +169,14 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	}
 
 	// A device deleted once is refused by every replica from the next
-	// request on.
+	// request on. (Authorizing "REPL-1" again without a key is another
+	// device, DESIGN.md 2.1: its token is the second device's.)
 	at := tokens["access_token"].(string)
 	last := authorize(t, approver, r1, "REPL-1")
+	lastID, _ := claimsOf(t, last["access_token"].(string))["device_id"].(string)
+	if lastID == devID || lastID == "" {
+		t.Fatalf("authorizing REPL-1 again without a key took over device %s", devID)
+	}
 	for _, rep := range reps {
 		if st := deviceStatus(t, rep.URL, last["access_token"].(string)); st != 200 {
 			t.Fatalf("device API on %s before deletion: %d", rep.URL, st)
@@ -181,8 +188,10 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 	if keyResp.status != 201 {
 		t.Fatalf("API key on replica 2: %d %s", keyResp.status, keyResp.raw)
 	}
-	if del := do(t, "DELETE", r2.URL+"/api/v1/devices/"+devID, "", "", "Authorization", "Bearer "+keyResp.body["key"].(string)); del.status != 204 {
-		t.Fatalf("delete on replica 2: %d %s", del.status, del.raw)
+	for _, id := range []string{devID, lastID} {
+		if del := do(t, "DELETE", r2.URL+"/api/v1/devices/"+id, "", "", "Authorization", "Bearer "+keyResp.body["key"].(string)); del.status != 204 {
+			t.Fatalf("delete on replica 2: %d %s", del.status, del.raw)
+		}
 	}
 	for _, rep := range reps {
 		if st := deviceStatus(t, rep.URL, at); st != 401 {

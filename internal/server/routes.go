@@ -30,6 +30,8 @@ func (s *Server) routes() *http.ServeMux {
 	get("/.well-known/oauth-authorization-server", o.Handle(o.Metadata))
 	get("/.well-known/openid-configuration", o.Handle(o.Metadata))
 	get("/.well-known/jwks.json", o.Handle(o.JWKS))
+	// Token status lists (draft-ietf-oauth-status-list).
+	get("/statuslists/{n}", o.Handle(o.StatusList))
 
 	// OAuth endpoints. {$} pins a trailing-slash path to itself rather
 	// than its whole subtree.

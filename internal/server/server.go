@@ -13,6 +13,7 @@ import (
 	"github.com/pairgate/pairgate/internal/audit"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 	"github.com/pairgate/pairgate/internal/web"
@@ -35,6 +36,7 @@ type Server struct {
 	pages   *web.Pages
 	metrics *metrics.Metrics
 	audit   *audit.Recorder
+	sweep   *lifecycle.Service
 	ip      httpx.ClientIP
 	log     *slog.Logger
 	now     func() time.Time
@@ -45,27 +47,28 @@ type Server struct {
 // Deps are the ready-made pieces the server routes to. Every field is
 // required.
 type Deps struct {
-	Store   pairgate.Store
-	Grants  *grants.Service
-	Keyring *accesstoken.Keyring
-	OAuth   *oauth.Handlers
-	API     *api.Handlers
-	Pages   *web.Pages
-	Metrics *metrics.Metrics
-	Audit   *audit.Recorder
-	IP      httpx.ClientIP
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store     pairgate.Store
+	Grants    *grants.Service
+	Keyring   *accesstoken.Keyring
+	OAuth     *oauth.Handlers
+	API       *api.Handlers
+	Pages     *web.Pages
+	Metrics   *metrics.Metrics
+	Audit     *audit.Recorder
+	Lifecycle *lifecycle.Service
+	IP        httpx.ClientIP
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // New builds the server.
 func New(cfg Config, d Deps) (*Server, error) {
 	if d.Store == nil || d.Grants == nil || d.Keyring == nil || d.OAuth == nil || d.API == nil || d.Pages == nil ||
-		d.Metrics == nil || d.Audit == nil || d.Log == nil || d.Now == nil || cfg.GCInterval <= 0 {
+		d.Metrics == nil || d.Audit == nil || d.Lifecycle == nil || d.Log == nil || d.Now == nil || cfg.GCInterval <= 0 {
 		return nil, errors.New("server: every dependency and a GC interval are required")
 	}
 	s := &Server{store: d.Store, grants: d.Grants, keyring: d.Keyring, oauth: d.OAuth, api: d.API, pages: d.Pages,
-		metrics: d.Metrics, audit: d.Audit, ip: d.IP, log: d.Log, now: d.Now, cfg: cfg}
+		metrics: d.Metrics, audit: d.Audit, sweep: d.Lifecycle, ip: d.IP, log: d.Log, now: d.Now, cfg: cfg}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }
@@ -116,6 +119,9 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 		s.log.Info("garbage collected", "device_authorizations", r.DeviceAuthorizations, "authorization_codes", r.AuthorizationCodes, "refresh_tokens", r.RefreshTokens,
 			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
 			"sessions", r.Sessions, "rate_limits", r.RateLimits, "authorization_codes", r.AuthorizationCodes, "audit_events", r.AuditEvents)
+	}
+	if _, err := s.sweep.Sweep(ctx); err != nil {
+		s.log.Warn("inactivity sweep failed", "err", err)
 	}
 	s.grants.Sweep()
 	if s.cfg.KeyRotationPeriod > 0 {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,22 +10,48 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-func (s *Store) AppendAuditEvent(ctx context.Context, e *pairgate.AuditEvent) error {
+const insertAuditEvent = `INSERT INTO audit_events (id, time, action, actor_type, actor_id, actor_name, target, ip, details)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+func auditArgs(e *pairgate.AuditEvent) ([]any, error) {
 	details := "{}"
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return pairgate.Internal(err, "audit details")
+			return nil, pairgate.Internal(err, "audit details")
 		}
 		details = string(b)
 	}
-	_, err := s.exec(ctx, `INSERT INTO audit_events (id, time, action, actor_type, actor_id, actor_name, target, ip, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, ns(e.Time), e.Action, e.ActorType, e.ActorID, e.ActorName, e.Target, e.IP, details)
+	return []any{e.ID, ns(e.Time), e.Action, e.ActorType, e.ActorID, e.ActorName, e.Target, e.IP, details}, nil
+}
+
+func (s *Store) AppendAuditEvent(ctx context.Context, e *pairgate.AuditEvent) error {
+	args, err := auditArgs(e)
 	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, insertAuditEvent, args...); err != nil {
 		return s.fail(err, "append audit event")
 	}
 	return nil
+}
+
+func (s *Store) AppendAuditEvents(ctx context.Context, es []*pairgate.AuditEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
+	return s.tx(ctx, "append audit events", func(tx *sql.Tx) error {
+		for _, e := range es {
+			args, err := auditArgs(e)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, insertAuditEvent, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {

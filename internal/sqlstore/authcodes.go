@@ -8,15 +8,16 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-const authCodeColumns = `id, code_hash, sealed_code, ttl, created_at, expires_at, created_by, uses, last_used_at`
+const authCodeColumns = `id, code_hash, sealed_code, ttl, created_at, expires_at, created_by, uses, last_used_at, label, ephemeral_idle`
 
 func scanAuthCode(row interface{ Scan(...any) error }) (*pairgate.AuthorizationCode, error) {
 	var c pairgate.AuthorizationCode
 	var ttl string
-	var created, expires, used int64
-	if err := row.Scan(&c.ID, &c.CodeHash, &c.SealedCode, &ttl, &created, &expires, &c.CreatedBy, &c.Uses, &used); err != nil {
+	var created, expires, used, idle int64
+	if err := row.Scan(&c.ID, &c.CodeHash, &c.SealedCode, &ttl, &created, &expires, &c.CreatedBy, &c.Uses, &used, &c.Label, &idle); err != nil {
 		return nil, err
 	}
+	c.EphemeralIdle = time.Duration(idle)
 	c.TTL = pairgate.CodeTTL(ttl)
 	c.CreatedAt, c.ExpiresAt, c.LastUsedAt = tm(created), tm(expires), tm(used)
 	return &c, nil
@@ -27,8 +28,9 @@ func scanAuthCode(row interface{ Scan(...any) error }) (*pairgate.AuthorizationC
 func unexpired(n string) string { return `(expires_at = 0 OR expires_at > ` + n + `)` }
 
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c *pairgate.AuthorizationCode) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.ID, c.CodeHash, c.SealedCode, string(c.TTL), ns(c.CreatedAt), ns(c.ExpiresAt), c.CreatedBy, c.Uses, ns(c.LastUsedAt))
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.CodeHash, c.SealedCode, string(c.TTL), ns(c.CreatedAt), ns(c.ExpiresAt), c.CreatedBy, c.Uses, ns(c.LastUsedAt),
+		c.Label, int64(c.EphemeralIdle))
 	if s.d.isUnique(err) {
 		return pairgate.Errorf(pairgate.ECONFLICT, "code collides with a stored one")
 	}

@@ -18,7 +18,7 @@ func (s *Store) AuthorizeBrowser(ctx context.Context, d *pairgate.Device, sess *
 		var err error
 		dev, err = s.upsertDevice(ctx, tx, d)
 		if s.d.isForeignKey(err) {
-			return pairgate.Errorf(pairgate.ENOTFOUND, "client %q not found", d.ClientID)
+			return pairgate.Errorf(pairgate.ENOTFOUND, "client '%s' not found", d.ClientID)
 		}
 		if err != nil {
 			return err

@@ -6,53 +6,100 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pairgate/pairgate"
 )
 
 // deviceColumns are what an authorization writes; a device's state and
 // family are written by the operations that change them.
-const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip`
+const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth_code_id, user_id, scopes, authorized_at, last_seen_at, last_ip, dpop_jkt, authorized_ip, ephemeral_idle`
 
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
+// deviceRead is deviceRow and the mark of DESIGN.md 2.1, computed when
+// read, from a query whose table is devices: the oldest other device of
+// the same client that claims the same hardware id. Computing it keeps it
+// true whatever happens to the other device, with no column to keep in
+// step; devices_client_hardware makes it one index probe.
+const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
+	AND o.hardware_id = devices.hardware_id AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
+
 func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
+	return scanDeviceInto(row)
+}
+
+// scanDeviceMarked scans deviceRead.
+func scanDeviceMarked(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
+	var same string
+	d, err := scanDeviceInto(row, &same)
+	if err != nil {
+		return nil, err
+	}
+	d.SameHardwareAs = same
+	return d, nil
+}
+
+func scanDeviceInto(row interface{ Scan(...any) error }, extra ...any) (*pairgate.Device, error) {
 	var d pairgate.Device
 	var mode, scopes string
-	var authorized, seen, changed int64
-	if err := row.Scan(&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
-		&scopes, &authorized, &seen, &d.LastIP, &d.State, &changed, &d.FamilyID); err != nil {
+	var authorized, seen, changed, idle int64
+	dest := []any{&d.ID, &d.ClientID, &d.Name, &d.HardwareID, &mode, &d.AuthMethod, &d.AuthCodeID, &d.UserID,
+		&scopes, &authorized, &seen, &d.LastIP, &d.DPoPJKT, &d.AuthorizedIP, &idle, &d.State, &changed, &d.FamilyID}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	d.Mode = pairgate.Mode(mode)
 	d.Scopes = splitList(scopes)
 	d.AuthorizedAt, d.LastSeenAt, d.StateChangedAt = tm(authorized), tm(seen), tm(changed)
+	d.EphemeralIdle = time.Duration(idle)
 	return &d, nil
 }
 
-// upsertDevice records d: a new row, or, for a known client and non-empty
-// hardware id, the existing row updated in place so that the inventory never
-// holds the same device twice (DESIGN.md 2.1). It returns the stored row.
+// reauthorized is what an authorization changes on a device it updates.
+const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, mode = excluded.mode,
+	auth_method = excluded.auth_method, auth_code_id = excluded.auth_code_id, user_id = excluded.user_id,
+	scopes = excluded.scopes, authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at,
+	last_ip = excluded.last_ip, authorized_ip = excluded.authorized_ip, ephemeral_idle = excluded.ephemeral_idle`
+
+// upsertDevice records d under the identity rule of DESIGN.md 2.1 (see
+// pairgate.Store): the device of the same client that holds the key the
+// request proved (d.DPoPJKT) is updated in place; a browser coming back
+// with its own random id updates its row; anything else is a new row,
+// whatever hardware id it claims. It returns the stored row.
+//
+// Two requests proving one key at once both reach the unique index on
+// (client_id, dpop_jkt): one inserts, the other waits for it (PostgreSQL)
+// or runs after it (SQLite's single writer) and updates the row it made.
 func (s *Store) upsertDevice(ctx context.Context, tx *sql.Tx, d *pairgate.Device) (*pairgate.Device, error) {
 	// A new device is active from its authorization on; an existing one
 	// keeps its state until the authorization issues tokens (insertFamily).
-	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)`
-	if d.HardwareID != "" {
-		// The conflict target names the partial index's predicate, which
-		// both SQLite and PostgreSQL require to pick a partial index.
-		q += ` ON CONFLICT (client_id, hardware_id) WHERE hardware_id <> '' DO UPDATE SET
-			name = excluded.name, mode = excluded.mode, auth_method = excluded.auth_method,
-			auth_code_id = excluded.auth_code_id, user_id = excluded.user_id, scopes = excluded.scopes,
-			authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip`
+	q := `INSERT INTO devices (` + deviceColumns + `, state_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $10)`
+	// The conflict targets name their partial index's predicate, which
+	// both SQLite and PostgreSQL require to pick a partial index.
+	switch {
+	case d.DPoPJKT != "":
+		q += ` ON CONFLICT (client_id, dpop_jkt) WHERE dpop_jkt <> '' DO UPDATE SET ` + reauthorized
+	case d.ClientID == pairgate.BrowserClientID && d.HardwareID != "":
+		q += ` ON CONFLICT (client_id, hardware_id) WHERE client_id = 'pairgate-browser' AND hardware_id <> '' DO UPDATE SET ` + reauthorized
 	}
 	q += ` RETURNING ` + deviceRow
 	return scanDevice(tx.QueryRowContext(ctx, q, d.ID, d.ClientID, d.Name, d.HardwareID, string(d.Mode), d.AuthMethod,
-		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP))
+		d.AuthCodeID, d.UserID, d.Scopes.String(), ns(d.AuthorizedAt), ns(d.LastSeenAt), d.LastIP, d.DPoPJKT, authorizedIP(d), int64(d.EphemeralIdle)))
+}
+
+// authorizedIP is where an authorization came from: its request's address,
+// which is the device's last address at that moment.
+func authorizedIP(d *pairgate.Device) string {
+	if d.AuthorizedIP != "" {
+		return d.AuthorizedIP
+	}
+	return d.LastIP
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
-	d, err := scanDevice(s.readRow(ctx, `SELECT `+deviceRow+` FROM devices WHERE id = $1`, id))
+	d, err := scanDeviceMarked(s.readRow(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 	}
@@ -63,10 +110,11 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, err
 }
 
 // likePattern escapes LIKE's wildcards so that a search is a substring
-// match of exactly what was typed.
-func likePattern(s string) string {
+// match of exactly what was typed, lower-cased as the database's lower()
+// lower-cases the text it is matched against.
+func (s *Store) likePattern(q string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+	return "%" + r.Replace(s.d.lower(q)) + "%"
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
@@ -81,8 +129,22 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		return "$" + strconv.Itoa(len(args))
 	}
 	if f.Search != "" {
-		p := arg(likePattern(f.Search))
-		conds = append(conds, `(lower(name) LIKE `+p+` ESCAPE '\' OR lower(hardware_id) LIKE `+p+` ESCAPE '\' OR lower(client_id) LIKE `+p+` ESCAPE '\' OR lower(id) LIKE `+p+` ESCAPE '\' OR lower(last_ip) LIKE `+p+` ESCAPE '\')`)
+		p := arg(s.likePattern(f.Search))
+		match := `lower(` + s.d.searchText + `) LIKE ` + p + ` ESCAPE '\'`
+		// A term of three characters or more is looked up in the trigram
+		// index first. When it matches few devices (a rare or a missing
+		// term: the case a scan is slow for) the page is found among them;
+		// a common term fills a page quickly in id order, index or not.
+		if n := utf8.RuneCountInString(f.Search); n >= 3 {
+			few, err := s.searchFew(ctx, s.likePattern(f.Search))
+			if err != nil {
+				return nil, s.fail(err, "search devices")
+			}
+			if few {
+				match = `id IN (` + s.d.searchIDs(p) + `)` + ` AND ` + match
+			}
+		}
+		conds = append(conds, match)
 	}
 	if f.ClientID != "" {
 		conds = append(conds, `client_id = `+arg(f.ClientID))
@@ -93,7 +155,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.After != "" {
 		conds = append(conds, `id > `+arg(f.After))
 	}
-	q := `SELECT ` + deviceRow + ` FROM devices`
+	q := `SELECT ` + deviceRead + ` FROM devices`
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
@@ -105,7 +167,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	defer rows.Close()
 	var out []*pairgate.Device
 	for rows.Next() {
-		d, err := scanDevice(rows)
+		d, err := scanDeviceMarked(rows)
 		if err != nil {
 			return nil, s.fail(err, "list devices")
 		}
@@ -117,19 +179,36 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	return out, nil
 }
 
+// searchCap is how many matches make a term common.
+const searchCap = 2000
+
+// searchFew reports whether the pattern matches at most searchCap devices,
+// asking the trigram index.
+func (s *Store) searchFew(ctx context.Context, pattern string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+s.d.searchIDs("$1")+` LIMIT `+strconv.Itoa(searchCap+1)+`) AS m`, pattern).Scan(&n)
+	return n <= searchCap, err
+}
+
 func (s *Store) CountDevices(ctx context.Context) (int, error) {
 	var n int
-	if err := s.readRow(ctx, `SELECT COUNT(*) FROM devices`).Scan(&n); err != nil {
+	// A count kept by triggers (migration 00033): reading it costs the
+	// same with a thousand devices or a million.
+	if err := s.readRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM device_count`).Scan(&n); err != nil {
 		return 0, s.fail(err, "count devices")
 	}
 	return n, nil
 }
 
-func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+func (s *Store) DeleteDevice(ctx context.Context, id string, now time.Time) error {
 	return s.tx(ctx, "delete device", func(tx *sql.Tx) error {
 		// Refresh families and their tokens go by ON DELETE CASCADE, in this
 		// transaction; access tokens fail from the next request on because
-		// every check of one looks the device up.
+		// every check of one looks the device up, and resource servers learn
+		// it from the token status lists.
+		if err := s.revokeStatus(ctx, tx, `device_id = $2 AND revoked_at = 0`, now, id); err != nil {
+			return err
+		}
 		n, err := affected(tx.ExecContext(ctx, `DELETE FROM devices WHERE id = $1`, id))
 		if err != nil {
 			return err

@@ -27,6 +27,25 @@ type dialect struct {
 	// ends. SQLite has no row locks and needs none: its single writer
 	// runs one write transaction at a time.
 	forUpdate string
+	// nextStatusIndex allocates a token status index in tx; statusHighWater
+	// is the first index not yet allocated.
+	nextStatusIndex string
+	statusHighWater string
+	// skipLocked lets replicas sweeping at once take different rows
+	// rather than wait for each other.
+	skipLocked string
+	// rowID names a row in a batched DELETE; skipLockedRows lets
+	// replicas cleaning up at once take different rows.
+	rowID          string
+	skipLockedRows string
+	// searchIDs is a query of the ids of the devices whose search text
+	// matches the LIKE pattern p, through the trigram index.
+	searchIDs func(p string) string
+	// searchText is what a search matches, as the indexes hold it: the
+	// searched columns joined by U+001F, which nobody types.
+	searchText string
+	// lower lower-cases as the database's lower() does.
+	lower func(string) string
 	// snapshot is how a read of several statements sees one state:
 	// SQLite's read transaction in WAL mode does; PostgreSQL's needs
 	// REPEATABLE READ, or each statement sees what committed before it.
@@ -58,7 +77,26 @@ var sqliteDialect = dialect{
 	// finds nothing, and nothing is refused.
 	isEncoding: func(error) bool { return false },
 	forUpdate:  "",
-	snapshot:   &sql.TxOptions{ReadOnly: true},
+	// The single writer makes the counter row uncontended.
+	nextStatusIndex: `UPDATE status_counter SET next = next + 1 WHERE id = 1 RETURNING next - 1`,
+	statusHighWater: `SELECT next FROM status_counter WHERE id = 1`,
+	skipLocked:      "",
+	rowID:           "rowid",
+	skipLockedRows:  "",
+	// The FTS5 trigram index answers LIKE itself, case-insensitively.
+	searchIDs:  func(p string) string { return `SELECT id FROM devices_search WHERE text LIKE ` + p + ` ESCAPE '\'` },
+	searchText: `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`,
+	// SQLite's lower() knows the ASCII letters only.
+	lower: func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	},
+	snapshot: &sql.TxOptions{ReadOnly: true},
 }
 
 var postgresDialect = dialect{
@@ -98,6 +136,17 @@ var postgresDialect = dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "22021" || e.Code == "22P05")
 	},
-	forUpdate: " FOR UPDATE",
-	snapshot:  &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	forUpdate:       " FOR UPDATE",
+	nextStatusIndex: `SELECT nextval('status_idx_seq')`,
+	statusHighWater: `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM status_idx_seq`,
+	skipLocked:      " FOR UPDATE OF d SKIP LOCKED",
+	rowID:           "ctid",
+	skipLockedRows:  " FOR UPDATE SKIP LOCKED",
+	// The expression of the pg_trgm index (migration 00034).
+	searchIDs: func(p string) string {
+		return `SELECT id FROM devices WHERE lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
+	},
+	searchText: `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
+	lower:      strings.ToLower,
+	snapshot:   &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 }

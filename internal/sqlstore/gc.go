@@ -2,50 +2,129 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"strconv"
 	"time"
 
 	"github.com/pairgate/pairgate"
 )
 
+// gcBatch is how many rows one cleanup statement touches: small enough
+// that a statement holds SQLite's single writer for a few milliseconds, so
+// that a backlog of a hundred thousand expired rows is worked off between
+// the requests rather than in front of them. Every condition below has an
+// index (migration 00032), so a batch never scans a table.
+const gcBatch = 500
+
 func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCResult, error) {
 	var r pairgate.GCResult
 	n := ns(now)
-	// Before the expired tokens go: a device whose live family has no
-	// unexpired token left can never refresh again. Guarded by state, so
-	// that replicas running this at once move each device once.
-	expired, err := affected(s.exec(ctx, `UPDATE devices SET state = 'expired', state_changed_at = $1
-		WHERE state = 'active' AND family_id <> '' AND NOT EXISTS (SELECT 1 FROM refresh_tokens t
-			WHERE t.family_id = devices.family_id AND t.rotated_at = 0 AND t.expires_at > $1)`, n))
-	if err != nil {
-		return r, s.fail(err, "garbage collect: expire devices")
+	// The families whose live token expired unused: the device can
+	// never refresh again, so the device is expired and the family goes
+	// with its tokens. Replicas running this at once move each one once:
+	// the device update is guarded by its state, and a family deleted by
+	// one is not found by another.
+	lapseAll := func() error {
+		for {
+			moved, fams, done, err := s.lapseFamilies(ctx, n)
+			if err != nil {
+				return s.fail(err, "garbage collect: lapsed families")
+			}
+			r.DevicesExpired += moved
+			r.RefreshFamilies += fams
+			if done {
+				return nil
+			}
+		}
 	}
-	r.DevicesExpired = expired
 	// Every statement deletes only rows whose time has passed, so replicas
 	// running this at once delete each row once and disagree about nothing.
 	steps := []struct {
 		count *int64
-		q     string
+		table string
+		cond  string
 		arg   int64
 	}{
-		{&r.DeviceAuthorizations, `DELETE FROM device_authorizations WHERE expires_at <= $1`, n - int64(pairgate.ExpiredGrantRetention)},
-		{&r.AuthorizationCodes, `DELETE FROM authorization_codes WHERE expires_at <> 0 AND expires_at <= $1`, n},
-		{&r.RefreshTokens, `DELETE FROM refresh_tokens WHERE expires_at <= $1`, n},
-		{&r.RefreshTokens, `DELETE FROM refresh_tokens WHERE rotated_at <> 0 AND rotated_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},
-		{&r.RefreshFamilies, `DELETE FROM refresh_families WHERE revoked_at <> 0 AND revoked_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},
-		{&r.RefreshFamilies, `DELETE FROM refresh_families WHERE created_at <= $1 AND NOT EXISTS
-			(SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id AND t.rotated_at = 0)`, n},
-		{&r.RevokedAccessTokens, `DELETE FROM revoked_access_tokens WHERE expires_at <= $1`, n},
-		{&r.SigningKeys, `DELETE FROM signing_keys WHERE retired_at <> 0 AND expires_at <= $1`, n},
-		{&r.Sessions, `DELETE FROM sessions WHERE expires_at <= $1`, n},
-		{&r.AuditEvents, `DELETE FROM audit_events WHERE time <= $1`, n - int64(pairgate.AuditRetention)},
-		{&r.RateLimits, `DELETE FROM rate_limits WHERE window_end <= $1`, n},
+		{&r.DeviceAuthorizations, "device_authorizations", `expires_at <= $1`, n - int64(pairgate.ExpiredGrantRetention)},
+		{&r.AuthorizationCodes, "authorization_codes", `expires_at <> 0 AND expires_at <= $1`, n},
+		{&r.RefreshTokens, "refresh_tokens", `expires_at <= $1`, n},
+		{&r.RefreshTokens, "refresh_tokens", `rotated_at <> 0 AND rotated_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},
+		{&r.RefreshFamilies, "refresh_families", `revoked_at <> 0 AND revoked_at <= $1`, n - int64(pairgate.RotatedTokenRetention)},
+		{&r.RevokedAccessTokens, "revoked_access_tokens", `expires_at <= $1`, n},
+		{&r.SigningKeys, "signing_keys", `retired_at <> 0 AND expires_at <= $1`, n},
+		{&r.Sessions, "sessions", `expires_at <= $1`, n},
+		{&r.AuditEvents, "audit_events", `time <= $1`, n - int64(pairgate.AuditRetention)},
+		{&r.RateLimits, "rate_limits", `window_end <= $1`, n},
+		{&r.TokenStatuses, "token_status", `changed_at <= $1`, n - int64(pairgate.StatusRetention)},
+		{&r.DPoPProofs, "dpop_proofs", `expires_at <= $1`, n},
 	}
-	for _, st := range steps {
-		c, err := affected(s.exec(ctx, st.q, st.arg))
-		if err != nil {
-			return r, s.fail(err, "garbage collect")
+	for i, st := range steps {
+		if i == 4 {
+			// Before the families' own step: the families whose live token
+			// expired unused (its row just went above).
+			if err := lapseAll(); err != nil {
+				return r, err
+			}
 		}
-		*st.count += c
+		for {
+			c, err := affected(s.exec(ctx, `DELETE FROM `+st.table+` WHERE `+s.d.rowID+` IN (SELECT `+s.d.rowID+` FROM `+st.table+
+				` WHERE `+st.cond+` LIMIT `+itoa(gcBatch)+s.d.skipLockedRows+`)`, st.arg))
+			if err != nil {
+				return r, s.fail(err, "garbage collect "+st.table)
+			}
+			*st.count += c
+			if c < gcBatch || ctx.Err() != nil {
+				break
+			}
+		}
 	}
 	return r, nil
 }
+
+// lapseFamilies ends one batch of families whose live token expired:
+// their devices expire, their status indexes are set (an access token of
+// theirs may outlive a short refresh lifetime), and they are deleted with
+// their tokens. done is true when the batch was the last.
+func (s *Store) lapseFamilies(ctx context.Context, n int64) (moved, families int64, done bool, err error) {
+	err = s.tx(ctx, "lapse families", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM refresh_families WHERE revoked_at = 0 AND live_expires_at <= $1
+			LIMIT `+itoa(gcBatch)+s.d.skipLockedRows, n)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		done = len(ids) < gcBatch
+		if len(ids) == 0 {
+			return nil
+		}
+		in, args := inList(ids, 2)
+		args[0] = n
+		if moved, err = affected(tx.ExecContext(ctx, `UPDATE devices SET state = 'expired', state_changed_at = $1
+			WHERE state = 'active' AND family_id IN `+in, args...)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO token_status (idx, changed_at)
+			SELECT status_idx, $1 FROM refresh_families WHERE status_idx >= 0 AND id IN `+in+`
+			ON CONFLICT (idx) DO NOTHING`, args...); err != nil {
+			return err
+		}
+		only, idArgs := inList(ids, 1)
+		families, err = affected(tx.ExecContext(ctx, `DELETE FROM refresh_families WHERE id IN `+only, idArgs...))
+		return err
+	})
+	return moved, families, done, err
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

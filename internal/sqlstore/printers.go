@@ -94,7 +94,7 @@ func (s *Store) ListPrinters(ctx context.Context, f pairgate.PrinterFilter) ([]*
 	q := `SELECT ` + printerColumns + ` FROM printers`
 	var args []any
 	if f.Search != "" {
-		args = append(args, likePattern(f.Search))
+		args = append(args, s.likePattern(f.Search))
 		q += ` WHERE name_key LIKE $1 ESCAPE '\' OR lower(location) LIKE $1 ESCAPE '\' OR lower(description) LIKE $1 ESCAPE '\' OR lower(uri) LIKE $1 ESCAPE '\'`
 	}
 	q += ` ORDER BY name_key, id`

@@ -14,13 +14,19 @@ import (
 // the families it revoked stop working with it. A deleted device makes the
 // insert fail its foreign key.
 func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) error {
+	if err := s.revokeStatus(ctx, tx, `device_id = $2 AND revoked_at = 0`, fam.CreatedAt, fam.DeviceID); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE device_id = $2 AND revoked_at = 0`,
 		ns(fam.CreatedAt), fam.DeviceID); err != nil {
 		return err
 	}
 	fam.Generation = 1
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 1, 0)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt))
+	if err := tx.QueryRowContext(ctx, s.d.nextStatusIndex).Scan(&fam.StatusIndex); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx, live_expires_at, dpop_jkt)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7, $8, $9)`, fam.ID, fam.DeviceID, fam.ClientID, fam.Subject, fam.Scopes.String(), ns(fam.CreatedAt), fam.StatusIndex, ns(first.ExpiresAt), fam.DPoPJKT)
 	if s.d.isForeignKey(err) {
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
@@ -84,10 +90,10 @@ func (s *Store) readToken(ctx context.Context, q rowQuerier, hash []byte) (*toke
 	var scopes string
 	var created, revoked int64
 	err := q.QueryRowContext(ctx, `SELECT f.id, f.device_id, f.client_id, f.subject, f.scopes, f.created_at, f.generation, f.revoked_at,
-			t.generation, t.expires_at, t.rotated_at
+			f.status_idx, f.dpop_jkt, t.generation, t.expires_at, t.rotated_at
 		FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, hash).
 		Scan(&t.fam.ID, &t.fam.DeviceID, &t.fam.ClientID, &t.fam.Subject, &scopes, &created, &t.fam.Generation, &revoked,
-			&t.gen, &t.expiresAt, &t.rotatedAt)
+			&t.fam.StatusIndex, &t.fam.DPoPJKT, &t.gen, &t.expiresAt, &t.rotatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 			}
 			if n == 1 {
 				gen := t.gen + 1
-				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1 WHERE id = $2`, gen, t.fam.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1, live_expires_at = $2 WHERE id = $3`, gen, ns(next.ExpiresAt), t.fam.ID); err != nil {
 					return err
 				}
 				if err := s.insertToken(ctx, tx, t.fam.ID, gen, next); err != nil {
@@ -204,9 +210,12 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	switch state {
 	case pairgate.DeviceSignedOut, pairgate.DeviceRevoked, pairgate.DeviceExpired:
 	default:
-		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be %q", state)
+		return pairgate.Errorf(pairgate.EINVALID, "a revoked device's state cannot be '%s'", state)
 	}
 	return s.tx(ctx, "revoke refresh family", func(tx *sql.Tx) error {
+		if err := s.revokeStatus(ctx, tx, `id = $2 AND revoked_at = 0`, now, familyID); err != nil {
+			return err
+		}
 		n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ns(now), familyID))
 		if err != nil || n == 0 {
 			return err
@@ -239,4 +248,43 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 		return false, s.fail(err, "check access token")
 	}
 	return true, nil
+}
+
+// revokeStatus marks, in tx, the status indexes of the families that
+// where selects (its parameter $2 is arg) as revoked at now: the published
+// token status lists flip their bits with the revocation, in the same
+// transaction. Families from before status lists have none.
+func (s *Store) revokeStatus(ctx context.Context, tx *sql.Tx, where string, now time.Time, arg any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO token_status (idx, changed_at)
+		SELECT status_idx, $1 FROM refresh_families WHERE status_idx >= 0 AND `+where+`
+		ON CONFLICT (idx) DO NOTHING`, ns(now), arg)
+	return err
+}
+
+func (s *Store) RevokedStatusIndexes(ctx context.Context, from, to int64) ([]int64, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT idx FROM token_status WHERE idx >= $1 AND idx < $2 ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, s.fail(err, "read token status")
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var i int64
+		if err := rows.Scan(&i); err != nil {
+			return nil, s.fail(err, "read token status")
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "read token status")
+	}
+	return out, nil
+}
+
+func (s *Store) StatusIndexHighWater(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.rdb.QueryRowContext(ctx, s.d.statusHighWater).Scan(&n); err != nil {
+		return 0, s.fail(err, "read token status high water")
+	}
+	return n, nil
 }

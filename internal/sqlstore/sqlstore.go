@@ -42,6 +42,7 @@ type Store struct {
 
 	reads, writes *stmtCache
 	onError       func(kind string)
+	proofs        *proofBatcher // the DPoP replay cache's group commit
 
 	// printerSnap is the latest printerSnapshot this replica read.
 	printerSnap atomic.Pointer[printerSnapshot]
@@ -161,7 +162,9 @@ func openPostgres(dsn string) (*Store, error) {
 }
 
 func newStore(d dialect, wdb, rdb *sql.DB) *Store {
-	return &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
+	s := &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
+	s.startProofBatcher()
+	return s
 }
 
 func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
@@ -198,6 +201,7 @@ func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.proofs.stop()
 	s.reads.close()
 	s.writes.close()
 	err := s.wdb.Close()

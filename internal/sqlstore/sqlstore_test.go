@@ -10,6 +10,9 @@ import (
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
+// TestMain stops the private PostgreSQL the tests start (testenv.Main).
+func TestMain(m *testing.M) { testenv.Main(m) }
+
 func open(t *testing.T, dsn string) pairgate.Store {
 	s, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *Store) CreateUser(ctx context.Context, u *pairgate.User) error {
 	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		u.ID, u.Username, u.PasswordHash, u.Role, ns(u.CreatedAt), ns(u.PasswordChangedAt))
 	if s.d.isUnique(err) {
-		return pairgate.Errorf(pairgate.ECONFLICT, "user %q already exists", u.Username)
+		return pairgate.Errorf(pairgate.ECONFLICT, "user '%s' already exists", u.Username)
 	}
 	if err != nil {
 		return s.fail(err, "create user")
@@ -127,7 +127,7 @@ func (s *Store) lockRoles(ctx context.Context, tx *sql.Tx, id string) (*pairgate
 }
 
 func lastAdmin(u *pairgate.User) error {
-	return pairgate.Errorf(pairgate.ECONFLICT, "%q is the last admin account; create another admin first", u.Username)
+	return pairgate.Errorf(pairgate.ECONFLICT, "'%s' is the last admin account; create another admin first", u.Username)
 }
 
 func (s *Store) SetUserRole(ctx context.Context, id, role string, now time.Time) error {
@@ -157,7 +157,7 @@ func (s *Store) SetUserRole(ctx context.Context, id, role string, now time.Time)
 	})
 }
 
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error {
 	return s.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		u, others, err := s.lockRoles(ctx, tx, id)
 		if err != nil {
@@ -174,6 +174,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		// A user-mode token speaks for the person; with the person gone it
 		// must stop working (the families go by cascade).
+		if err := s.revokeStatus(ctx, tx, `revoked_at = 0 AND device_id IN (SELECT id FROM devices WHERE mode = 'user' AND user_id = $2)`, now, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE mode = 'user' AND user_id = $1`, id); err != nil {
 			return err
 		}

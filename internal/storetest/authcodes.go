@@ -25,10 +25,16 @@ func mkCode(t *testing.T, s pairgate.Store, ttl pairgate.CodeTTL, created time.T
 // empty family subject (device mode).
 func redeemCode(t *testing.T, s pairgate.Store, c *pairgate.Client, codeID, hw, name string, now time.Time) (*pairgate.Device, *pairgate.RefreshFamily, []byte, error) {
 	t.Helper()
+	return redeemCodeWithKey(t, s, c, codeID, hw, name, "", now)
+}
+
+func redeemCodeWithKey(t *testing.T, s pairgate.Store, c *pairgate.Client, codeID, hw, name, jkt string, now time.Time) (*pairgate.Device, *pairgate.RefreshFamily, []byte, error) {
+	t.Helper()
 	d := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: name, HardwareID: hw, Mode: pairgate.ModeDevice,
 		AuthMethod: pairgate.AuthByAuthorizationCode, AuthCodeID: codeID, Scopes: pairgate.ParseScopes("printing"),
-		AuthorizedAt: now, LastSeenAt: now, LastIP: "192.0.2.30"}
+		AuthorizedAt: now, LastSeenAt: now, LastIP: "192.0.2.30", DPoPJKT: jkt}
 	fam := family(c.ID, "", now)
+	fam.DPoPJKT = jkt
 	tok := newToken(now)
 	dev, err := s.IssueRefreshFamily(ctx(t), d, fam, tok)
 	return dev, fam, tok.Hash, err
@@ -209,19 +215,28 @@ func testAuthorizationCodeReusable(t *testing.T, s pairgate.Store) {
 }
 
 // testAuthorizationCodeSameHardware: DESIGN.md 2.1 for codes. The same
-// client and hardware id redeeming again, even with another code, updates
-// its one device, and the device's earlier family dies.
+// client and hardware id redeeming again without the device's key, even
+// with another code, is a new device and leaves the first alone; with the
+// key it updates its one device, and the device's earlier family dies.
 func testAuthorizationCodeSameHardware(t *testing.T, s pairgate.Store) {
 	cl := mkClient(t, s)
 	first := mkCode(t, s, pairgate.TTL60Minutes, t0)
 	second := mkCode(t, s, pairgate.TTLNever, t0)
-	d1, _, tok1, err := redeemCode(t, s, cl, first.ID, "SN-42", "Old name", t0)
+	d1, _, tok1, err := redeemCodeWithKey(t, s, cl, first.ID, "SN-42", "Old name", "jkt-42", t0)
 	must(t, err)
 	later := t0.Add(10 * time.Minute)
-	d2, fam2, tok2, err := redeemCode(t, s, cl, second.ID, "SN-42", "New name", later)
+	imp, _, _, err := redeemCode(t, s, cl, second.ID, "SN-42", "Impostor", later)
+	must(t, err)
+	if imp.ID == d1.ID || imp.SameHardwareAs != d1.ID {
+		t.Fatalf("a redemption without the key: %+v, first %s", imp, d1.ID)
+	}
+	if _, live, _ := s.LookupRefreshToken(ctx(t), tok1, later); !live {
+		t.Fatal("a redemption without the key revoked the device")
+	}
+	d2, fam2, tok2, err := redeemCodeWithKey(t, s, cl, second.ID, "SN-42", "New name", "jkt-42", later)
 	must(t, err)
 	if d2.ID != d1.ID {
-		t.Fatalf("same client+hardware id made two devices: %s, %s", d1.ID, d2.ID)
+		t.Fatalf("the device's own key made a second device: %s, %s", d1.ID, d2.ID)
 	}
 	// The subject was filled in from the stored row, not the new ID the
 	// request proposed.
@@ -230,7 +245,7 @@ func testAuthorizationCodeSameHardware(t *testing.T, s pairgate.Store) {
 	}
 	dev, err := s.GetDevice(ctx(t), d1.ID)
 	must(t, err)
-	if dev.Name != "New name" || dev.AuthCodeID != second.ID || !dev.AuthorizedAt.Equal(later) {
+	if dev.Name != "New name" || dev.AuthCodeID != second.ID || !dev.AuthorizedAt.Equal(later) || dev.SameHardwareAs != imp.ID {
 		t.Fatalf("device not updated: %+v", dev)
 	}
 	if _, live, _ := s.LookupRefreshToken(ctx(t), tok1, later); live {
@@ -239,8 +254,8 @@ func testAuthorizationCodeSameHardware(t *testing.T, s pairgate.Store) {
 	if _, live, _ := s.LookupRefreshToken(ctx(t), tok2, later); !live {
 		t.Fatal("the new family is not live")
 	}
-	if n, _ := s.CountDevices(ctx(t)); n != 1 {
-		t.Fatalf("devices = %d, want 1", n)
+	if n, _ := s.CountDevices(ctx(t)); n != 2 {
+		t.Fatalf("devices = %d, want 2", n)
 	}
 }
 

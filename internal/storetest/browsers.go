@@ -16,6 +16,16 @@ func browserDevice(c *pairgate.Client, browserID, method, codeID, userID string,
 		Scopes: pairgate.ParseScopes("portal"), AuthorizedAt: now, LastSeenAt: now, LastIP: "192.0.2.44"}
 }
 
+// mkBrowserClient creates the built-in browser client, whose devices are
+// browsers: the one client whose hardware ids are secrets the device holds
+// (its random browser id), not claims.
+func mkBrowserClient(t *testing.T, s pairgate.Store) *pairgate.Client {
+	t.Helper()
+	c := pairgate.BrowserClient(t0)
+	must(t, s.CreateClient(ctx(t), c))
+	return c
+}
+
 func browserSession(now time.Time) *pairgate.Session {
 	return &pairgate.Session{IDHash: rnd(32), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(365 * 24 * time.Hour),
 		IP: "192.0.2.44", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0"}
@@ -25,7 +35,7 @@ func browserSession(now time.Time) *pairgate.Session {
 // session; authorizing it again updates the row and replaces the session
 // (DESIGN.md 2.1); deleting the device ends the session (2.2).
 func testAuthorizeBrowser(t *testing.T, s pairgate.Store) {
-	c := mkClient(t, s)
+	c := mkBrowserClient(t, s)
 	first := browserSession(t0)
 	dev, err := s.AuthorizeBrowser(ctx(t), browserDevice(c, "br_one", pairgate.AuthByAdminSignIn, "", "usr_admin", t0), first)
 	must(t, err)
@@ -74,7 +84,7 @@ func testAuthorizeBrowser(t *testing.T, s pairgate.Store) {
 	}
 
 	// Deleting the device ends its browser sessions at once.
-	must(t, s.DeleteDevice(ctx(t), dev.ID))
+	must(t, s.DeleteDevice(ctx(t), dev.ID, t0))
 	for _, h := range [][]byte{second.IDHash, both.IDHash} {
 		_, err = s.GetSession(ctx(t), h, later)
 		wantCode(t, err, pairgate.ENOTFOUND)
@@ -96,7 +106,7 @@ func testAuthorizeBrowser(t *testing.T, s pairgate.Store) {
 // browser with an admin-issued code. The code is checked and counted in
 // the same transaction; a wrong, expired or deleted code writes nothing.
 func testAuthorizeBrowserWithCode(t *testing.T, s pairgate.Store) {
-	c := mkClient(t, s)
+	c := mkBrowserClient(t, s)
 	code := mkCode(t, s, pairgate.TTL30Minutes, t0)
 	sess := browserSession(t0.Add(time.Minute))
 	dev, err := s.AuthorizeBrowser(ctx(t), browserDevice(c, "br_portal", pairgate.AuthByAuthorizationCode, code.ID, "", t0.Add(time.Minute)), sess)
@@ -145,7 +155,7 @@ func testAuthorizeBrowserWithCode(t *testing.T, s pairgate.Store) {
 // double-clicked form, two tabs) is one device with exactly one live
 // device session.
 func testAuthorizeBrowserRace(t *testing.T, s pairgate.Store) {
-	c := mkClient(t, s)
+	c := mkBrowserClient(t, s)
 	const n = 16
 	var wg sync.WaitGroup
 	sessions := make([]*pairgate.Session, n)

@@ -25,7 +25,7 @@ func wantState(t *testing.T, s pairgate.Store, deviceID, state string, changed t
 // changes nothing (issue 11, case 6).
 func testDeviceStates(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
-	dev, fam, tok := issued(t, s, c, "hw-state")
+	dev, fam, tok := issuedWithKey(t, s, c, "hw-state", "jkt-state")
 	if dev.State != pairgate.DeviceActive || dev.FamilyID != fam.ID || !dev.StateChangedAt.Equal(t0) {
 		t.Fatalf("issued device: %+v, family %s", dev, fam.ID)
 	}
@@ -55,7 +55,8 @@ func testDeviceStates(t *testing.T, s pairgate.Store) {
 	// Authorized again: active, with the new family.
 	back := out.Add(time.Hour)
 	d := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: "Kiosk", HardwareID: "hw-state", Mode: pairgate.ModeDevice,
-		AuthMethod: pairgate.AuthByAuthorizationCode, Scopes: pairgate.ParseScopes("printing"), AuthorizedAt: back, LastSeenAt: back}
+		AuthMethod: pairgate.AuthByAuthorizationCode, Scopes: pairgate.ParseScopes("printing"), AuthorizedAt: back, LastSeenAt: back,
+		DPoPJKT: "jkt-state"}
 	fam2 := family(c.ID, "", back)
 	dev2, err := s.IssueRefreshFamily(ctx(t), d, fam2, newToken(back))
 	must(t, err)
@@ -69,12 +70,14 @@ func testDeviceStates(t *testing.T, s pairgate.Store) {
 		ID: id("da_"), Kind: pairgate.KindDeviceCode, DeviceCodeHash: rnd(32), UserCodeHash: rnd(32),
 		ClientID: c.ID, Scopes: pairgate.ParseScopes("printing"), Mode: pairgate.ModeDevice, HardwareID: "hw-state",
 		DeviceName: "Kiosk", CreatedAt: again, ExpiresAt: again.Add(10 * time.Minute), Interval: 5 * time.Second, State: pairgate.StatePending,
+		DPoPJKT: "jkt-state",
 	}
 	must(t, s.CreateDeviceAuthorization(ctx(t), a))
 	_, err = s.ApproveDeviceAuthorization(ctx(t), a.ID, deviceFor(a, "u", again), again)
 	must(t, err)
 	wantState(t, s, dev.ID, pairgate.DeviceActive, back)
 	fam3 := family(c.ID, dev.ID, again)
+	fam3.DPoPJKT = "jkt-state"
 	tok3 := newToken(again)
 	dev3, err := s.RedeemDeviceAuthorization(ctx(t), a.ID, fam3, tok3, again)
 	must(t, err)

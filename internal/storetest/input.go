@@ -41,7 +41,7 @@ func testNonUTF8Input(t *testing.T, s pairgate.Store) {
 	_, err = s.ListAuditEvents(ctx(t), pairgate.AuditFilter{Action: bad, Target: bad})
 	clientError("ListAuditEvents", err, "", pairgate.EINVALID)
 	clientError("DeleteAPIKey", s.DeleteAPIKey(ctx(t), bad), pairgate.ENOTFOUND, pairgate.EINVALID)
-	clientError("DeleteClient", s.DeleteClient(ctx(t), bad), pairgate.ENOTFOUND, pairgate.EINVALID)
+	clientError("DeleteClient", s.DeleteClient(ctx(t), bad, t0), pairgate.ENOTFOUND, pairgate.EINVALID)
 	// Writes are refused the same way, and write nothing.
 	err = s.CreateClient(ctx(t), &pairgate.Client{ID: bad, Name: bad, Public: true, GrantTypes: pairgate.AllGrantTypes, CreatedAt: t0})
 	clientError("CreateClient", err, "", pairgate.EINVALID)

@@ -251,7 +251,7 @@ func testDeploymentTargets(t *testing.T, s pairgate.Store) {
 		t.Errorf("renamed device gets %q", got)
 	}
 	// A deleted device leaves the deployments that named it.
-	must(t, s.DeleteDevice(ctx(t), devNone.ID))
+	must(t, s.DeleteDevice(ctx(t), devNone.ID, t0))
 	if got := printerNames(t, s, devNone); got != "every*" {
 		t.Errorf("deleted device's last row gets %q, want only what all devices get", got)
 	}

@@ -185,3 +185,18 @@ func testRateLimitRefund(t *testing.T, s pairgate.Store) {
 	must(t, s.RefundRateLimit(ctx(t), key, t0.Add(time.Minute)))
 	must(t, s.RefundRateLimit(ctx(t), rnd(32), t0))
 }
+
+// testGarbageCollectInBatches: a backlog larger than one batch is worked
+// off completely by one GarbageCollect (batch after batch).
+func testGarbageCollectInBatches(t *testing.T, s pairgate.Store) {
+	const n = 1234
+	for range n {
+		_, _, err := s.HitRateLimit(ctx(t), rnd(32), 1, time.Minute, t0)
+		must(t, err)
+	}
+	r, err := s.GarbageCollect(ctx(t), t0.Add(time.Hour))
+	must(t, err)
+	if r.RateLimits != n {
+		t.Fatalf("GC deleted %d of %d expired windows", r.RateLimits, n)
+	}
+}

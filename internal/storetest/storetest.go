@@ -34,7 +34,10 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"DecisionsAreExclusive", testDecisionsExclusive},
 		{"ExpiredAuthorizationCannotBeDecided", testExpiredDecision},
 		{"RedeemExactlyOnceUnderConcurrency", testRedeemExactlyOnce},
-		{"SameHardwareIDIsOneDevice", testDeviceDedup},
+		{"HardwareIDIsAClaimNotAnIdentity", testHardwareIDIsAClaim},
+		{"KeyIsTheIdentity", testKeyIsTheIdentity},
+		{"RedeemWithKeyBindsTheDevice", testRedeemBindsKey},
+		{"DPoPProofUsedOnceUnderConcurrency", testDPoPProofOnce},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuse},
 		{"RefreshGraceWindow", testRefreshGrace},
@@ -68,8 +71,15 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimit", testRateLimit},
 		{"RateLimitExactUnderConcurrency", testRateLimitConcurrent},
 		{"RateLimitGarbageCollect", testRateLimitGarbageCollect},
+		{"GarbageCollectInBatches", testGarbageCollectInBatches},
 		{"RateLimitPeekAndReset", testRateLimitPeekAndReset},
 		{"RateLimitRefund", testRateLimitRefund},
+		{"TokenStatus", testTokenStatus},
+		{"Inactivity", testInactivity},
+		{"DeviceCount", testDeviceCount},
+		{"Search", testSearch},
+		{"InactivityOnReplicas", testInactivityReplicas},
+		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
 		{"Printers", testPrinters},
 		{"Deployments", testDeployments},
 		{"PrinterDeploymentTargets", testDeploymentTargets},
@@ -149,7 +159,7 @@ func mkAuthz(t *testing.T, s pairgate.Store, c *pairgate.Client, hw string) *pai
 func deviceFor(a *pairgate.DeviceAuthorization, userID string, now time.Time) *pairgate.Device {
 	return &pairgate.Device{ID: id("dev_"), ClientID: a.ClientID, Name: a.DeviceName, HardwareID: a.HardwareID,
 		Mode: a.Mode, AuthMethod: pairgate.AuthByDeviceCode, UserID: userID, Scopes: a.Scopes,
-		AuthorizedAt: now, LastSeenAt: now, LastIP: a.RequestIP}
+		AuthorizedAt: now, LastSeenAt: now, LastIP: a.RequestIP, DPoPJKT: a.DPoPJKT}
 }
 
 func newToken(now time.Time) pairgate.NewRefreshToken {
@@ -165,10 +175,18 @@ func family(clientID, subject string, now time.Time) *pairgate.RefreshFamily {
 // refresh token hash.
 func issued(t *testing.T, s pairgate.Store, c *pairgate.Client, hw string) (*pairgate.Device, *pairgate.RefreshFamily, []byte) {
 	t.Helper()
+	return issuedWithKey(t, s, c, hw, "")
+}
+
+// issuedWithKey is issued for a request that proved the key jkt ("" for
+// none).
+func issuedWithKey(t *testing.T, s pairgate.Store, c *pairgate.Client, hw, jkt string) (*pairgate.Device, *pairgate.RefreshFamily, []byte) {
+	t.Helper()
 	d := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: "Kiosk", HardwareID: hw, Mode: pairgate.ModeDevice,
 		AuthMethod: pairgate.AuthByAuthorizationCode, Scopes: pairgate.ParseScopes("printing"),
-		AuthorizedAt: t0, LastSeenAt: t0, LastIP: "192.0.2.9"}
-	fam := family(c.ID, d.ID, t0)
+		AuthorizedAt: t0, LastSeenAt: t0, LastIP: "192.0.2.9", DPoPJKT: jkt}
+	fam := family(c.ID, "", t0)
+	fam.DPoPJKT = jkt
 	tok := newToken(t0)
 	dev, err := s.IssueRefreshFamily(ctx(t), d, fam, tok)
 	must(t, err)
@@ -204,8 +222,8 @@ func testClients(t *testing.T, s pairgate.Store) {
 	}
 	_, err = s.GetClient(ctx(t), "nope")
 	wantCode(t, err, pairgate.ENOTFOUND)
-	must(t, s.DeleteClient(ctx(t), "svc"))
-	wantCode(t, s.DeleteClient(ctx(t), "svc"), pairgate.ENOTFOUND)
+	must(t, s.DeleteClient(ctx(t), "svc", t0))
+	wantCode(t, s.DeleteClient(ctx(t), "svc", t0), pairgate.ENOTFOUND)
 }
 
 func testUsers(t *testing.T, s pairgate.Store) {
@@ -241,10 +259,10 @@ func testUsers(t *testing.T, s pairgate.Store) {
 		t.Fatalf("list users: %v", list)
 	}
 	// alice is the only admin: she stays until there is another.
-	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ECONFLICT)
+	wantCode(t, s.DeleteUser(ctx(t), u.ID, t0), pairgate.ECONFLICT)
 	must(t, s.SetUserRole(ctx(t), list[1].ID, pairgate.RoleAdmin, later))
-	must(t, s.DeleteUser(ctx(t), u.ID))
-	wantCode(t, s.DeleteUser(ctx(t), u.ID), pairgate.ENOTFOUND)
+	must(t, s.DeleteUser(ctx(t), u.ID, t0))
+	wantCode(t, s.DeleteUser(ctx(t), u.ID, t0), pairgate.ENOTFOUND)
 	if n, _ := s.CountUsers(ctx(t)); n != 1 {
 		t.Fatalf("count after delete = %d", n)
 	}
@@ -510,46 +528,6 @@ func testRedeemExactlyOnce(t *testing.T, s pairgate.Store) {
 	}
 }
 
-func testDeviceDedup(t *testing.T, s pairgate.Store) {
-	c := mkClient(t, s)
-	approve := func(hw, name string) string {
-		a := mkAuthz(t, s, c, hw)
-		d := deviceFor(a, "u", t0)
-		d.Name = name
-		got, err := s.ApproveDeviceAuthorization(ctx(t), a.ID, d, t0)
-		must(t, err)
-		return got.DeviceID
-	}
-	first := approve("hw-same", "Old name")
-	second := approve("hw-same", "New name")
-	if first != second {
-		t.Fatalf("same client+hardware id made two devices: %s, %s", first, second)
-	}
-	d, err := s.GetDevice(ctx(t), first)
-	must(t, err)
-	if d.Name != "New name" {
-		t.Fatalf("re-authorization did not update the device: %+v", d)
-	}
-	// One-step authorization of the same hardware updates the same row too.
-	dev, _, _ := issued(t, s, c, "hw-same")
-	if dev.ID != first {
-		t.Fatalf("IssueRefreshFamily made a second device for the same hardware")
-	}
-	// No hardware id: every authorization is its own device.
-	if approve("", "A") == approve("", "A") {
-		t.Fatalf("devices without hardware id were merged")
-	}
-	// The same hardware id under another client is another device.
-	other := mkClient(t, s)
-	dev2, _, _ := issued(t, s, other, "hw-same")
-	if dev2.ID == first {
-		t.Fatalf("hardware id was shared across clients")
-	}
-	if n, _ := s.CountDevices(ctx(t)); n != 4 {
-		t.Fatalf("devices = %d, want 4", n)
-	}
-}
-
 func testRefreshRotation(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	dev, fam, tok := issued(t, s, c, "hw-rot")
@@ -768,8 +746,8 @@ func testRefreshExpiry(t *testing.T, s pairgate.Store) {
 
 func testReauthorizeRevokes(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
-	_, _, first := issued(t, s, c, "hw-re")
-	_, _, second := issued(t, s, c, "hw-re")
+	_, _, first := issuedWithKey(t, s, c, "hw-re", "jkt-re")
+	_, _, second := issuedWithKey(t, s, c, "hw-re", "jkt-re")
 	if _, live, _ := s.LookupRefreshToken(ctx(t), first, t0); live {
 		t.Fatal("the device's previous family survived a new authorization")
 	}
@@ -783,21 +761,21 @@ func testDeleteDevice(t *testing.T, s pairgate.Store) {
 	dev, _, tok := issued(t, s, c, "hw-del")
 	sess := &pairgate.Session{IDHash: rnd(32), DeviceID: dev.ID, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateSession(ctx(t), sess))
-	must(t, s.DeleteDevice(ctx(t), dev.ID))
+	must(t, s.DeleteDevice(ctx(t), dev.ID, t0))
 	_, err := s.GetDevice(ctx(t), dev.ID)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(t0), "", t0, time.Minute)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 	_, err = s.GetSession(ctx(t), sess.IDHash, t0)
 	wantCode(t, err, pairgate.ENOTFOUND)
-	wantCode(t, s.DeleteDevice(ctx(t), dev.ID), pairgate.ENOTFOUND)
+	wantCode(t, s.DeleteDevice(ctx(t), dev.ID, t0), pairgate.ENOTFOUND)
 	must(t, s.TouchDevice(ctx(t), dev.ID, "x", t0)) // no-op, no error
 
 	// A device deleted between approval and redemption gets no tokens.
 	a := mkAuthz(t, s, c, "")
 	ap, err := s.ApproveDeviceAuthorization(ctx(t), a.ID, deviceFor(a, "u", t0), t0)
 	must(t, err)
-	must(t, s.DeleteDevice(ctx(t), ap.DeviceID))
+	must(t, s.DeleteDevice(ctx(t), ap.DeviceID, t0))
 	_, err = s.RedeemDeviceAuthorization(ctx(t), a.ID, family(c.ID, "s", t0), newToken(t0), t0)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 }
@@ -806,7 +784,7 @@ func testDeleteClient(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	dev, _, tok := issued(t, s, c, "hw-c")
 	a := mkAuthz(t, s, c, "")
-	must(t, s.DeleteClient(ctx(t), c.ID))
+	must(t, s.DeleteClient(ctx(t), c.ID, t0))
 	_, err := s.GetDevice(ctx(t), dev.ID)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.GetDeviceAuthorizationByDeviceCode(ctx(t), a.DeviceCodeHash)
@@ -829,7 +807,7 @@ func testDeleteUser(t *testing.T, s pairgate.Store) {
 	}
 	userMode := approveAs(pairgate.ModeUser)
 	deviceMode := approveAs(pairgate.ModeDevice)
-	must(t, s.DeleteUser(ctx(t), u.ID))
+	must(t, s.DeleteUser(ctx(t), u.ID, t0))
 	_, err := s.GetDevice(ctx(t), userMode)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	_, err = s.GetDevice(ctx(t), deviceMode)
@@ -1159,7 +1137,7 @@ func testAPIKeys(t *testing.T, s pairgate.Store) {
 	if got.OwnerRole != pairgate.RoleDeviceManager {
 		t.Fatalf("the key of a demoted owner carries role %q", got.OwnerRole)
 	}
-	must(t, s.DeleteUser(ctx(t), admin.ID))
+	must(t, s.DeleteUser(ctx(t), admin.ID, t0))
 	_, err = s.GetAPIKeyByHash(ctx(t), k1.KeyHash)
 	wantCode(t, err, pairgate.ENOTFOUND)
 }

@@ -63,7 +63,7 @@ func testSetUserRole(t *testing.T, s pairgate.Store) {
 	// ann is the last admin now.
 	aSess := mkUserSession(t, s, a)
 	wantCode(t, s.SetUserRole(ctx(t), a.ID, pairgate.RoleUser, t0), pairgate.ECONFLICT)
-	wantCode(t, s.DeleteUser(ctx(t), a.ID), pairgate.ECONFLICT)
+	wantCode(t, s.DeleteUser(ctx(t), a.ID, t0), pairgate.ECONFLICT)
 	// Setting the role an account has is no change and ends nothing.
 	must(t, s.SetUserRole(ctx(t), a.ID, pairgate.RoleAdmin, t0))
 	if _, err := s.GetSession(ctx(t), aSess.IDHash, t0); err != nil {
@@ -73,10 +73,10 @@ func testSetUserRole(t *testing.T, s pairgate.Store) {
 		t.Fatalf("%d admins, want 1", n)
 	}
 	// Deleting non-admins is never held up by the rule.
-	must(t, s.DeleteUser(ctx(t), b.ID))
+	must(t, s.DeleteUser(ctx(t), b.ID, t0))
 	// With another admin, the first may go.
 	must(t, s.SetUserRole(ctx(t), u.ID, pairgate.RoleAdmin, t0))
-	must(t, s.DeleteUser(ctx(t), a.ID))
+	must(t, s.DeleteUser(ctx(t), a.ID, t0))
 	if n := countAdmins(t, s); n != 1 {
 		t.Fatalf("%d admins, want 1", n)
 	}
@@ -87,7 +87,7 @@ func testSetUserRole(t *testing.T, s pairgate.Store) {
 // one admin always remains (issue 11, case 4).
 func testLastAdminUnderConcurrency(t *testing.T, s pairgate.Store) {
 	remove := map[string]func(id string) error{
-		"delete": func(id string) error { return s.DeleteUser(ctx(t), id) },
+		"delete": func(id string) error { return s.DeleteUser(ctx(t), id, t0) },
 		"demote": func(id string) error { return s.SetUserRole(ctx(t), id, pairgate.RoleUser, t0) },
 	}
 	pairs := [][2]string{{"delete", "delete"}, {"demote", "demote"}, {"delete", "demote"}, {"demote", "delete"}}

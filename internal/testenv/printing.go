@@ -37,8 +37,8 @@ func needPrograms(t testing.TB, names ...string) {
 	}
 }
 
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) int {
+// loopbackPort returns a loopback port nobody listens on right now.
+func loopbackPort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -209,7 +209,7 @@ func StartIPPPrinter(t testing.TB, name string) *IPPPrinter {
 	t.Helper()
 	needPrograms(t, "ippeveprinter")
 	useDNSSD(t)
-	port := freePort(t)
+	port := loopbackPort(t)
 	spool, err := os.MkdirTemp("", "pairgate-ipp-")
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func StartCUPS(t testing.TB) *CUPS {
 	if err := os.Chmod(filepath.Join(dir, "spool/tmp"), 0o1777); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := loopbackPort(t)
 	c := &CUPS{Server: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, out: &Buffer{}}
 	conf := fmt.Sprintf(`LogLevel info
 Listen %s

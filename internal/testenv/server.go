@@ -43,13 +43,19 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Server is a real pairgate server on a loopback port.
 type Server struct {
-	URL     string
+	URL  string // the issuer: the server's address unless a test configured another
+	Addr string // http:// and the address it listens on
+
 	App     *app.App
 	Clock   *Clock
 	DataDir string
 	DB      string
 	logs    *Buffer
+	stop    func()
 }
+
+// Stop shuts the server down before the test ends: pairgate unreachable.
+func (s *Server) Stop() { s.stop() }
 
 // AdminPassword is the password of the "admin" account of test servers.
 const AdminPassword = "correct horse battery staple"
@@ -59,6 +65,7 @@ type Option func(*app.Config)
 
 // WithPostgres stores everything in a fresh PostgreSQL database.
 func WithPostgres(t testing.TB) Option {
+	t.Helper()
 	dsn := PostgresDSN(t)
 	return func(c *app.Config) { c.DB = dsn }
 }
@@ -106,14 +113,18 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
-	s := &Server{URL: cfg.Issuer, App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("server: %v", err)
-		}
-		a.Close()
-	})
+	s := &Server{URL: cfg.Issuer, Addr: "http://" + ln.Addr().String(), App: a, Clock: clock, DataDir: cfg.DataDir, DB: a.Config.DBPath(), logs: logs}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("server: %v", err)
+			}
+			a.Close()
+		})
+	}
+	t.Cleanup(s.stop)
 	return s
 }
 

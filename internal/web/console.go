@@ -76,6 +76,8 @@ type deviceRow struct {
 	ID, Name, Mode, Method, How, CodeID, ApprovedBy, HardwareID, Client string
 	AuthorizedAt, LastSeen, LastIP, DeleteURL                           string
 	ThisBrowser                                                         bool
+	KeyBound                                                            bool   // the device proves a DPoP key
+	SameHardwareAs                                                      string // another device claiming the same hardware id
 }
 
 type consoleView struct {
@@ -273,6 +275,7 @@ func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, sear
 		row := deviceRow{ID: d.ID, Name: d.Name, Mode: string(d.Mode), Method: d.AuthMethod, How: authMethodText(d),
 			HardwareID: d.HardwareID, Client: d.ClientID, AuthorizedAt: consoleTime(d.AuthorizedAt),
 			LastSeen: consoleTime(d.LastSeenAt), LastIP: d.LastIP, ThisBrowser: d.ID == this,
+			KeyBound: d.DPoPJKT != "", SameHardwareAs: d.SameHardwareAs,
 			DeleteURL: devicesURL(search, after, "delete_device", d.ID)}
 		row.CodeID = d.AuthCodeID
 		if d.UserID != "" {

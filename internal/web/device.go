@@ -235,6 +235,9 @@ type consentView struct {
 	RequestedAgo string
 	ExpiresIn    string
 	Error        string
+	// KeyBound: the device asked with a DPoP proof; the code is bound to
+	// its key, and only that device can collect what is approved.
+	KeyBound bool
 }
 
 func (h *ConsentPages) consent(w http.ResponseWriter, r *http.Request, status int, f *codeFlow, u *pairgate.User, p *grants.Pending, msg string) error {
@@ -245,7 +248,7 @@ func (h *ConsentPages) consent(w http.ResponseWriter, r *http.Request, status in
 		Mode: string(a.Mode), DeviceName: grants.DefaultDeviceName(a.DeviceName, a.HardwareID, c.Name),
 		HardwareID: a.HardwareID, RequestIP: a.RequestIP, SameNetwork: a.RequestIP != "" && a.RequestIP == h.cfg.IP.Of(r),
 		RequestedAt: a.CreatedAt.UTC().Format("15:04 UTC, 2 Jan 2006"), RequestedAgo: ago(now.Sub(a.CreatedAt)),
-		ExpiresIn: ratelimit.In(a.ExpiresAt.Sub(now)), Error: msg,
+		ExpiresIn: ratelimit.In(a.ExpiresAt.Sub(now)), Error: msg, KeyBound: a.DPoPJKT != "",
 	}
 	if a.Mode == pairgate.ModeDevice {
 		v.ModeText = "As the device itself. It gets its own access, not yours."
