@@ -39,6 +39,11 @@ const (
 	AuditPasswordChanged   = "user.password_changed"
 	AuditRoleChanged       = "user.role_changed"
 	AuditRateLimitUnlocked = "ratelimit.unlocked"
+	AuditPrinterCreated    = "printer.created"
+	AuditPrinterUpdated    = "printer.updated"
+	AuditPrinterDeleted    = "printer.deleted"
+	AuditDeploymentCreated = "deployment.created"
+	AuditDeploymentDeleted = "deployment.deleted" // by an admin, or with the last printer it deployed
 )
 
 // Kinds of actor.

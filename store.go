@@ -247,6 +247,47 @@ type Store interface {
 	// that no longer exists.
 	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
 
+	// CreatePrinter stores a new printer. ECONFLICT if the ID is taken or
+	// another printer has the same name, compared case-insensitively
+	// (devices install printers as queues named after them).
+	CreatePrinter(ctx context.Context, p *Printer) error
+	// GetPrinter returns a printer. ENOTFOUND if there is none.
+	GetPrinter(ctx context.Context, id string) (*Printer, error)
+	// ListPrinters returns the printers that match f, ordered by name.
+	ListPrinters(ctx context.Context, f PrinterFilter) ([]*Printer, error)
+	// UpdatePrinter replaces every field of the printer p.ID but its
+	// CreatedAt. ENOTFOUND if there is none, ECONFLICT for a name another
+	// printer has.
+	UpdatePrinter(ctx context.Context, p *Printer) error
+	// DeletePrinter deletes a printer and, in the same transaction,
+	// removes it from every deployment: a deployment whose default it was
+	// keeps no default, and a deployment left without printers is deleted
+	// (it would give nothing to anyone, and deployments are not edited).
+	// It returns the IDs of the deployments deleted. ENOTFOUND if there
+	// is none.
+	DeletePrinter(ctx context.Context, id string) (deletedDeployments []string, err error)
+
+	// CreateDeployment stores a deployment checked by NormalizeDeployment.
+	// In the same transaction it checks that every printer exists, that
+	// the devices of a devices target exist, and that the code of an
+	// authorization code target exists and has not expired at now:
+	// EINVALID naming the field otherwise, with nothing written. A printer
+	// or device deleted concurrently leaves either the deployment without
+	// it or no deployment. ECONFLICT if the ID is taken.
+	CreateDeployment(ctx context.Context, d *Deployment, now time.Time) error
+	// ListDeployments returns every deployment, newest first.
+	ListDeployments(ctx context.Context) ([]*Deployment, error)
+	// DeleteDeployment deletes a deployment. ENOTFOUND if there is none.
+	DeleteDeployment(ctx context.Context, id string) error
+	// PrintersForDevice returns the printers deployed to d, computed as
+	// ResolveDevicePrinters does: the union over every deployment whose
+	// target matches d (all; d.AuthCodeID; d.Name against a name pattern;
+	// d.ID among the devices), ordered by name, at most one the default.
+	// A device deleted meanwhile gets what its last known row selects:
+	// callers authenticate the device first. It is the request a fleet
+	// polls with: one indexed read, whatever the size of the inventory.
+	PrintersForDevice(ctx context.Context, d *Device) ([]DevicePrinter, error)
+
 	// RotateRefreshToken exchanges the live refresh token whose hash is old
 	// for next (DESIGN.md 2.4). The caller derives next from the token
 	// itself (secret.Keys.Successor), so that every duplicate of one

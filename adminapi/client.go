@@ -232,6 +232,67 @@ func (c *Client) DeleteDevice(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", idPath("/api/v1/devices/", id), nil, nil)
 }
 
+// --- Printers ---
+
+// CreatePrinter adds a printer.
+func (c *Client) CreatePrinter(ctx context.Context, in NewPrinter) (*Printer, error) {
+	var out Printer
+	return &out, c.Do(ctx, "POST", "/api/v1/printers", in, &out)
+}
+
+// ListPrinters returns the printers whose name, location, description or
+// URI contains search ("" for all), by name.
+func (c *Client) ListPrinters(ctx context.Context, search string) ([]Printer, error) {
+	var out PrinterList
+	path := "/api/v1/printers"
+	if search != "" {
+		path += "?" + url.Values{"q": {search}}.Encode()
+	}
+	return out.Printers, c.Do(ctx, "GET", path, nil, &out)
+}
+
+// GetPrinter returns one printer.
+func (c *Client) GetPrinter(ctx context.Context, id string) (*Printer, error) {
+	var out Printer
+	return &out, c.Do(ctx, "GET", idPath("/api/v1/printers/", id), nil, &out)
+}
+
+// UpdatePrinter changes the fields the patch holds.
+func (c *Client) UpdatePrinter(ctx context.Context, id string, in PrinterPatch) (*Printer, error) {
+	var out Printer
+	return &out, c.Do(ctx, "PATCH", idPath("/api/v1/printers/", id), in, &out)
+}
+
+// DeletePrinter deletes a printer; it leaves every deployment.
+func (c *Client) DeletePrinter(ctx context.Context, id string) error {
+	return c.Do(ctx, "DELETE", idPath("/api/v1/printers/", id), nil, nil)
+}
+
+// CheckPrinter asks an ipp:// or ipps:// printer what it is and how it is.
+func (c *Client) CheckPrinter(ctx context.Context, id string) (*PrinterStatus, error) {
+	var out PrinterStatus
+	return &out, c.Do(ctx, "POST", idPath("/api/v1/printers/", id)+"/check", nil, &out)
+}
+
+// --- Deployments ---
+
+// CreateDeployment gives printers to the devices a target selects.
+func (c *Client) CreateDeployment(ctx context.Context, in NewDeployment) (*Deployment, error) {
+	var out Deployment
+	return &out, c.Do(ctx, "POST", "/api/v1/deployments", in, &out)
+}
+
+// ListDeployments returns every deployment, newest first.
+func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
+	var out DeploymentList
+	return out.Deployments, c.Do(ctx, "GET", "/api/v1/deployments", nil, &out)
+}
+
+// DeleteDeployment deletes a deployment.
+func (c *Client) DeleteDeployment(ctx context.Context, id string) error {
+	return c.Do(ctx, "DELETE", idPath("/api/v1/deployments/", id), nil, nil)
+}
+
 // --- Clients ---
 
 // CreateClient registers a client; a confidential client's secret is in

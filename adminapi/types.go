@@ -124,6 +124,119 @@ type DeviceList struct {
 	Next    string   `json:"next,omitempty"`
 }
 
+// --- Printers ---
+
+// Models of a printer: ModelEverywhere for an IPP Everywhere (driverless)
+// printer, or a make-and-model ("HP LaserJet 4250") that names a driver.
+const ModelEverywhere = "everywhere"
+
+// PrinterOptions are the defaults a printer's queue is set up with.
+type PrinterOptions struct {
+	Duplex bool `json:"duplex"`
+	Color  bool `json:"color"`
+	// PaperSize is "A4", "Letter", "Legal", "A3", "A5", "Tabloid", or ""
+	// for the printer's own default.
+	PaperSize string `json:"paper_size"`
+}
+
+// NewPrinter is POST /api/v1/printers. URI is ipp://, ipps://, socket://
+// or lpd://; a malformed or unsupported one is a 400 whose message starts
+// with "uri:". Model defaults to ModelEverywhere.
+type NewPrinter struct {
+	Name        string         `json:"name"`
+	URI         string         `json:"uri"`
+	Location    string         `json:"location,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Model       string         `json:"model,omitempty"`
+	Options     PrinterOptions `json:"options"`
+}
+
+// PrinterPatch is PATCH /api/v1/printers/{id}: the fields it holds change,
+// the others stay.
+type PrinterPatch struct {
+	Name        *string              `json:"name,omitempty"`
+	URI         *string              `json:"uri,omitempty"`
+	Location    *string              `json:"location,omitempty"`
+	Description *string              `json:"description,omitempty"`
+	Model       *string              `json:"model,omitempty"`
+	Options     *PrinterOptionsPatch `json:"options,omitempty"`
+}
+
+// PrinterOptionsPatch changes the options it holds.
+type PrinterOptionsPatch struct {
+	Duplex    *bool   `json:"duplex,omitempty"`
+	Color     *bool   `json:"color,omitempty"`
+	PaperSize *string `json:"paper_size,omitempty"`
+}
+
+// Printer is a printer that can be deployed to devices.
+type Printer struct {
+	ID          string         `json:"id"`
+	Name        string         `json:"name"`
+	URI         string         `json:"uri"`
+	Location    string         `json:"location"`
+	Description string         `json:"description"`
+	Model       string         `json:"model"`
+	Driverless  bool           `json:"driverless"`
+	Options     PrinterOptions `json:"options"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	// Status is the printer's last check on the server that answers,
+	// when there was one since its URI last changed.
+	Status *PrinterStatus `json:"status,omitempty"`
+}
+
+// PrinterStatus is what a printer said when it was asked over IPP
+// (POST /api/v1/printers/{id}/check), or why it could not be asked.
+type PrinterStatus struct {
+	Reachable    bool      `json:"reachable"`
+	Summary      string    `json:"summary"` // "reachable: MODEL, idle" or "not reachable: why"
+	MakeAndModel string    `json:"make_and_model,omitempty"`
+	State        string    `json:"state,omitempty"` // idle, processing, stopped
+	Reasons      []string  `json:"state_reasons,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	CheckedAt    time.Time `json:"checked_at"`
+}
+
+// PrinterList is GET /api/v1/printers?q=: by name.
+type PrinterList struct {
+	Printers []Printer `json:"printers"`
+}
+
+// DeploymentTarget says which devices a deployment gives its printers to:
+// exactly one field is set.
+type DeploymentTarget struct {
+	All bool `json:"all,omitempty"`
+	// AuthorizationCode is a code's id: every device installed with it.
+	AuthorizationCode string `json:"authorization_code,omitempty"`
+	// NamePattern is a glob (*, ?, [a-z]) matched against device names,
+	// ignoring case.
+	NamePattern string   `json:"name_pattern,omitempty"`
+	Devices     []string `json:"devices,omitempty"`
+}
+
+// NewDeployment is POST /api/v1/deployments.
+type NewDeployment struct {
+	Printers []string         `json:"printers"`
+	Default  string           `json:"default,omitempty"`
+	Target   DeploymentTarget `json:"target"`
+}
+
+// Deployment gives printers to the devices its target selects.
+type Deployment struct {
+	ID        string           `json:"id"`
+	Printers  []string         `json:"printers"`
+	Default   string           `json:"default,omitempty"`
+	Target    DeploymentTarget `json:"target"`
+	CreatedBy string           `json:"created_by,omitempty"`
+	CreatedAt time.Time        `json:"created_at"`
+}
+
+// DeploymentList is GET /api/v1/deployments: newest first.
+type DeploymentList struct {
+	Deployments []Deployment `json:"deployments"`
+}
+
 // --- Clients ---
 
 // NewClient is POST /api/v1/clients.

@@ -36,6 +36,13 @@
 // read, refresh and write ([Locker]), so that two of them never rotate the
 // same refresh token.
 //
+// # Printers
+//
+// What the token is for: [Printers] returns the printers an administrator
+// deployed to the device, with the ETag of the list, and answers "not
+// changed" without a list while the device's list is the one it has, so a
+// device can poll every few minutes at little cost.
+//
 // # The device key
 //
 // A device is the key it holds. When the server supports DPoP (RFC 9449),

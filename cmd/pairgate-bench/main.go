@@ -42,6 +42,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/accesstoken"
+	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
@@ -158,6 +159,9 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"refresh", b.refresh},
 		{"refresh_dpop", b.refreshDPoP},
 		{"introspection", b.introspection},
+		{"device_printers_first_poll", b.printersFirstPoll},
+		{"device_printers", b.printers},
+		{"device_printers_304", b.printersNotModified},
 	}
 	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
 	// Each endpoint is measured between two bare runs of its own and
@@ -218,6 +222,8 @@ type bench struct {
 	d      time.Duration
 	conc   int
 	client *http.Client
+
+	fleet *fleet // the device printers runs' devices, made once
 }
 
 // request is one request a worker sends; check says whether the answer is
@@ -608,4 +614,178 @@ func throwawayDB(ctx context.Context, dbURL string) (string, func(), error) {
 		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		admin.Close()
 	}, nil
+}
+
+// The device printers endpoint (GET /api/v1/device/printers), as a fleet
+// polls it: 10,000 devices and 50 printers, made in bulk through the
+// store, and deployments of every kind (all devices, two codes' devices,
+// a name pattern, single devices) so that each device's answer is a union
+// of several.
+const (
+	fleetDevices  = 10000
+	fleetPrinters = 50
+)
+
+type fleet struct {
+	tokens []string // each device's access token
+	etags  []string // the ETag of each device's last answer
+	next   atomic.Uint64
+}
+
+func (b *bench) setupFleet() (*fleet, error) {
+	if b.fleet != nil {
+		return b.fleet, nil
+	}
+	ctx := context.Background()
+	start := time.Now()
+	st, a := b.app.Store, admin.HostActor("pairgate-bench")
+	var codes []*pairgate.AuthorizationCode
+	for range 2 {
+		_, ac, err := b.app.Admin.CreateCode(ctx, a, admin.NewCode{TTL: pairgate.TTLNever})
+		if err != nil {
+			return nil, err
+		}
+		codes = append(codes, ac)
+	}
+	now := time.Now()
+	var printers []string
+	for i := range fleetPrinters {
+		p := &pairgate.Printer{ID: fmt.Sprintf("prn_bench_%02d", i), Name: fmt.Sprintf("Bench Printer %02d", i),
+			URI: fmt.Sprintf("ipp://printer-%02d.bench.example/ipp/print", i), Location: fmt.Sprintf("Floor %d", i%5),
+			Description: "A printer of the benchmark", Model: pairgate.ModelEverywhere,
+			Options: pairgate.PrinterOptions{Duplex: i%2 == 0, PaperSize: "A4"}, CreatedAt: now, UpdatedAt: now}
+		if err := st.CreatePrinter(ctx, p); err != nil {
+			return nil, err
+		}
+		printers = append(printers, p.ID)
+	}
+	f := &fleet{tokens: make([]string, fleetDevices), etags: make([]string, fleetDevices)}
+	var ids []string
+	for i := range fleetDevices {
+		d := &pairgate.Device{ID: fmt.Sprintf("dev_bench_%05d", i), ClientID: pairgate.DefaultClientID, Name: fmt.Sprintf("bench-%05d", i),
+			Mode: pairgate.ModeDevice, AuthMethod: pairgate.AuthByAuthorizationCode, AuthCodeID: codes[i%2].ID,
+			Scopes: pairgate.Scopes{"printing"}, AuthorizedAt: now, LastSeenAt: now.Add(-time.Hour), LastIP: "127.0.0.1"}
+		fam := &pairgate.RefreshFamily{ID: fmt.Sprintf("fam_bench_%05d", i), ClientID: d.ClientID, Scopes: d.Scopes, CreatedAt: now}
+		dev, err := st.IssueRefreshFamily(ctx, d, fam, pairgate.NewRefreshToken{Hash: []byte(fam.ID), IssuedAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+		if err != nil {
+			return nil, err
+		}
+		tok, _, err := b.app.Tokens.Mint(ctx, accesstoken.Grant{Subject: dev.ID, ClientID: dev.ClientID, Scopes: dev.Scopes,
+			DeviceID: dev.ID, FamilyID: dev.FamilyID})
+		if err != nil {
+			return nil, err
+		}
+		f.tokens[i] = tok
+		ids = append(ids, dev.ID)
+	}
+	deps := []pairgate.Deployment{
+		{PrinterIDs: printers[0:5], DefaultPrinterID: printers[0], Target: pairgate.DeploymentTarget{All: true}},
+		{PrinterIDs: printers[5:15], DefaultPrinterID: printers[5], Target: pairgate.DeploymentTarget{AuthCodeID: codes[0].ID}},
+		{PrinterIDs: printers[15:25], Target: pairgate.DeploymentTarget{AuthCodeID: codes[1].ID}},
+		{PrinterIDs: printers[25:30], DefaultPrinterID: printers[25], Target: pairgate.DeploymentTarget{NamePattern: "bench-0*"}},
+		{PrinterIDs: printers[30:50], Target: pairgate.DeploymentTarget{DeviceIDs: ids[:pairgate.MaxDeploymentDevices]}},
+	}
+	for i := range deps {
+		d := &deps[i]
+		d.ID, d.CreatedBy, d.CreatedAt = fmt.Sprintf("dep_bench_%d", i), "pairgate-bench", now.Add(time.Duration(i)*time.Second)
+		if err := pairgate.NormalizeDeployment(d); err != nil {
+			return nil, err
+		}
+		if err := st.CreateDeployment(ctx, d, now); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "  made %d devices, %d printers and %d deployments in %v\n", fleetDevices, fleetPrinters, len(deps), time.Since(start).Round(time.Millisecond))
+	b.fleet = f
+	return f, nil
+}
+
+// printersRequest polls as the fleet's devices do, one after another;
+// with tags, each sends the ETag of its last answer.
+func (b *bench) printersRequest(f *fleet, tags bool, notModified *atomic.Int64) request {
+	return func(int) (*http.Request, func(int, []byte) bool) {
+		i := int(f.next.Add(1) % fleetDevices)
+		req, _ := http.NewRequest("GET", b.base+"/api/v1/device/printers", nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokens[i])
+		if tags && f.etags[i] != "" {
+			req.Header.Set("If-None-Match", f.etags[i])
+		}
+		return req, func(s int, body []byte) bool {
+			if s == http.StatusNotModified {
+				notModified.Add(1)
+				return tags
+			}
+			return s == 200 && bytes.Contains(body, []byte(`"printers":[{`))
+		}
+	}
+}
+
+// printersFirstPoll is each device's first poll in a minute, which also
+// records when the device was last seen (a write): what a fleet polling
+// every few minutes costs.
+func (b *bench) printersFirstPoll() (result, error) {
+	f, err := b.setupFleet()
+	if err != nil {
+		return result{}, err
+	}
+	var nm atomic.Int64
+	r, err := b.drive("device printers, first poll in a minute (writes last seen)", b.printersRequest(f, false, &nm))
+	r.note = fmt.Sprintf("%d distinct devices", min(r.n, fleetDevices))
+	return r, err
+}
+
+// printers is the answer without If-None-Match; it records each device's
+// ETag for the next run.
+func (b *bench) printers() (result, error) {
+	f, err := b.setupFleet()
+	if err != nil {
+		return result{}, err
+	}
+	// Every device polls once first, so that the run is of devices seen
+	// within the minute (no last-seen write) and each has an ETag.
+	f.next.Store(0)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := range b.conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < fleetDevices; i += b.conc {
+				req, _ := http.NewRequest("GET", b.base+"/api/v1/device/printers", nil)
+				req.Header.Set("Authorization", "Bearer "+f.tokens[i])
+				resp, err := b.client.Do(req)
+				if err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				f.etags[i] = resp.Header.Get("ETag")
+			}
+		}()
+	}
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return result{}, e.(error)
+	}
+	var nm atomic.Int64
+	return b.drive("device printers (200, full list)", b.printersRequest(f, false, &nm))
+}
+
+func (b *bench) printersNotModified() (result, error) {
+	f, err := b.setupFleet()
+	if err != nil {
+		return result{}, err
+	}
+	if f.etags[0] == "" {
+		if _, err := b.printers(); err != nil {
+			return result{}, err
+		}
+	}
+	var nm atomic.Int64
+	r, err := b.drive("device printers, If-None-Match (304)", b.printersRequest(f, true, &nm))
+	if r.n > 0 && int(nm.Load()) != r.n {
+		r.note = fmt.Sprintf("only %d of %d answers were 304", nm.Load(), r.n)
+	}
+	return r, err
 }

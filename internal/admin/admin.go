@@ -1,6 +1,6 @@
 // Package admin holds the administrative operations of pairgate —
-// authorization codes, the device inventory, clients, API keys, accounts and
-// the audit log — each with the rules it must keep and the audit event it
+// authorization codes, the device inventory, printers and their
+// deployments, clients, API keys, accounts and the audit log — each with the rules it must keep and the audit event it
 // leaves. The admin JSON API, the Admin Console and the command line all
 // come through here, so that no administrative path bypasses a rule.
 package admin
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 )
@@ -81,6 +82,7 @@ type Deps struct {
 	Keys    *secret.Keys
 	Audit   *audit.Recorder
 	Limiter *ratelimit.Limiter // holds the guessing limits that ClearLockout lifts
+	Prober  *printing.Prober   // asks printers what they are (CheckPrinter)
 	Log     *slog.Logger
 	Now     func() time.Time
 	// ClientChanged is told when a client is created or deleted, so that
@@ -97,6 +99,7 @@ type Service struct {
 	keys            *secret.Keys
 	audit           *audit.Recorder
 	limiter         *ratelimit.Limiter
+	prober          *printing.Prober
 	now             func() time.Time
 	log             *slog.Logger
 	clientChanged   func(id string)
@@ -108,11 +111,11 @@ type Service struct {
 
 // New returns a Service.
 func New(d Deps) (*Service, error) {
-	if d.Store == nil || d.Keys == nil || d.Audit == nil || d.Limiter == nil || d.Log == nil || d.Now == nil ||
+	if d.Store == nil || d.Keys == nil || d.Audit == nil || d.Limiter == nil || d.Prober == nil || d.Log == nil || d.Now == nil ||
 		d.ClientChanged == nil || d.PasswordChanged == nil {
 		return nil, fmt.Errorf("admin: every dependency is required")
 	}
-	return &Service{store: d.Store, keys: d.Keys, audit: d.Audit, limiter: d.Limiter, now: d.Now, log: d.Log,
+	return &Service{store: d.Store, keys: d.Keys, audit: d.Audit, limiter: d.Limiter, prober: d.Prober, now: d.Now, log: d.Log,
 		clientChanged: d.ClientChanged, passwordChanged: d.PasswordChanged, authCode: secret.AuthorizationCode}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/sqlstore"
@@ -27,7 +28,7 @@ func newService(t *testing.T) *Service {
 	log := slog.New(slog.DiscardHandler)
 	s, err := New(Deps{Store: store, Keys: keys, Audit: audit.New(store, time.Now, log, nil),
 		Limiter: ratelimit.New(store, keys, time.Now, func(string) {}), Log: log, Now: time.Now,
-		ClientChanged: func(string) {}, PasswordChanged: func(*pairgate.User) {}})
+		Prober: printing.NewProber(time.Second, time.Now), ClientChanged: func(string) {}, PasswordChanged: func(*pairgate.User) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +161,68 @@ func TestActorsReachWhatTheirPermissionsAllow(t *testing.T) {
 	}
 	if _, _, err := s.CreateAPIKey(ctx, UserActor(manager), "bad", []string{"admin"}); pairgate.ErrorCode(err) != pairgate.EINVALID {
 		t.Fatalf("unknown scope: %v", err)
+	}
+}
+
+// TestPrinterPermissions: reading printers needs printers.read, changing
+// them or making the server ask a printer needs printers.write; an
+// auditor reads, a device manager and a printers:write key change.
+func TestPrinterPermissions(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	admin, _, err := s.CreateUser(ctx, host, "root", pairgate.RoleAdmin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditor, _, err := s.CreateUser(ctx, host, "eve", pairgate.RoleAuditor, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager, _, err := s.CreateUser(ctx, host, "manager", pairgate.RoleDeviceManager, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, _, err := s.CreateUser(ctx, host, "pat", pairgate.RoleUser, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readKey := KeyActor(&pairgate.APIKey{ID: "key_r", Scopes: pairgate.Scopes{"read"}, CreatedBy: admin.ID, OwnerRole: admin.Role})
+	printersKey := KeyActor(&pairgate.APIKey{ID: "key_p", Scopes: pairgate.Scopes{"printers:write", "read"}, CreatedBy: admin.ID, OwnerRole: admin.Role})
+	name, uri := "Lab", "ipp://127.0.0.1:1/ipp/print"
+	change := PrinterChange{Name: &name, URI: &uri}
+	p, err := s.CreatePrinter(ctx, UserActor(manager), change)
+	if err != nil {
+		t.Fatalf("a device manager adds a printer: %v", err)
+	}
+	for _, a := range []Actor{UserActor(auditor), readKey, UserActor(user)} {
+		other := "Other " + a.ID
+		c := PrinterChange{Name: &other, URI: &uri}
+		if _, err := s.CreatePrinter(ctx, a, c); pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+			t.Errorf("%s adds a printer: %v", a.Name, err)
+		}
+		if _, err := s.CheckPrinter(ctx, a, p.ID); pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+			t.Errorf("%s makes the server ask a printer: %v", a.Name, err)
+		}
+		if err := s.DeletePrinter(ctx, a, p.ID); pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+			t.Errorf("%s deletes a printer: %v", a.Name, err)
+		}
+		if _, err := s.CreateDeployment(ctx, a, NewDeployment{PrinterIDs: []string{p.ID}, Target: pairgate.DeploymentTarget{All: true}}); pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+			t.Errorf("%s deploys: %v", a.Name, err)
+		}
+	}
+	if _, err := s.ListPrinters(ctx, UserActor(user), ""); pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+		t.Errorf("a user lists printers: %v", err)
+	}
+	for _, a := range []Actor{UserActor(auditor), readKey} {
+		if l, err := s.ListPrinters(ctx, a, ""); err != nil || len(l) != 1 {
+			t.Errorf("%s lists printers: %d %v", a.Name, len(l), err)
+		}
+	}
+	st, err := s.CheckPrinter(ctx, printersKey, p.ID)
+	if err != nil || st.Reachable {
+		t.Errorf("a printers:write key checks a printer: %+v %v", st, err)
+	}
+	if _, err := s.CreateDeployment(ctx, printersKey, NewDeployment{PrinterIDs: []string{p.ID}, Target: pairgate.DeploymentTarget{All: true}}); err != nil {
+		t.Errorf("a printers:write key deploys: %v", err)
 	}
 }

@@ -17,12 +17,14 @@ import (
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/printing"
 )
 
 // Deps are what the JSON API works with. Every field is required.
 type Deps struct {
 	Admin     *admin.Service
-	Devices   *authn.Devices   // the device API's access tokens
+	Devices   *authn.Devices // the device API's access tokens
+	Printers  *printing.Service
 	APIKeys   *authn.APIKeys   // admin tooling
 	Sessions  *authn.Sessions  // the console's session, for its own calls
 	Passwords *authn.Passwords // Basic authentication when making an API key
@@ -35,6 +37,7 @@ type Deps struct {
 type Handlers struct {
 	admin     *admin.Service
 	devices   *authn.Devices
+	printers  *printing.Service
 	apiKeys   *authn.APIKeys
 	sessions  *authn.Sessions
 	passwords *authn.Passwords
@@ -45,10 +48,10 @@ type Handlers struct {
 
 // New returns the API's handlers.
 func New(d Deps) (*Handlers, error) {
-	if d.Admin == nil || d.Devices == nil || d.APIKeys == nil || d.Sessions == nil || d.Passwords == nil || d.Audit == nil || d.Log == nil {
+	if d.Admin == nil || d.Devices == nil || d.Printers == nil || d.APIKeys == nil || d.Sessions == nil || d.Passwords == nil || d.Audit == nil || d.Log == nil {
 		return nil, errors.New("api: every dependency is required")
 	}
-	return &Handlers{admin: d.Admin, devices: d.Devices, apiKeys: d.APIKeys, sessions: d.Sessions, passwords: d.Passwords,
+	return &Handlers{admin: d.Admin, devices: d.Devices, printers: d.Printers, apiKeys: d.APIKeys, sessions: d.Sessions, passwords: d.Passwords,
 		audit: d.Audit, ip: d.IP, log: d.Log}, nil
 }
 

@@ -43,6 +43,8 @@ var roleTable = []endpoint{
 	{"POST", "/api/v1/authorization-codes", fixed("/api/v1/authorization-codes", `{"ttl":"30m"}`), "YYNN", "YYNN"},
 	{"GET", "/api/v1/authorization-codes", fixed("/api/v1/authorization-codes", ""), "YYYN", "YYYN"},
 	{"DELETE", "/api/v1/authorization-codes/{id}", (*roleEnv).code, "YYNN", "YYNN"},
+	{"GET", "/api/v1/authorization-codes/{id}/devices", (*roleEnv).codeDevices, "YYYN", "YYYN"},
+	{"POST", "/api/v1/authorization-codes/{id}/revoke-devices", (*roleEnv).revokeCodeDevices, "YYNN", "YYNN"},
 	{"GET", "/api/v1/devices", fixed("/api/v1/devices", ""), "YYYN", "YYYN"},
 	{"GET", "/api/v1/devices/{id}", (*roleEnv).deviceGet, "YYYN", "YYYN"},
 	{"DELETE", "/api/v1/devices/{id}", (*roleEnv).device, "YYNN", "YYNN"},
@@ -63,12 +65,22 @@ var roleTable = []endpoint{
 	{"DELETE", "/api/v1/users/{id}", (*roleEnv).user, "YNNN", "NNNN"},
 	{"PUT", "/api/v1/users/{id}/password", (*roleEnv).userPassword, "YNNN", "NNNN"},
 	{"PUT", "/api/v1/users/{id}/role", (*roleEnv).userRole, "YNNN", "NNNN"},
+	{"POST", "/api/v1/printers", (*roleEnv).newPrinter, "YYNN", "YYNN"},
+	{"GET", "/api/v1/printers", fixed("/api/v1/printers", ""), "YYYN", "YYYN"},
+	{"GET", "/api/v1/printers/{id}", (*roleEnv).printer, "YYYN", "YYYN"},
+	{"PATCH", "/api/v1/printers/{id}", (*roleEnv).printerPatch, "YYNN", "YYNN"},
+	{"DELETE", "/api/v1/printers/{id}", (*roleEnv).printer, "YYNN", "YYNN"},
+	// The check reaches out to the printer: only those who may change it.
+	{"POST", "/api/v1/printers/{id}/check", (*roleEnv).printerCheck, "YYNN", "YYNN"},
+	{"POST", "/api/v1/deployments", (*roleEnv).newDeployment, "YYNN", "YYNN"},
+	{"GET", "/api/v1/deployments", fixed("/api/v1/deployments", ""), "YYYN", "YYYN"},
+	{"DELETE", "/api/v1/deployments/{id}", (*roleEnv).deployment, "YYNN", "YYNN"},
 	{"GET", "/api/v1/audit-events", fixed("/api/v1/audit-events", ""), "YNYN", "YNYN"},
 	{"POST", "/api/v1/lockouts/clear", fixed("/api/v1/lockouts/clear", `{"ip":"192.0.2.1"}`), "YNNN", "YNNN"},
 }
 
 // notAdmin are the API routes that are not the admin API.
-var notAdmin = map[string]bool{"GET /api/v1/device": true}
+var notAdmin = map[string]bool{"GET /api/v1/device": true, "GET /api/v1/device/printers": true}
 
 type roleEnv struct {
 	s        *testenv.Server
@@ -83,6 +95,54 @@ func (e *roleEnv) seq() int { e.n++; return e.n }
 func (e *roleEnv) code(t *testing.T, _ string) (string, string) {
 	_, ac := e.s.CreateCode(t, pairgate.TTL30Minutes)
 	return "/api/v1/authorization-codes/" + ac.ID, ""
+}
+
+func (e *roleEnv) codeDevices(t *testing.T, _ string) (string, string) {
+	_, ac := e.s.CreateCode(t, pairgate.TTL30Minutes)
+	return "/api/v1/authorization-codes/" + ac.ID + "/devices", ""
+}
+
+func (e *roleEnv) revokeCodeDevices(t *testing.T, _ string) (string, string) {
+	_, ac := e.s.CreateCode(t, pairgate.TTL30Minutes)
+	return "/api/v1/authorization-codes/" + ac.ID + "/revoke-devices", `{}`
+}
+
+func (e *roleEnv) newPrinter(t *testing.T, _ string) (string, string) {
+	return "/api/v1/printers", fmt.Sprintf(`{"name":"Printer %d","uri":"ipp://127.0.0.1:1/ipp/print"}`, e.seq())
+}
+
+func (e *roleEnv) newPrinterID(t *testing.T) string {
+	name, uri := fmt.Sprintf("Spare %d", e.seq()), "ipp://127.0.0.1:1/ipp/print"
+	p, err := e.s.App.Admin.CreatePrinter(context.Background(), e.s.AdminActor(t), admin.PrinterChange{Name: &name, URI: &uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+func (e *roleEnv) printer(t *testing.T, _ string) (string, string) {
+	return "/api/v1/printers/" + e.newPrinterID(t), ""
+}
+
+func (e *roleEnv) printerCheck(t *testing.T, _ string) (string, string) {
+	return "/api/v1/printers/" + e.newPrinterID(t) + "/check", ""
+}
+
+func (e *roleEnv) printerPatch(t *testing.T, _ string) (string, string) {
+	return "/api/v1/printers/" + e.newPrinterID(t), `{"location":"2nd floor"}`
+}
+
+func (e *roleEnv) newDeployment(t *testing.T, _ string) (string, string) {
+	return "/api/v1/deployments", `{"printers":["` + e.newPrinterID(t) + `"],"target":{"all":true}}`
+}
+
+func (e *roleEnv) deployment(t *testing.T, _ string) (string, string) {
+	d, err := e.s.App.Admin.CreateDeployment(context.Background(), e.s.AdminActor(t), admin.NewDeployment{
+		PrinterIDs: []string{e.newPrinterID(t)}, Target: pairgate.DeploymentTarget{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "/api/v1/deployments/" + d.ID, ""
 }
 
 func (e *roleEnv) newDevice(t *testing.T) string {

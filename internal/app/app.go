@@ -23,6 +23,7 @@ import (
 	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
@@ -30,6 +31,10 @@ import (
 	"github.com/pairgate/pairgate/internal/upstream"
 	"github.com/pairgate/pairgate/internal/web"
 )
+
+// ProbeTimeout bounds the IPP check of a printer (admin.CheckPrinter):
+// long enough for a printer waking up, short enough for a console page.
+const ProbeTimeout = 3 * time.Second
 
 // Options are what a server gets besides its configuration: where it
 // writes, and its clock.
@@ -160,7 +165,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	a := &App{Config: cfg, Store: store, Keys: keys, Keyring: keyring, Tokens: tokens, Clients: clients, Grants: g,
 		Audit: rec, Log: log, Now: now, out: o.Out}
-	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: limiter, Log: log, Now: now,
+	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: limiter, Prober: printing.NewProber(ProbeTimeout, now), Log: log, Now: now,
 		ClientChanged: clients.Forget, PasswordChanged: a.passwordChanged})
 	if err != nil {
 		return nil, err
@@ -177,7 +182,11 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Sessions = sessions
 	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0, cfg.LocalSignIn)
 	browsers := authn.NewBrowsers(store, keys, now, cfg.HTTPS())
-	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), APIKeys: authn.NewAPIKeys(store, keys, now),
+	printers, err := printing.NewService(store)
+	if err != nil {
+		return nil, err
+	}
+	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err
@@ -195,7 +204,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 		log.Info("upstream sign-in provider", "id", p.ID, "label", p.Label, "redirect_uri", up.CallbackURL(p.ID))
 	}
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Upstream: up, Browsers: browsers, Audit: rec, IP: ip, Now: now, Log: log})
+		Upstream: up, Browsers: browsers, Printers: printers, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +332,8 @@ func openHost(ctx context.Context, cfg Config, o Options, store *sqlstore.Store)
 	a := &App{Config: cfg, Store: store, Log: o.Log}
 	rec := audit.New(store, o.Now, o.Log, nil)
 	adm, err := admin.New(admin.Deps{Store: store, Keys: keys, Audit: rec, Limiter: ratelimit.New(store, keys, o.Now, func(string) {}),
-		Log: o.Log, Now: o.Now, ClientChanged: func(string) {}, PasswordChanged: a.passwordChanged})
+		Prober: printing.NewProber(ProbeTimeout, o.Now),
+		Log:    o.Log, Now: o.Now, ClientChanged: func(string) {}, PasswordChanged: a.passwordChanged})
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ Exit status:
 `
 
 func apiCommands() []*command {
-	return []*command{
+	return append([]*command{
 		{name: "login", summary: "make an API key with your username and password, and save it for the other commands", run: runAdminLogin},
 		{name: "codes", summary: "authorization codes for devices and install scripts", subs: []*command{
 			{name: "create", summary: "generate a code: --ttl 30m|60m|6h|24h|48h|never", run: runCodesCreate},
@@ -62,7 +62,7 @@ func apiCommands() []*command {
 			{name: "clear", summary: "lift the limits that hold an address (--ip) or an account (--username)", run: runLockoutsClear},
 		}},
 		{name: "audit", summary: "show the audit log (--action, --actor, --target, --since, --limit, --all)", run: runAudit},
-	}
+	}, printerCommands()...)
 }
 
 // apiFlags are the flags of every command that calls the admin API.

@@ -43,9 +43,9 @@ func commands() *command {
 		{name: "keys", summary: "manage signing keys on this host's store", subs: []*command{
 			{name: "rotate", summary: "make a new signing key current; the old one stays published until its tokens expire", run: runKeysRotate},
 		}},
-		{name: "admin", summary: "administer pairgate: codes, devices, clients, API keys, accounts, audit log", subs: adminCommands()},
+		{name: "admin", summary: "administer pairgate: codes, devices, printers, deployments, clients, API keys, accounts, audit log", subs: adminCommands()},
 		{name: "health", summary: "exit 0 when a server's /readyz (or the given URL) answers 200", run: runHealth},
-		{name: "device", summary: "the device side: pair, authorize, token, status, logout", subs: deviceCommands()},
+		{name: "device", summary: "the device side: pair, authorize, token, status, printers, logout", subs: deviceCommands()},
 		{name: "version", summary: "print the version", run: func(ctx context.Context, env Env, args []string) int {
 			fmt.Fprintln(env.Stdout, "pairgate", Version)
 			return ExitOK

@@ -52,6 +52,7 @@ func deviceCommands() []*command {
 		{name: "authorize", summary: "authorize this device with an administrator's authorization code, without a person (install scripts)", run: runDeviceAuthorize},
 		{name: "token", summary: "print a valid access token, refreshing it first when it is near expiry", run: runDeviceToken},
 		{name: "status", summary: "show the stored authorization and whether the server still accepts it", run: runDeviceStatus},
+		{name: "printers", summary: "list the printers deployed to this device, or print the lpadmin or PowerShell commands that install them", run: runDevicePrinters},
 		{name: "logout", summary: "revoke the authorization at the server and delete the credentials file", run: runDeviceLogout},
 	}
 }

@@ -58,6 +58,7 @@ func (s *Server) routes() *http.ServeMux {
 		allowed[path] = append(allowed[path], method)
 	}
 	apiRoute("GET", "/api/v1/device", a.Handle(a.Device))
+	apiRoute("GET", "/api/v1/device/printers", a.Handle(a.DevicePrinters))
 	{
 		adm := a.Admin
 		apiRoute("POST", "/api/v1/authorization-codes", adm(a.CreateCode))
@@ -70,6 +71,15 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("DELETE", "/api/v1/devices/{id}", adm(a.DeleteDevice))
 		apiRoute("POST", "/api/v1/clients", adm(a.CreateClient))
 		apiRoute("GET", "/api/v1/clients", adm(a.ListClients))
+		apiRoute("POST", "/api/v1/printers", adm(a.CreatePrinter))
+		apiRoute("GET", "/api/v1/printers", adm(a.ListPrinters))
+		apiRoute("GET", "/api/v1/printers/{id}", adm(a.GetPrinter))
+		apiRoute("PATCH", "/api/v1/printers/{id}", adm(a.UpdatePrinter))
+		apiRoute("DELETE", "/api/v1/printers/{id}", adm(a.DeletePrinter))
+		apiRoute("POST", "/api/v1/printers/{id}/check", adm(a.CheckPrinter))
+		apiRoute("POST", "/api/v1/deployments", adm(a.CreateDeployment))
+		apiRoute("GET", "/api/v1/deployments", adm(a.ListDeployments))
+		apiRoute("DELETE", "/api/v1/deployments/{id}", adm(a.DeleteDeployment))
 		apiRoute("GET", "/api/v1/clients/{id}", adm(a.GetClient))
 		apiRoute("DELETE", "/api/v1/clients/{id}", adm(a.DeleteClient))
 		apiRoute("PUT", "/api/v1/clients/{id}/device-flow", adm(a.SetClientDeviceFlow))
@@ -127,12 +137,19 @@ func (s *Server) routes() *http.ServeMux {
 		page("/admin/codes", nil, cn.ConsoleGenerate)
 		page("/admin/codes/{id}/delete", nil, cn.ConsoleDeleteCode)
 		page("/admin/devices/{id}/delete", nil, cn.ConsoleDeleteDevice)
+		page("/admin/printers", cn.ConsolePrinters, cn.ConsoleCreatePrinter)
+		page("/admin/printers/{id}/edit", nil, cn.ConsoleEditPrinter)
+		page("/admin/printers/{id}/check", nil, cn.ConsoleCheckPrinter)
+		page("/admin/printers/{id}/delete", nil, cn.ConsoleDeletePrinter)
+		page("/admin/deployments", nil, cn.ConsoleCreateDeployment)
+		page("/admin/deployments/{id}/delete", nil, cn.ConsoleDeleteDeployment)
 		mux.Handle("GET /admin/{$}", w.Page(cn.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
 		mux.Handle("GET /auth/signin", w.Page(si.AddSlash))
 		mux.Handle("GET /oauth/authorize/pairing", w.Page(si.AddSlash))
 		mux.Handle("GET /assets/style.css", w.Stylesheet())
+		mux.Handle("GET /assets/copy.js", w.CopyScript())
 		// Everything else is a page that does not exist.
 		mux.Handle("/", w.NotFound())
 	}

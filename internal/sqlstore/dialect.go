@@ -46,6 +46,10 @@ type dialect struct {
 	searchText string
 	// lower lower-cases as the database's lower() does.
 	lower func(string) string
+	// snapshot is how a read of several statements sees one state:
+	// SQLite's read transaction in WAL mode does; PostgreSQL's needs
+	// REPEATABLE READ, or each statement sees what committed before it.
+	snapshot *sql.TxOptions
 }
 
 var sqliteDialect = dialect{
@@ -92,6 +96,7 @@ var sqliteDialect = dialect{
 		}
 		return string(b)
 	},
+	snapshot: &sql.TxOptions{ReadOnly: true},
 }
 
 var postgresDialect = dialect{
@@ -143,4 +148,5 @@ var postgresDialect = dialect{
 	},
 	searchText: `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
 	lower:      strings.ToLower,
+	snapshot:   &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 }

@@ -125,9 +125,9 @@ func (s *Store) RemoveEphemeralDevices(ctx context.Context, now time.Time, limit
 	err := s.tx(ctx, "remove ephemeral devices", func(tx *sql.Tx) error {
 		// The partial index devices_ephemeral holds only ephemeral devices,
 		// a few among many, so the scan is short at any fleet size.
-		rows, err := tx.QueryContext(ctx, `SELECT `+deviceRow+` FROM devices
-			WHERE ephemeral_idle > 0 AND (state <> 'active' OR last_seen_at <= $1 - ephemeral_idle)
-			ORDER BY last_seen_at LIMIT $2`+s.d.skipLocked, n, limit)
+		rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("d.", deviceRow)+` FROM devices d
+			WHERE d.ephemeral_idle > 0 AND (d.state <> 'active' OR d.last_seen_at <= $1 - d.ephemeral_idle)
+			ORDER BY d.last_seen_at LIMIT $2`+s.d.skipLocked, n, limit)
 		if err != nil {
 			return err
 		}

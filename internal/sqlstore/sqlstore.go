@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,9 @@ type Store struct {
 	reads, writes *stmtCache
 	onError       func(kind string)
 	proofs        *proofBatcher // the DPoP replay cache's group commit
+
+	// printerSnap is the latest printerSnapshot this replica read.
+	printerSnap atomic.Pointer[printerSnapshot]
 }
 
 // Options are what a store is opened with besides its address.

@@ -85,6 +85,11 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"Search", testSearch},
 		{"InactivityOnReplicas", testInactivityReplicas},
 		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
+		{"Printers", testPrinters},
+		{"Deployments", testDeployments},
+		{"PrinterDeploymentTargets", testDeploymentTargets},
+		{"PrinterDeleteLeavesDeployments", testDeletePrinterLeavesDeployments},
+		{"PrinterDeleteRacesDeployment", testDeletePrinterRacesDeployment},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}

@@ -91,6 +91,19 @@ type Tab struct {
 // longer than a minute in all.
 func (b *Browser) Tab(t testing.TB) *Tab {
 	t.Helper()
+	return b.tab(t, false)
+}
+
+// ScriptTab is Tab with the pages' own scripts running: for the few
+// pages that enhance themselves with a script (the portal's copy
+// buttons), to see that the script works under the page's policy.
+func (b *Browser) ScriptTab(t testing.TB) *Tab {
+	t.Helper()
+	return b.tab(t, true)
+}
+
+func (b *Browser) tab(t testing.TB, scripts bool) *Tab {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() {
@@ -104,7 +117,7 @@ func (b *Browser) Tab(t testing.TB) *Tab {
 		chromedp.EmulateTouch, chromedp.EmulatePortrait))
 	// Pages must work without JavaScript: the tab runs none of theirs.
 	tab.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !scripts})
 		return err
 	}))
 	return tab

@@ -42,13 +42,15 @@ type consoleCan struct {
 	Codes, GenerateCodes, DeleteCodes bool
 	Devices, DeleteDevices            bool
 	Audit                             bool
+	Printers                          bool
 }
 
 func canOf(u *pairgate.User) consoleCan {
 	p := pairgate.RolePermissions(u.Role)
 	return consoleCan{Codes: p.Has(pairgate.PermCodesRead), GenerateCodes: p.Has(pairgate.PermCodesWrite),
 		DeleteCodes: p.Has(pairgate.PermCodesWrite), Devices: p.Has(pairgate.PermDevicesRead),
-		DeleteDevices: p.Has(pairgate.PermDevicesWrite), Audit: p.Has(pairgate.PermAuditRead)}
+		DeleteDevices: p.Has(pairgate.PermDevicesWrite), Audit: p.Has(pairgate.PermAuditRead),
+		Printers: p.Has(pairgate.PermPrintersRead)}
 }
 
 // requireAdmin lets through the people whose role has any

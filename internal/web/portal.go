@@ -1,11 +1,13 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strings"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/printing"
 )
 
 // The Self-service Portal (/portal): a browser that is an authorized
@@ -15,7 +17,19 @@ import (
 // PortalPages are the Self-service Portal.
 type PortalPages struct {
 	*site
-	grants *grants.Service
+	grants   *grants.Service
+	printers *printing.Service
+}
+
+// portalPrinter is a printer deployed to the browser, with how to install
+// it on the computer the browser says it runs on.
+type portalPrinter struct {
+	ID, Name, Location, Description, URI, Model, Options string
+	Default                                              bool
+	IPPLink                                              template.URL // ipp:// or ipps://, for a system that handles them
+	Commands                                             string       // lpadmin lines or PowerShell
+	Shell                                                string       // what runs them: "Terminal", "PowerShell"
+	Phone                                                bool         // a phone or tablet: add it in the system's settings
 }
 
 type portalView struct {
@@ -25,6 +39,9 @@ type portalView struct {
 	How          string
 	AuthorizedAt string
 	Scopes       []scopeView
+	Printers     []portalPrinter
+	System       string // the computer's system, as the User-Agent says
+	CopyScript   string // the copy buttons' script, when there is something to copy
 	// The code form.
 	Code        string
 	DeviceName  string
@@ -66,6 +83,19 @@ func (h *PortalPages) portalDevice(w http.ResponseWriter, r *http.Request, d *pa
 			text = s
 		}
 		v.Scopes = append(v.Scopes, scopeView{Name: s, Text: text})
+	}
+	ps, err := h.printers.ForBrowser(r.Context(), d)
+	if err != nil && pairgate.ErrorCode(err) != pairgate.EFORBIDDEN {
+		return err
+	}
+	v.System = systemOf(r.UserAgent())
+	for _, p := range ps {
+		v.Printers = append(v.Printers, portalPrinterFor(p, v.System))
+	}
+	if len(v.Printers) > 0 {
+		// The copy buttons' script, from this server only; nothing inline.
+		w.Header().Set("Content-Security-Policy", portalScriptCSP)
+		v.CopyScript = copyScriptPath
 	}
 	return h.render(w, http.StatusOK, "portal", v)
 }
@@ -123,4 +153,51 @@ func (h *PortalPages) PortalPost(w http.ResponseWriter, r *http.Request) error {
 		return h.portalForm(w, r, http.StatusTooManyRequests, v)
 	}
 	return err
+}
+
+// portalPrinterFor is how the portal shows a printer to a browser on sys.
+func portalPrinterFor(p pairgate.DevicePrinter, sys string) portalPrinter {
+	pp := portalPrinter{ID: p.ID, Name: p.Name, Location: p.Location, Description: p.Description, URI: p.URI, Model: p.Model,
+		Options: optionsText(p.Options), Default: p.Default}
+	if p.Driverless() {
+		pp.Model = "IPP Everywhere (no driver needed)"
+	}
+	// Only a URI the domain accepts, and only its IPP schemes, becomes a
+	// link: html/template would refuse ipp:// as an unsafe URL otherwise.
+	if u, err := pairgate.ParsePrinterURI(p.URI); err == nil && (u.Scheme == pairgate.SchemeIPP || u.Scheme == pairgate.SchemeIPPS) {
+		pp.IPPLink = template.URL(u.String())
+	}
+	q := []printing.Queue{printing.QueueFor(p)}
+	switch sys {
+	case "Windows":
+		pp.Commands, pp.Shell = printing.PowerShell(q), "PowerShell, run as administrator"
+	case "iPhone", "iPad", "Android":
+		pp.Phone = true
+	default:
+		pp.Commands, pp.Shell = printing.Lpadmin(q), "a terminal, as root (sudo sh)"
+	}
+	return pp
+}
+
+// systemOf names the operating system a User-Agent says it runs on, as
+// browserName does.
+func systemOf(ua string) string {
+	has := func(s string) bool { return strings.Contains(ua, s) }
+	switch {
+	case has("iPhone"):
+		return "iPhone"
+	case has("iPad"):
+		return "iPad"
+	case has("Android"):
+		return "Android"
+	case has("CrOS"):
+		return "ChromeOS"
+	case has("Windows"):
+		return "Windows"
+	case has("Mac OS X"), has("Macintosh"):
+		return "macOS"
+	case has("Linux"):
+		return "Linux"
+	}
+	return ""
 }

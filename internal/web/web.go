@@ -23,6 +23,7 @@ import (
 	"github.com/pairgate/pairgate/internal/authn"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
 	"github.com/pairgate/pairgate/internal/upstream"
 )
@@ -32,6 +33,20 @@ var templateFS embed.FS
 
 //go:embed assets/style.css
 var stylesheet []byte
+
+//go:embed assets/copy.js
+var copyScript []byte
+
+// copyScriptPath is the portal's one script, versioned like the
+// stylesheet.
+var copyScriptPath = func() string {
+	sum := sha256.Sum256(copyScript)
+	return "/assets/copy.js?v=" + hex.EncodeToString(sum[:6])
+}()
+
+// portalScriptCSP is pageCSP for the one page that has a script, the
+// portal's copy buttons: its own script file, still nothing inline.
+const portalScriptCSP = "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // stylesheetPath carries a hash of the stylesheet, so that it can be cached
 // for long and a new release is still fetched at once.
@@ -64,6 +79,7 @@ type Deps struct {
 	Passwords *authn.Passwords
 	Upstream  *upstream.Service
 	Browsers  *authn.Browsers
+	Printers  *printing.Service // the printers the portal shows a browser
 	Audit     *audit.Recorder
 	IP        httpx.ClientIP
 	Now       func() time.Time
@@ -104,7 +120,7 @@ type site struct {
 
 // New prepares the pages.
 func New(d Deps) (*Pages, error) {
-	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Upstream == nil || d.Browsers == nil ||
+	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Upstream == nil || d.Browsers == nil || d.Printers == nil ||
 		d.Audit == nil || d.Now == nil || d.Log == nil {
 		return nil, fmt.Errorf("web: every dependency is required")
 	}
@@ -125,7 +141,7 @@ func New(d Deps) (*Pages, error) {
 	return &Pages{
 		SignIn:  &SignInPages{site: st, passwords: d.Passwords, upstream: d.Upstream, grants: d.Grants, audit: d.Audit},
 		Consent: &ConsentPages{site: st, grants: d.Grants},
-		Portal:  &PortalPages{site: st, grants: d.Grants},
+		Portal:  &PortalPages{site: st, grants: d.Grants, printers: d.Printers},
 		Console: &ConsolePages{site: st, admin: d.Admin},
 		site:    st,
 	}, nil
@@ -143,7 +159,12 @@ func (p *Pages) NotFound() http.Handler { return p.site.notFound() }
 func (p *Pages) MethodNotAllowed(allow string) http.Handler { return p.site.methodNotAllowed(allow) }
 
 // Stylesheet serves the one stylesheet.
-func (p *Pages) Stylesheet() http.Handler { return stylesheetHandler() }
+func (p *Pages) Stylesheet() http.Handler { return assetHandler("text/css; charset=utf-8", stylesheet) }
+
+// CopyScript serves the portal's copy-button script.
+func (p *Pages) CopyScript() http.Handler {
+	return assetHandler("text/javascript; charset=utf-8", copyScript)
+}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
@@ -184,14 +205,14 @@ func pageHeaders(next http.Handler) http.Handler {
 	})
 }
 
-func stylesheetHandler() http.Handler {
+func assetHandler(contentType string, body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Type", "text/css; charset=utf-8")
+		hd.Set("Content-Type", contentType)
 		hd.Set("Cache-Control", "public, max-age=604800")
-		hd.Set("Content-Length", strconv.Itoa(len(stylesheet)))
+		hd.Set("Content-Length", strconv.Itoa(len(body)))
 		if r.Method != http.MethodHead {
-			w.Write(stylesheet)
+			w.Write(body)
 		}
 	})
 }
