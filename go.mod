@@ -3,6 +3,7 @@ module github.com/pairgate/pairgate
 go 1.26.8
 
 require (
+	github.com/OpenPrinting/goipp v1.2.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-oidc/v3 v3.21.0

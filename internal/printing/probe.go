@@ -117,7 +117,6 @@ func Probable(uri string) bool {
 }
 
 // requested are the printer attributes a probe asks for.
-var requested = []string{"printer-make-and-model", "printer-state", "printer-state-reasons"}
 
 // Probe asks the printer at uri what it is and how it is. It never fails:
 // a printer that cannot be asked is a Status that says why.
@@ -147,13 +146,10 @@ func (p *Prober) Probe(ctx context.Context, uri string) Status {
 	if target.Path == "" {
 		target.Path = "/"
 	}
-	body := encodeRequest(opGetPrinterAttrs, 1, []ippAttr{
-		{tagCharset, "attributes-charset", []string{"utf-8"}},
-		{tagNaturalLanguage, "attributes-natural-language", []string{"en"}},
-		{tagURI, "printer-uri", []string{u.String()}},
-		{tagNameWithoutLang, "requesting-user-name", []string{"pairgate"}},
-		{tagKeyword, "requested-attributes", requested},
-	})
+	body, err := getPrinterAttributes(u.String())
+	if err != nil {
+		return fail("%v", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), bytes.NewReader(body))
@@ -180,19 +176,19 @@ func (p *Prober) Probe(ctx context.Context, uri string) Status {
 	if len(raw) > maxIPPResponseLength {
 		return fail("its answer is larger than 1 MiB")
 	}
-	r, err := decodeResponse(raw)
+	r, err := decodePrinterAnswer(raw)
 	if err != nil {
 		return fail("%v", err)
 	}
 	if r.status >= 0x0100 {
-		return fail("it answered IPP status 0x%04x (%s)", r.status, statusText(r.status))
+		return fail("it answered IPP status 0x%04x (%s)", uint16(r.status), r.status)
 	}
 	st.Reachable = true
 	if v := r.attrs["printer-make-and-model"]; len(v) > 0 {
-		st.MakeAndModel = pairgate.Printable(v[0].String(), 128)
+		st.MakeAndModel = pairgate.Printable(text(v[0].V), 128)
 	}
 	if v := r.attrs["printer-state"]; len(v) > 0 {
-		if n, ok := v[0].Int(); ok {
+		if n, ok := integer(v[0].V); ok {
 			switch n {
 			case 3:
 				st.State = "idle"
@@ -206,7 +202,7 @@ func (p *Prober) Probe(ctx context.Context, uri string) Status {
 		}
 	}
 	for _, v := range r.attrs["printer-state-reasons"] {
-		if s := v.String(); s != "" && s != "none" && len(st.Reasons) < 8 {
+		if s := text(v.V); s != "" && s != "none" && len(st.Reasons) < 8 {
 			st.Reasons = append(st.Reasons, pairgate.Printable(s, 64))
 		}
 	}
