@@ -81,6 +81,8 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"RateLimitRefund", testRateLimitRefund},
 		{"TokenStatus", testTokenStatus},
 		{"Inactivity", testInactivity},
+		{"EphemeralDevices", testEphemeralDevices},
+		{"CodeDevicesSignedOutTogether", testCodeDevices},
 		{"DeviceCount", testDeviceCount},
 		{"Search", testSearch},
 		{"InactivityOnReplicas", testInactivityReplicas},
