@@ -227,3 +227,53 @@ func TestAdminCLIClientDeviceFlow(t *testing.T) {
 		t.Fatalf("a bad network: %d %s", code, errs)
 	}
 }
+
+// TestAdminCLILeakedCode: a labelled, ephemeral code from the command
+// line, then `codes revoke-devices`: it shows the count and asks; "no"
+// changes nothing, "yes" signs the devices out and deletes the code.
+func TestAdminCLILeakedCode(t *testing.T) {
+	s := testenv.StartServer(t)
+	a := &adminCLI{t: t, home: t.TempDir()}
+	a.ok(testenv.AdminPassword+"\n", "login", "--server", s.URL)
+	out := a.ok("", "codes", "create", "--ttl", "never", "--label", "Lab PCs, 2nd floor", "--ephemeral", "2h", "--json")
+	var c struct {
+		ID, Code, Label      string
+		EphemeralIdleSeconds int64 `json:"ephemeral_idle_seconds"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Label != "Lab PCs, 2nd floor" || c.EphemeralIdleSeconds != 7200 {
+		t.Fatalf("codes create --label --ephemeral: %v %s", err, out)
+	}
+	if code, _, errs := a.run("", "codes", "create", "--ttl", "6h", "--ephemeral", "1m"); code != cli.ExitFailure || !strings.Contains(errs, "ephemeral") {
+		t.Fatalf("a too short --ephemeral: %d %s", code, errs)
+	}
+	if out := a.ok("", "codes", "list"); !strings.Contains(out, "Lab PCs, 2nd floor") || !strings.Contains(out, "2h0m0s") {
+		t.Fatalf("codes list:\n%s", out)
+	}
+	var refresh []string
+	for _, name := range []string{"Lab PC 1", "Lab PC 2"} {
+		r := postForm(t, s.URL+"/oauth/token", url.Values{"grant_type": {pairgate.GrantAuthorizationCode}, "client_id": {"print-client"},
+			"code": {c.Code}, "device_name": {name}})
+		refresh = append(refresh, r["refresh_token"].(string))
+	}
+	code, _, errs := a.run("no\n", "codes", "revoke-devices", c.ID)
+	if code != cli.ExitUsage || !strings.Contains(errs, "2 devices came in with this code") || !strings.Contains(errs, "Nothing changed") {
+		t.Fatalf("answering no: %d %s", code, errs)
+	}
+	if r := postForm(t, s.URL+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"print-client"}, "refresh_token": {refresh[0]}}); r["refresh_token"] == nil {
+		t.Fatalf("after answering no: %v", r)
+	}
+	out = a.ok("yes\n", "codes", "revoke-devices", c.ID)
+	if f := strings.Fields(strings.Split(out, "\n")[1]); len(f) != 2 || f[0] != "2" || f[1] != "deleted" {
+		t.Fatalf("revoke-devices:\n%s", out)
+	}
+	if r := postForm(t, s.URL+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"print-client"}, "refresh_token": {refresh[1]}}); r["error"] != "invalid_grant" {
+		t.Fatalf("a revoked device refreshed: %v", r)
+	}
+	if out := a.ok("", "codes", "list"); strings.Contains(out, c.Code) {
+		t.Fatalf("the code outlived its revocation:\n%s", out)
+	}
+	// For scripts: --yes, and nothing left to sign out.
+	if out := a.ok("", "codes", "revoke-devices", c.ID, "--yes", "--json"); !strings.Contains(out, `"signed_out": 0`) {
+		t.Fatalf("again with --yes:\n%s", out)
+	}
+}
