@@ -162,6 +162,8 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"device_printers_first_poll", b.printersFirstPoll},
 		{"device_printers", b.printers},
 		{"device_printers_304", b.printersNotModified},
+		{"status_list", b.statusList},
+		{"status_list_304", b.statusListRevalidate},
 	}
 	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
 	// Each endpoint is measured between two bare runs of its own and
