@@ -103,6 +103,12 @@ type DeviceFilter struct {
 	Search   string // matches name, hardware id, client or id, case-insensitively
 	ClientID string
 	State    string // one of the Device* states; "" for any
-	After    string // cursor: the ID of the last device of the previous page
+	// AuthCodeID selects the devices whose latest authorization came
+	// from this authorization code.
+	AuthCodeID string
+	// AuthMethod selects the devices authorized this way (an AuthBy*
+	// constant).
+	AuthMethod string
+	After      string // cursor: the ID of the last device of the previous page
 	Limit    int
 }

@@ -205,6 +205,10 @@ type Store interface {
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CountDevices returns how many devices exist.
 	CountDevices(ctx context.Context) (int, error)
+	// RenameDevice sets a device's name, as an administrator calls it.
+	// The device's next authorization under the identity rule may name
+	// it again. ENOTFOUND if there is none.
+	RenameDevice(ctx context.Context, id, name string) error
 	// DeleteDevice deletes a device and, in the same transaction, every
 	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
 	// there is none.

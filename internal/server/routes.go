@@ -144,6 +144,8 @@ func (s *Server) routes() *http.ServeMux {
 		page("/admin/deployments", nil, cn.ConsoleCreateDeployment)
 		page("/admin/deployments/{id}/delete", nil, cn.ConsoleDeleteDeployment)
 		mux.Handle("GET /admin/{$}", w.Page(cn.RemoveSlash))
+		mux.Handle("GET /device/{$}", w.Page(cn.RemoveSlash))
+		mux.Handle("GET /portal/{$}", w.Page(cn.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
 		mux.Handle("GET /auth/signin", w.Page(si.AddSlash))

@@ -152,6 +152,12 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.State != "" {
 		conds = append(conds, `state = `+arg(f.State))
 	}
+	if f.AuthCodeID != "" {
+		conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID))
+	}
+	if f.AuthMethod != "" {
+		conds = append(conds, `auth_method = `+arg(f.AuthMethod))
+	}
 	if f.After != "" {
 		conds = append(conds, `id > `+arg(f.After))
 	}
@@ -219,6 +225,17 @@ func (s *Store) DeleteDevice(ctx context.Context, id string, now time.Time) erro
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = $1`, id)
 		return err
 	})
+}
+
+func (s *Store) RenameDevice(ctx context.Context, id, name string) error {
+	n, err := affected(s.exec(ctx, `UPDATE devices SET name = $1 WHERE id = $2`, name, id))
+	if err != nil {
+		return s.fail(err, "rename device")
+	}
+	if n == 0 {
+		return pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
+	}
+	return nil
 }
 
 func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {
