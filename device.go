@@ -110,5 +110,5 @@ type DeviceFilter struct {
 	// constant).
 	AuthMethod string
 	After      string // cursor: the ID of the last device of the previous page
-	Limit    int
+	Limit      int
 }
