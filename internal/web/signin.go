@@ -39,6 +39,7 @@ type signInView struct {
 	Username   string
 	Error      string
 	Notice     string
+	Expired    string // the session ended under a form
 	ForDevice  bool // signing in to approve a device: say so
 	ForConsole bool // signing in to the Admin Console
 	// Providers are the upstream providers, a button each.
@@ -90,6 +91,9 @@ func (h *SignInPages) SignIn(w http.ResponseWriter, r *http.Request) error {
 	v := signInView{base: h.base("Sign in", nil), Next: next, ForDevice: forDevice(next), ForConsole: forConsole(next)}
 	if q.Get("signed_out") != "" {
 		v.Notice = "You are signed out."
+	}
+	if q.Get("expired") != "" {
+		v.Expired = "Your session had ended, so your last change was not made. Sign in again: you go back to the page you were on, with what could be kept filled in, to make it again."
 	}
 	return h.renderSignIn(w, http.StatusOK, v)
 }

@@ -250,6 +250,8 @@ type base struct {
 	Script string
 }
 
+func (b base) pageScript() string { return b.Script }
+
 // helpBase is where the pages' help links lead: the project's README
 // and docs/, on the public repository.
 const helpBase = "https://github.com/pairgate/pairgate/blob/main/"
@@ -275,6 +277,10 @@ func (h *site) render(w http.ResponseWriter, status int, name string, data any) 
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		return pairgate.Internal(err, "render "+name)
+	}
+	if sp, ok := data.(interface{ pageScript() string }); ok && sp.pageScript() != "" {
+		// The page's one script, from this server only; nothing inline.
+		w.Header().Set("Content-Security-Policy", portalScriptCSP)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
