@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -217,6 +218,49 @@ func (tb *Tab) Bool(expr string) bool {
 		tb.t.Fatalf("browser: evaluate %s: %v", expr, err)
 	}
 	return b
+}
+
+// Press sends keys to the focused element as a keyboard does ("\t" is
+// Tab, kb.Escape is Escape, "\r" is Enter).
+func (tb *Tab) Press(keys string) {
+	tb.t.Helper()
+	tb.do(chromedp.KeyEvent(keys))
+}
+
+// JSON evaluates a JavaScript expression for the test, waits for it when
+// it is a promise, and decodes its value (as JSON) into out.
+func (tb *Tab) JSON(expr string, out any) {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expr+`)))()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("browser: evaluate %.80s: %v", expr, err)
+	}
+	if err := json.Unmarshal([]byte(s), out); err != nil {
+		tb.t.Fatalf("browser: decode %.80s: %v", expr, err)
+	}
+}
+
+// Inject runs a script of the test's own (a checking library) in the
+// page, whatever the page's policy or the tab's script setting.
+func (tb *Tab) Inject(src string) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
+		tb.t.Fatalf("browser: inject script: %v", err)
+	}
+}
+
+// ColorScheme shows pages as a system in dark (or light) mode does.
+func (tb *Tab) ColorScheme(dark bool) {
+	tb.t.Helper()
+	v := "light"
+	if dark {
+		v = "dark"
+	}
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}})
+		return err
+	}))
 }
 
 // Count returns how many elements the CSS selector sel finds.

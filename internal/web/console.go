@@ -426,13 +426,12 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 		if c.Label != "" {
 			what = c.Label
 		}
-		fallback := v.Query.hidden()
 		if v.Can.DeleteCodes {
 			row.Delete = &confirmation{ID: "dlg-code-" + c.ID, Heading: "Delete this authorization code?", Code: c.Code, Lead: c.Label,
 				Text:   "No device can redeem it after this, and people can no longer type it in the portal. Devices it already authorized stay authorized.",
 				Action: "/admin/codes/" + c.ID + "/delete", Button: "Delete", Danger: true,
 				Opener: "Delete", OpenerLabel: "Delete code " + what, OpenerClass: "trash", Trash: true,
-				FallbackPath: "/admin", FallbackQuery: append(fallback, hidden{"delete_code", c.ID})}
+				FallbackURL: v.Query.url("delete_code", c.ID)}
 		}
 		if v.Can.DeleteCodes && v.Can.DeleteDevices && c.Uses > 0 {
 			p, err := h.admin.PreviewCodeDevices(ctx, admin.UserActor(u), c.ID)
@@ -443,7 +442,7 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 				Text:   p.Summary() + " They are signed out at once and must be authorized again; the code is deleted with them, so that nothing new arrives with it.",
 				Action: "/admin/codes/" + c.ID + "/signout-devices", Button: "Sign out " + strconv.Itoa(p.Active) + " and delete the code", Danger: true,
 				Opener: "Sign out devices", OpenerLabel: "Sign out the devices of code " + what, OpenerClass: "button secondary small-button",
-				FallbackPath: "/admin", FallbackQuery: append(fallback, hidden{"signout_code", c.ID})}
+				FallbackURL: v.Query.url("signout_code", c.ID)}
 			for _, d := range p.Suspicious {
 				so.Lines = append(so.Lines, d.Name+" · last seen from "+d.LastIP+" · "+consoleTime(d.LastSeenAt))
 			}
@@ -608,7 +607,7 @@ func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, q de
 				Text:   "Its access ends at once: its tokens stop working and its browser sessions end. To come back it must be authorized again.",
 				Action: "/admin/devices/" + d.ID + "/delete", Hidden: q.hidden(), Button: "Delete", Danger: true,
 				Opener: "Delete", OpenerLabel: "Delete device " + d.Name, OpenerClass: "trash", Trash: true,
-				FallbackPath: "/admin", FallbackQuery: append(q.hidden(), hidden{"delete_device", d.ID})}
+				FallbackURL: q.url("delete_device", d.ID)}
 			if row.ThisBrowser {
 				row.Delete.Warn = "This is the browser you are using. You stay signed in to the console, but this browser is no longer an authorized device: the portal will ask it for a code."
 			}
@@ -617,7 +616,7 @@ func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, q de
 				Field:  &field{Name: "name", Label: "Name", Value: d.Name, MaxLength: admin.MaxDeviceName},
 				Action: "/admin/devices/" + d.ID + "/rename", Hidden: q.hidden(), Button: "Rename",
 				Opener: "Rename", OpenerLabel: "Rename device " + d.Name, OpenerClass: "linkish rename",
-				FallbackPath: "/admin", FallbackQuery: append(q.hidden(), hidden{"rename", d.ID})}
+				FallbackURL: q.url("rename", d.ID)}
 		}
 		out = append(out, row)
 	}

@@ -12,10 +12,12 @@ import (
 // command="show-modal"): the browser moves focus into it, makes the
 // page behind inert, closes it on Escape and returns focus to the
 // control, all without a script, so the pages keep their strict policy.
-// The control is also a submit button of a GET form that leads to the
-// same confirmation as a page of its own: a browser that does not know
-// invoker commands (where a button with commandfor is a plain submit
-// button) gets that page instead, and so does a link to it.
+// A browser that does not know invoker commands yet gets the same from
+// the site's one script (a few lines that call showModal), or, without
+// it either, from the confirmation as a page of its own: the control's
+// data-fallback, which bulk actions and links use too. (A button cannot
+// be both: one with commandfor inside a form does nothing at all, by the
+// HTML standard, so that old and new browsers never disagree on it.)
 
 // hidden is a hidden form field.
 type hidden struct{ Name, Value string }
@@ -46,10 +48,8 @@ type confirmation struct {
 	OpenerLabel string // its accessible name
 	OpenerClass string // "trash" or a button class
 	Trash       bool   // shows the trash icon
-	// FallbackPath and FallbackQuery are the GET form the control
-	// submits where invoker commands are unknown: the confirmation page.
-	FallbackPath  string
-	FallbackQuery []hidden
+	// FallbackURL is the confirmation as a page of its own.
+	FallbackURL string
 }
 
 // confirmView is a confirmation as a page of its own.

@@ -40,8 +40,8 @@ type signInView struct {
 	Error      string
 	Notice     string
 	Expired    string // the session ended under a form
-	ForDevice  bool // signing in to approve a device: say so
-	ForConsole bool // signing in to the Admin Console
+	ForDevice  bool   // signing in to approve a device: say so
+	ForConsole bool   // signing in to the Admin Console
 	// Providers are the upstream providers, a button each.
 	Providers []upstream.Provider
 	// Local: the username and password form is on.

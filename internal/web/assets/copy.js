@@ -4,8 +4,26 @@
 //   until this script shows them: without it the text is selectable;
 // - times, written in UTC by the server, rewritten in the viewer's own
 //   time zone, with UTC kept in the title (shown on hover).
+// - confirmations, for a browser that does not know invoker commands
+//   (commandfor, command="show-modal"), which open them without a script
+//   everywhere else.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  if (!("commandForElement" in HTMLButtonElement.prototype)) {
+    document.querySelectorAll("button[commandfor]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var d = document.getElementById(b.getAttribute("commandfor"));
+        var cmd = b.getAttribute("command");
+        if (d && d.showModal && cmd === "show-modal") {
+          d.showModal();
+        } else if (d && d.close && cmd === "close") {
+          d.close();
+        } else if (b.getAttribute("data-fallback")) {
+          window.location.href = b.getAttribute("data-fallback");
+        }
+      });
+    });
+  }
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var zone = "";
   try {
