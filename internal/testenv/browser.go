@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,6 +249,38 @@ func (tb *Tab) Inject(src string) {
 	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
 		tb.t.Fatalf("browser: inject script: %v", err)
 	}
+}
+
+// Get fetches url with the tab's cookies, as the browser would download
+// it (a file the page offers), and returns the response with its body
+// read.
+func (tb *Tab) Get(u string) (*http.Response, []byte) {
+	tb.t.Helper()
+	var cookies []*network.Cookie
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		r, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+		if err == nil {
+			cookies = r.Cookies
+		}
+		return err
+	}))
+	req, err := http.NewRequestWithContext(tb.ctx, "GET", u, nil)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.t.Fatalf("get %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.t.Fatalf("get %s: %v", u, err)
+	}
+	return resp, body
 }
 
 // ColorScheme shows pages as a system in dark (or light) mode does.

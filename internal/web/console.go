@@ -770,17 +770,20 @@ func (h *ConsolePages) ConsoleBulkDeletePage(w http.ResponseWriter, r *http.Requ
 	if len(ids) == 1 {
 		c.Heading, c.Button = "Delete 1 device?", "Delete 1 device"
 	}
+	var found []string
 	for _, id := range ids {
 		d, err := h.admin.GetDevice(r.Context(), admin.UserActor(u), id)
 		switch pairgate.ErrorCode(err) {
 		case "":
 			c.Lines = append(c.Lines, d.Name+" · "+d.ID)
-			c.Hidden = append(c.Hidden, hidden{"id", d.ID})
+			found = append(found, d.ID)
 		case pairgate.ENOTFOUND:
 		default:
 			return err
 		}
 	}
+	// One field: the pages' forms take each field once.
+	c.Hidden = append(c.Hidden, hidden{"ids", strings.Join(found, " ")})
 	return h.confirmPage(w, u, helpURL("administration"), c, q.url())
 }
 
@@ -796,7 +799,7 @@ func (h *ConsolePages) ConsoleBulkDelete(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	q, _ := readDeviceQuery(p)
-	ids := p["id"]
+	ids := strings.Fields(p.Get("ids"))
 	if len(ids) > maxBulk {
 		return pairgate.Errorf(pairgate.EINVALID, "select at most %d devices at once", maxBulk)
 	}

@@ -191,7 +191,7 @@ func TestConsoleBrowser(t *testing.T) {
 		shot(t, admin, "25-console-confirm-delete-device")
 		// Cancel changes nothing.
 		admin.Click(dlg + " .confirm-cancel")
-		if admin.Bool(`document.querySelector("` + dlg + `").open`) || admin.Count(`#devices tr[data-id="`+deviceID+`"]`) != 1 {
+		if admin.Bool(`document.querySelector("`+dlg+`").open`) || admin.Count(`#devices tr[data-id="`+deviceID+`"]`) != 1 {
 			t.Fatal("cancel did not close the dialog and leave the device in place")
 		}
 		if _, err := s.App.Store.GetDevice(context.Background(), deviceID); err != nil {
