@@ -283,6 +283,17 @@ func (tb *Tab) Get(u string) (*http.Response, []byte) {
 	return resp, body
 }
 
+// AllowScripts switches script execution in the tab: a checking library
+// injected by the test needs timers, while the page itself, loaded with
+// scripts off, stays as it was.
+func (tb *Tab) AllowScripts(on bool) {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
+		return err
+	}))
+}
+
 // ColorScheme shows pages as a system in dark (or light) mode does.
 func (tb *Tab) ColorScheme(dark bool) {
 	tb.t.Helper()
@@ -312,6 +323,13 @@ func (tb *Tab) Count(sel string) int {
 func (tb *Tab) Desktop(width, height int64) {
 	tb.t.Helper()
 	tb.do(chromedp.EmulateViewport(width, height, chromedp.EmulateScale(1)))
+}
+
+// PhoneOf shows pages as a phone width CSS pixels wide does.
+func (tb *Tab) PhoneOf(width int64) {
+	tb.t.Helper()
+	tb.do(chromedp.EmulateViewport(width, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile,
+		chromedp.EmulateTouch, chromedp.EmulatePortrait))
 }
 
 // Phone shows pages as the tab's phone again.

@@ -441,7 +441,7 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 			so := &confirmation{ID: "dlg-signout-" + c.ID, Heading: "Sign out every device of this code?", Code: c.Code, Lead: c.Label,
 				Text:   p.Summary() + " They are signed out at once and must be authorized again; the code is deleted with them, so that nothing new arrives with it.",
 				Action: "/admin/codes/" + c.ID + "/signout-devices", Button: "Sign out " + strconv.Itoa(p.Active) + " and delete the code", Danger: true,
-				Opener: "Sign out devices", OpenerLabel: "Sign out the devices of code " + what, OpenerClass: "button secondary small-button",
+				Opener: "Sign out devices", OpenerLabel: "Sign out devices of code " + what, OpenerClass: "button secondary small-button",
 				FallbackURL: v.Query.url("signout_code", c.ID)}
 			for _, d := range p.Suspicious {
 				so.Lines = append(so.Lines, d.Name+" · last seen from "+d.LastIP+" · "+consoleTime(d.LastSeenAt))
