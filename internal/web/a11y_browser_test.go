@@ -134,6 +134,7 @@ func TestAccessibility(t *testing.T) {
 		{"console-confirm-page", admin, func() { admin.Navigate(s.URL + "/admin?delete_device=" + deviceID) }},
 		{"console-printers", admin, func() { admin.Navigate(s.URL + "/admin/printers") }},
 		{"console-audit", admin, func() { admin.Navigate(s.URL + "/admin/audit") }},
+		{"console-people", admin, func() { admin.Navigate(s.URL + "/admin/people") }},
 		{"portal-device", admin, func() { admin.Navigate(s.URL + "/portal") }},
 		{"not-found", admin, func() { admin.Navigate(s.URL + "/admin/nothing") }},
 	}
@@ -172,7 +173,7 @@ func TestAccessibility(t *testing.T) {
 
 	t.Run("Keyboard", func(t *testing.T) {
 		for _, dark := range []bool{false, true} {
-			for _, p := range []a11yPage{pages[0], pages[4], pages[7]} {
+			for _, p := range []a11yPage{pages[0], pages[4], pages[7], pages[9]} {
 				p.tab.Desktop(1280, 900)
 				p.tab.ColorScheme(dark)
 				p.open()

@@ -46,6 +46,7 @@ type consoleCan struct {
 	Devices, DeleteDevices            bool
 	Audit                             bool
 	Printers                          bool
+	People                            bool
 }
 
 func canOf(u *pairgate.User) consoleCan {
@@ -53,7 +54,7 @@ func canOf(u *pairgate.User) consoleCan {
 	return consoleCan{Codes: p.Has(pairgate.PermCodesRead), GenerateCodes: p.Has(pairgate.PermCodesWrite),
 		DeleteCodes: p.Has(pairgate.PermCodesWrite), Devices: p.Has(pairgate.PermDevicesRead),
 		DeleteDevices: p.Has(pairgate.PermDevicesWrite), Audit: p.Has(pairgate.PermAuditRead),
-		Printers: p.Has(pairgate.PermPrintersRead)}
+		Printers: p.Has(pairgate.PermPrintersRead), People: p.Any()}
 }
 
 // requireAdmin lets through the people whose role has any

@@ -92,6 +92,9 @@ func (h *SignInPages) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("signed_out") != "" {
 		v.Notice = "You are signed out."
 	}
+	if q.Get("password_changed") != "" {
+		v.Notice = "Your password was changed, and you were signed out everywhere. Sign in with the new one."
+	}
 	if q.Get("expired") != "" {
 		v.Expired = "Your session had ended, so your last change was not made. Sign in again: you go back to the page you were on, with what could be kept filled in, to make it again."
 	}
