@@ -193,7 +193,7 @@ func (s *Service) GetDevice(ctx context.Context, a Actor, id string) (*pairgate.
 }
 
 // DeleteDevice removes a device from the inventory and revokes it at once
-// (DESIGN.md 2.2): to come back it must authorize again.
+// (docs/design.md 2.2): to come back it must authorize again.
 func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
 	if err := a.need(pairgate.PermDevicesWrite); err != nil {
 		return err
@@ -616,7 +616,7 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 
 // --- Lock-outs ---
 
-// ClearLockout lifts the guessing limits (DESIGN.md 2.6) that hold an
+// ClearLockout lifts the guessing limits (docs/design.md 2.6) that hold an
 // address or an account, for a person who was locked out and cannot wait.
 // It returns the names of the rules it reset.
 func (s *Service) ClearLockout(ctx context.Context, a Actor, ip, username string) ([]string, error) {

@@ -11,7 +11,7 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 )
 
-// The admin API (DESIGN.md section 3): plain JSON over HTTP, its types in
+// The admin API (docs/design.md section 3): plain JSON over HTTP, its types in
 // the public package adminapi, the CLI its first client.
 
 func timeOrNil(t time.Time) *time.Time {

@@ -9,7 +9,7 @@ import (
 	"github.com/pairgate/pairgate/internal/oauth"
 )
 
-// routes is every URL pairgate serves. Paths marked "contract" in DESIGN.md
+// routes is every URL pairgate serves. Paths marked "contract" in docs/design.md
 // section 1 must not change.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()

@@ -18,7 +18,7 @@ const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
-// deviceRead is deviceRow and the mark of DESIGN.md 2.1, computed when
+// deviceRead is deviceRow and the mark of docs/design.md 2.1, computed when
 // read, from a query whose table is devices: the oldest other device of
 // the same client that claims the same hardware id. Computing it keeps it
 // true whatever happens to the other device, with no column to keep in
@@ -63,7 +63,7 @@ const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, 
 	scopes = excluded.scopes, authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at,
 	last_ip = excluded.last_ip, authorized_ip = excluded.authorized_ip, ephemeral_idle = excluded.ephemeral_idle`
 
-// upsertDevice records d under the identity rule of DESIGN.md 2.1 (see
+// upsertDevice records d under the identity rule of docs/design.md 2.1 (see
 // pairgate.Store): the device of the same client that holds the key the
 // request proved (d.DPoPJKT) is updated in place; a browser coming back
 // with its own random id updates its row; anything else is a new row,

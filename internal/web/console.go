@@ -15,7 +15,7 @@ import (
 	"github.com/pairgate/pairgate/internal/ratelimit"
 )
 
-// The Admin Console (DESIGN.md section 3): the Authorized Devices page,
+// The Admin Console (docs/design.md section 3): the Authorized Devices page,
 // with the codes an admin generates and the device inventory, and the
 // audit log. Every operation goes through admin.Service, which keeps the
 // rules and records the audit events; these handlers only read forms and
@@ -701,7 +701,7 @@ func (h *ConsolePages) ConsoleSignOutCodeDevices(w http.ResponseWriter, r *http.
 }
 
 // ConsoleDeleteDevice is POST /admin/devices/{id}/delete: the device is
-// revoked at once (DESIGN.md 2.2). The inventory page it leads back to
+// revoked at once (docs/design.md 2.2). The inventory page it leads back to
 // keeps the search, filters and page the admin was on.
 func (h *ConsolePages) ConsoleDeleteDevice(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)

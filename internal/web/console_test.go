@@ -148,7 +148,7 @@ func TestConsoleIsForAdmins(t *testing.T) {
 // TestConsoleSignInAuthorizesTheBrowserOnce: signing in to the console
 // again from the same browser keeps its one device; after the device is
 // deleted, a new sign-in authorizes it again under the same browser id,
-// so the inventory never holds a browser twice (DESIGN.md 2.1).
+// so the inventory never holds a browser twice (docs/design.md 2.1).
 func TestConsoleSignInAuthorizesTheBrowserOnce(t *testing.T) {
 	s := testenv.StartServer(t)
 	b := consoleAdmin(t, s)
@@ -456,7 +456,7 @@ func TestInventoryPagingAndSearchAtScale(t *testing.T) {
 // TestConsoleCodeLifetimes: every Code Expiration length, generated
 // through the console, is listed with its label and expiration, works up
 // to its expiry in the portal and at the token endpoint, and leaves the
-// table when it expires (DESIGN.md 2.7). The clock moves; nothing sleeps.
+// table when it expires (docs/design.md 2.7). The clock moves; nothing sleeps.
 func TestConsoleCodeLifetimes(t *testing.T) {
 	s := testenv.StartServer(t)
 	for _, ttl := range pairgate.CodeTTLs {

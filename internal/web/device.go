@@ -196,7 +196,7 @@ func (h *ConsentPages) codePost(w http.ResponseWriter, r *http.Request, f *codeF
 }
 
 // lookup finds a code; the grants count the attempt against the source
-// address and the code (DESIGN.md 2.6) before they look it up.
+// address and the code (docs/design.md 2.6) before they look it up.
 func (h *ConsentPages) lookup(r *http.Request, f *codeFlow, code string) (*grants.Pending, error) {
 	return f.find(r.Context(), grants.CodeEntry{Code: code, IP: h.cfg.IP.Of(r)})
 }

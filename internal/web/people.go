@@ -90,7 +90,7 @@ func (h *ConsolePages) people(r *http.Request, u *pairgate.User, v *peopleView) 
 	a := admin.UserActor(u)
 	v.base = h.base("People and access", u)
 	v.Wide, v.Nav, v.Can = true, "people", canOf(u)
-	v.Help, v.Script = helpURL("people-and-access"), copyScriptPath
+	v.Help, v.Script = helpURL("administration"), copyScriptPath
 	v.CanUsers = a.Perms.Has(pairgate.PermUsersWrite)
 	v.CanLockouts = a.Perms.Has(pairgate.PermLockoutsWrite)
 	for _, role := range pairgate.Roles {

@@ -281,7 +281,7 @@ func (h *SignInPages) SignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // authorizeAdminBrowser makes the browser an admin signs in to the
-// console with an authorized device (DESIGN.md: "An administrator who
+// console with an authorized device (docs/design.md: "An administrator who
 // signs in to the console from a browser that is not yet authorized
 // authorizes that browser as a device."). A browser that already is one
 // stays as it is. It happens at sign-in, not on every console page, so

@@ -141,7 +141,7 @@ func signedIn(b *browser) bool {
 	return b.get("/auth/signout").status == http.StatusOK
 }
 
-// TestUserCodeGuessingIsLimited: DESIGN.md 2.6. Entering codes is limited
+// TestUserCodeGuessingIsLimited: docs/design.md 2.6. Entering codes is limited
 // per source address and per code; a limited attempt is answered 429 with
 // Retry-After, says when to try again, and does nothing, even with the
 // right code.
@@ -541,7 +541,7 @@ func TestDecisionsNeedASessionAndAValidCode(t *testing.T) {
 	}
 }
 
-// TestSessionIDsAreStoredHashed: DESIGN.md 2.5. The cookie value never
+// TestSessionIDsAreStoredHashed: docs/design.md 2.5. The cookie value never
 // reaches the database; a copy of it signs no one in.
 func TestSessionIDsAreStoredHashed(t *testing.T) {
 	s := testenv.StartServer(t)
