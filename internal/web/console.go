@@ -585,6 +585,14 @@ func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, q de
 	} else if pairgate.ErrorCode(err) != pairgate.EUNAUTHORIZED {
 		return nil, err
 	}
+	// What every row's forms and links carry, computed once a page.
+	keepQuery := q.hidden()
+	base := q.url()
+	if strings.Contains(base, "?") {
+		base += "&"
+	} else {
+		base += "?"
+	}
 	out := make([]deviceRow, 0, len(devs))
 	for _, d := range devs {
 		row := deviceRow{ID: d.ID, Name: d.Name, Mode: string(d.Mode), Method: d.AuthMethod, How: authMethodText(d),
@@ -606,18 +614,18 @@ func (h *ConsolePages) deviceRows(r *http.Request, devs []*pairgate.Device, q de
 			}
 			row.Delete = &confirmation{ID: "dlg-device-" + d.ID, Heading: "Delete this device?", Lead: d.Name, Detail: detail,
 				Text:   "Its access ends at once: its tokens stop working and its browser sessions end. To come back it must be authorized again.",
-				Action: "/admin/devices/" + d.ID + "/delete", Hidden: q.hidden(), Button: "Delete", Danger: true,
+				Action: "/admin/devices/" + d.ID + "/delete", Hidden: keepQuery, Button: "Delete", Danger: true,
 				Opener: "Delete", OpenerLabel: "Delete device " + d.Name, OpenerClass: "trash", Trash: true,
-				FallbackURL: q.url("delete_device", d.ID)}
+				FallbackURL: base + "delete_device=" + url.QueryEscape(d.ID)}
 			if row.ThisBrowser {
 				row.Delete.Warn = "This is the browser you are using. You stay signed in to the console, but this browser is no longer an authorized device: the portal will ask it for a code."
 			}
 			row.Rename = &confirmation{ID: "dlg-rename-" + d.ID, Heading: "Rename this device", Detail: detail,
 				Text:   "The name the inventory, the audit log and deployments by name pattern know it by. A new authorization of the device may name it again.",
 				Field:  &field{Name: "name", Label: "Name", Value: d.Name, MaxLength: admin.MaxDeviceName},
-				Action: "/admin/devices/" + d.ID + "/rename", Hidden: q.hidden(), Button: "Rename",
+				Action: "/admin/devices/" + d.ID + "/rename", Hidden: keepQuery, Button: "Rename",
 				Opener: "Rename", OpenerLabel: "Rename device " + d.Name, OpenerClass: "linkish rename",
-				FallbackURL: q.url("rename", d.ID)}
+				FallbackURL: base + "rename=" + url.QueryEscape(d.ID)}
 		}
 		out = append(out, row)
 	}
