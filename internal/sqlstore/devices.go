@@ -23,7 +23,7 @@ const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 // the same client that claims the same hardware id. Computing it keeps it
 // true whatever happens to the other device, with no column to keep in
 // step; devices_client_hardware makes it one index probe.
-// (o.hardware_id <> '' is implied by the others; said, it lets SQLite use
+// (o.hardware_id <> ” is implied by the others; said, it lets SQLite use
 // the partial index devices_client_hardware instead of walking every
 // device in id order for each row read.)
 const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
