@@ -23,9 +23,9 @@ const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 // the same client that claims the same hardware id. Computing it keeps it
 // true whatever happens to the other device, with no column to keep in
 // step; devices_client_hardware makes it one index probe.
-// (o.hardware_id <> ” is implied by the others; said, it lets SQLite use
-// the partial index devices_client_hardware instead of walking every
-// device in id order for each row read.)
+// The test that o's hardware id is not empty is implied by the others;
+// written out, it lets SQLite use that partial index instead of walking
+// every device in id order for each row read.
 const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
 	AND o.hardware_id = devices.hardware_id AND o.hardware_id <> '' AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
 
