@@ -14,6 +14,7 @@ const (
 	AuditCodeDevicesSignedOut = "code.devices_signed_out"
 	AuditDeviceAuthorized     = "device.authorized"
 	AuditDeviceDeleted        = "device.deleted"
+	AuditDeviceRenamed        = "device.renamed"    // by an administrator
 	AuditDeviceExpired        = "device.expired"    // signed out after a time unseen
 	AuditDeviceRemoved        = "device.removed"    // removed by the lifecycle policy or as ephemeral
 	AuditDeviceSignedOut      = "device.signed_out" // its refresh token was revoked (RFC 7009)

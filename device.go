@@ -22,7 +22,7 @@ const (
 	AuthByAdminSignIn       = "admin_signin"
 )
 
-// States of a device (DESIGN.md section 3). Only an active device's
+// States of a device (docs/design.md section 3). Only an active device's
 // access tokens work; the others must authorize again.
 const (
 	DeviceActive    = "active"     // holds a live authorization
@@ -53,7 +53,7 @@ func ValidDeviceState(s string) bool {
 }
 
 // Device is one entry of the inventory. Every authorization creates or
-// updates exactly one Device (DESIGN.md 2.1); deleting it revokes everything
+// updates exactly one Device (docs/design.md 2.1); deleting it revokes everything
 // that was issued to it (2.2).
 type Device struct {
 	ID       string
@@ -61,7 +61,7 @@ type Device struct {
 	Name     string
 	// HardwareID is what the device says it is (a serial number, a
 	// machine id): a claim, not a proof. It never makes two
-	// authorizations one device (DESIGN.md 2.1); devices of one client
+	// authorizations one device (docs/design.md 2.1); devices of one client
 	// that claim the same one are marked (SameHardwareAs).
 	HardwareID string
 	// DPoPJKT is the RFC 7638 SHA-256 thumbprint (base64url) of the key
@@ -94,7 +94,7 @@ type Device struct {
 	// SameHardwareAs is, on reading, the ID of another device of the same
 	// client that claims the same hardware ID (the oldest, by ID), "" when
 	// there is none: one of them may be stale, or an impostor, for an
-	// administrator to remove (DESIGN.md 2.1).
+	// administrator to remove (docs/design.md 2.1).
 	SameHardwareAs string
 }
 
@@ -103,6 +103,12 @@ type DeviceFilter struct {
 	Search   string // matches name, hardware id, client or id, case-insensitively
 	ClientID string
 	State    string // one of the Device* states; "" for any
-	After    string // cursor: the ID of the last device of the previous page
-	Limit    int
+	// AuthCodeID selects the devices whose latest authorization came
+	// from this authorization code.
+	AuthCodeID string
+	// AuthMethod selects the devices authorized this way (an AuthBy*
+	// constant).
+	AuthMethod string
+	After      string // cursor: the ID of the last device of the previous page
+	Limit      int
 }

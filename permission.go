@@ -29,7 +29,7 @@ const (
 	PermUsersWrite Permission = "users.write"
 )
 
-// Roles of accounts (DESIGN.md section 3).
+// Roles of accounts (docs/design.md section 3).
 const (
 	RoleAdmin         = "admin"          // everything
 	RoleDeviceManager = "device-manager" // codes, devices, printers

@@ -59,7 +59,7 @@ var paperPWG = map[string]string{
 // ("iso_a4_210x297mm"): what CUPS and IPP printers take as media.
 func PaperSizePWG(size string) string { return paperPWG[size] }
 
-// Printer URI schemes (DESIGN.md section 3).
+// Printer URI schemes (docs/design.md section 3).
 const (
 	SchemeIPP    = "ipp"
 	SchemeIPPS   = "ipps"

@@ -14,7 +14,7 @@ import (
 // Secrets never cross this interface in plaintext: codes and tokens arrive as
 // keyed hashes, private keys and authorization codes sealed.
 //
-// The identity rule (DESIGN.md 2.1), which every method that records a
+// The identity rule (docs/design.md 2.1), which every method that records a
 // device follows: d.DPoPJKT is the key the request proved, "" for none. A
 // device of the same client that holds that key is updated in place (name,
 // hardware ID, mode, scopes, approver, authorization time and method); in
@@ -106,7 +106,7 @@ type Store interface {
 
 	// CreateDeviceAuthorization stores a pending grant. ECONFLICT if its
 	// device or user code hash collides with a stored one: the caller
-	// generates new codes and tries again (DESIGN.md 2.6).
+	// generates new codes and tries again (docs/design.md 2.6).
 	CreateDeviceAuthorization(ctx context.Context, a *DeviceAuthorization) error
 	// GetDeviceAuthorizationByDeviceCode finds a grant by the hash of the code
 	// the device polls with. ENOTFOUND if there is none.
@@ -124,7 +124,7 @@ type Store interface {
 	CountPendingDeviceAuthorizations(ctx context.Context, now time.Time) (int, error)
 	// ApproveDeviceAuthorization moves a pending, unexpired grant to approved
 	// and records its Device in the same transaction, under the identity
-	// rule of DESIGN.md 2.1 (see Store). It returns the grant
+	// rule of docs/design.md 2.1 (see Store). It returns the grant
 	// as approved.
 	// EEXPIRED if the grant expired, ECONFLICT if it was already decided,
 	// ENOTFOUND if there is none.
@@ -135,7 +135,7 @@ type Store interface {
 	// RedeemDeviceAuthorization moves an approved, unexpired grant to
 	// redeemed and, in the same transaction, creates the refresh family fam
 	// with its first token and revokes the device's other families. Exactly
-	// one of any number of concurrent callers succeeds (DESIGN.md 2.3); the
+	// one of any number of concurrent callers succeeds (docs/design.md 2.3); the
 	// others get EINVALIDGRANT. It returns the device, active, with fam as
 	// its FamilyID: the access tokens of the families it revoked stop
 	// working. An empty fam.Subject is filled in with the device's ID.
@@ -170,7 +170,7 @@ type Store interface {
 	// when the same browser client and hardware ID, the browser's own
 	// random id, is known: that id is a secret the browser holds in a
 	// cookie, 128 random bits, not a serial number anyone can read, so
-	// presenting it proves possession as DESIGN.md 2.1 asks) and starts
+	// presenting it proves possession as docs/design.md 2.1 asks) and starts
 	// sess as its device
 	// session, in one transaction. sess.DeviceID is set from the stored
 	// device. The device's other sessions that carry no person end: a
@@ -182,13 +182,13 @@ type Store interface {
 
 	// CreateAuthorizationCode stores an admin-issued code. ECONFLICT if its
 	// hash (or ID) collides with a stored one: the caller generates a new
-	// code and tries again (DESIGN.md 2.6).
+	// code and tries again (docs/design.md 2.6).
 	CreateAuthorizationCode(ctx context.Context, c *AuthorizationCode) error
 	// GetAuthorizationCodeByHash finds a code by the keyed hash of its
 	// canonical form. ENOTFOUND if there is none or it has expired at now.
 	GetAuthorizationCodeByHash(ctx context.Context, hash []byte, now time.Time) (*AuthorizationCode, error)
 	// ListAuthorizationCodes returns the codes that have not expired at
-	// now, newest first (DESIGN.md 2.7: expired codes leave the lists at
+	// now, newest first (docs/design.md 2.7: expired codes leave the lists at
 	// once, whether or not GarbageCollect has run).
 	ListAuthorizationCodes(ctx context.Context, now time.Time) ([]*AuthorizationCode, error)
 	// DeleteAuthorizationCode deletes a code; devices it authorized stay.
@@ -205,8 +205,12 @@ type Store interface {
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CountDevices returns how many devices exist.
 	CountDevices(ctx context.Context) (int, error)
+	// RenameDevice sets a device's name, as an administrator calls it.
+	// The device's next authorization under the identity rule may name
+	// it again. ENOTFOUND if there is none.
+	RenameDevice(ctx context.Context, id, name string) error
 	// DeleteDevice deletes a device and, in the same transaction, every
-	// refresh token and session issued to it (DESIGN.md 2.2). ENOTFOUND if
+	// refresh token and session issued to it (docs/design.md 2.2). ENOTFOUND if
 	// there is none.
 	DeleteDevice(ctx context.Context, id string, now time.Time) error
 	// SignOutInactiveDevices signs out at most limit active devices that
@@ -289,7 +293,7 @@ type Store interface {
 	PrintersForDevice(ctx context.Context, d *Device) ([]DevicePrinter, error)
 
 	// RotateRefreshToken exchanges the live refresh token whose hash is old
-	// for next (DESIGN.md 2.4). The caller derives next from the token
+	// for next (docs/design.md 2.4). The caller derives next from the token
 	// itself (secret.Keys.Successor), so that every duplicate of one
 	// refresh presents the same next. Exactly one of concurrent callers
 	// presenting the same live token rotates it. The others, and any
@@ -309,7 +313,7 @@ type Store interface {
 	// its device's live family (Device.FamilyID), moves the device to state
 	// (DeviceSignedOut for RFC 7009, DeviceRevoked for reuse detection) in
 	// the same transaction, so that the device's access tokens stop working
-	// at pairgate at once (DESIGN.md 2.2). Revoking a revoked or unknown
+	// at pairgate at once (docs/design.md 2.2). Revoking a revoked or unknown
 	// family is not an error and changes nothing (RFC 7009 §2.2). EINVALID
 	// for a state that is not one of a revoked device.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, state string) error

@@ -4,7 +4,7 @@ import "time"
 
 // RefreshFamily groups the refresh tokens that descend from one
 // authorization. Exactly one token of a live family is usable at a time
-// (DESIGN.md 2.4); revoking the family kills them all.
+// (docs/design.md 2.4); revoking the family kills them all.
 type RefreshFamily struct {
 	ID         string
 	DeviceID   string

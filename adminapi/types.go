@@ -104,7 +104,7 @@ type Device struct {
 	// SameHardwareAs names another device of the same client that claims
 	// the same hardware id: one of them may be stale, or an impostor, for
 	// an administrator to delete. A hardware id is a claim, never a
-	// reason to merge devices (DESIGN.md 2.1).
+	// reason to merge devices (docs/design.md 2.1).
 	SameHardwareAs string `json:"same_hardware_as,omitempty"`
 }
 

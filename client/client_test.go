@@ -211,7 +211,7 @@ func TestCrashBetweenRefreshAndSaveRecoversWithinGrace(t *testing.T) {
 	if ok, _ := live(t, s, rec.RefreshToken); !ok {
 		t.Fatal("the recovered token is not live")
 	}
-	// The retry got the very token the lost response carried (DESIGN.md
+	// The retry got the very token the lost response carried (docs/design.md
 	// 2.4): still one live token in the family.
 	if rec.RefreshToken != crash.lost.RefreshToken {
 		t.Fatal("the recovery got another refresh token than the lost response carried")

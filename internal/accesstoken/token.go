@@ -16,7 +16,7 @@ import (
 	"github.com/pairgate/pairgate/verify"
 )
 
-// Claims are an access token's claims (DESIGN.md section 1, RFC 9068).
+// Claims are an access token's claims (docs/design.md section 1, RFC 9068).
 type Claims struct {
 	Issuer    string `json:"iss"`
 	Subject   string `json:"sub"`
@@ -177,7 +177,7 @@ func (i *Issuer) String() string {
 }
 
 // Active verifies a token and asks the store whether it is still good
-// (DESIGN.md 2.2): its device exists (deleting a device revokes its tokens
+// (docs/design.md 2.2): its device exists (deleting a device revokes its tokens
 // at once), is active (signing out and reuse detection revoke them too),
 // and still holds the authorization the token was issued with (a new
 // authorization supersedes the old one's tokens); and its jti was not

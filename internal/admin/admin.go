@@ -137,7 +137,51 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, f pairgate.DeviceFil
 	if f.State != "" && !pairgate.ValidDeviceState(f.State) {
 		return nil, pairgate.Errorf(pairgate.EINVALID, "state must be one of active, signed_out, revoked or expired")
 	}
+	if f.AuthMethod != "" && !validAuthMethod(f.AuthMethod) {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "method must be one of authorization_code, device_code, pairing or admin_signin")
+	}
+	if err := pairgate.ValidText("code id", f.AuthCodeID, 64); err != nil {
+		return nil, err
+	}
 	return s.store.ListDevices(ctx, f)
+}
+
+func validAuthMethod(m string) bool {
+	switch m {
+	case pairgate.AuthByAuthorizationCode, pairgate.AuthByDeviceCode, pairgate.AuthByPairing, pairgate.AuthByAdminSignIn:
+		return true
+	}
+	return false
+}
+
+// MaxDeviceName bounds a device's name, as the grants do.
+const MaxDeviceName = 128
+
+// RenameDevice gives a device the name an administrator calls it by.
+func (s *Service) RenameDevice(ctx context.Context, a Actor, id, name string) (*pairgate.Device, error) {
+	if err := a.need(pairgate.PermDevicesWrite); err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "a device needs a name")
+	}
+	if err := pairgate.ValidText("name", name, MaxDeviceName); err != nil {
+		return nil, err
+	}
+	d, err := s.store.GetDevice(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Name == name {
+		return d, nil
+	}
+	if err := s.store.RenameDevice(ctx, id, name); err != nil {
+		return nil, err
+	}
+	s.record(ctx, a, pairgate.AuditDeviceRenamed, id, map[string]string{"from": d.Name, "to": name})
+	d.Name = name
+	return d, nil
 }
 
 // GetDevice returns one device.
@@ -149,7 +193,7 @@ func (s *Service) GetDevice(ctx context.Context, a Actor, id string) (*pairgate.
 }
 
 // DeleteDevice removes a device from the inventory and revokes it at once
-// (DESIGN.md 2.2): to come back it must authorize again.
+// (docs/design.md 2.2): to come back it must authorize again.
 func (s *Service) DeleteDevice(ctx context.Context, a Actor, id string) error {
 	if err := a.need(pairgate.PermDevicesWrite); err != nil {
 		return err
@@ -572,7 +616,7 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string)
 
 // --- Lock-outs ---
 
-// ClearLockout lifts the guessing limits (DESIGN.md 2.6) that hold an
+// ClearLockout lifts the guessing limits (docs/design.md 2.6) that hold an
 // address or an account, for a person who was locked out and cannot wait.
 // It returns the names of the rules it reset.
 func (s *Service) ClearLockout(ctx context.Context, a Actor, ip, username string) ([]string, error) {

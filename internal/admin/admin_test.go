@@ -49,7 +49,7 @@ func sequence(codes []string, fresh func() string) func() string {
 	}
 }
 
-// TestCollidingAuthorizationCodeIsRegenerated: DESIGN.md 2.6 for
+// TestCollidingAuthorizationCodeIsRegenerated: docs/design.md 2.6 for
 // admin-issued codes.
 func TestCollidingAuthorizationCodeIsRegenerated(t *testing.T) {
 	s := newService(t)
@@ -76,7 +76,7 @@ func TestCollidingAuthorizationCodeIsRegenerated(t *testing.T) {
 	}
 }
 
-// TestAuthorizationCodeIsSealedAndBoundToItsRow: DESIGN.md 2.5. The store
+// TestAuthorizationCodeIsSealedAndBoundToItsRow: docs/design.md 2.5. The store
 // holds the code neither in plaintext nor in a form that opens under
 // another row's ID; the console gets it back.
 func TestAuthorizationCodeIsSealedAndBoundToItsRow(t *testing.T) {

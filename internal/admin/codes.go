@@ -17,7 +17,7 @@ import (
 // the console's lifetimes; any number of devices (install scripts) redeem
 // it at the token endpoint (internal/grants) until it expires or is
 // deleted. The console shows active codes, so the code is sealed, not only
-// hashed (DESIGN.md 2.5); it is found by the keyed hash of its canonical
+// hashed (docs/design.md 2.5); it is found by the keyed hash of its canonical
 // form.
 
 // ActiveCode is an authorization code as the console and the admin API
@@ -74,7 +74,7 @@ func fmtDuration(d time.Duration) string {
 }
 
 // CreateCode generates a code and returns it with what was stored. A code
-// whose hash collides with a stored one is regenerated (DESIGN.md 2.6).
+// whose hash collides with a stored one is regenerated (docs/design.md 2.6).
 func (s *Service) CreateCode(ctx context.Context, a Actor, nc NewCode) (string, *pairgate.AuthorizationCode, error) {
 	if err := a.need(pairgate.PermCodesWrite); err != nil {
 		return "", nil, err

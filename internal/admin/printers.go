@@ -10,7 +10,7 @@ import (
 	"github.com/pairgate/pairgate/internal/secret"
 )
 
-// Printers and deployments (DESIGN.md section 3): what a device's token is
+// Printers and deployments (docs/design.md section 3): what a device's token is
 // for. Reading needs printers.read, every change printers.write, and
 // every change leaves an audit event.
 

@@ -11,7 +11,7 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 )
 
-// The admin API (DESIGN.md section 3): plain JSON over HTTP, its types in
+// The admin API (docs/design.md section 3): plain JSON over HTTP, its types in
 // the public package adminapi, the CLI its first client.
 
 func timeOrNil(t time.Time) *time.Time {
@@ -164,7 +164,7 @@ func (h *Handlers) ListDevices(w http.ResponseWriter, r *http.Request, a admin.A
 		return err
 	}
 	devs, err := h.admin.ListDevices(r.Context(), a, pairgate.DeviceFilter{Search: q.Get("q"), ClientID: q.Get("client_id"),
-		State: q.Get("state"), After: q.Get("after"), Limit: limit + 1})
+		State: q.Get("state"), AuthCodeID: q.Get("code_id"), AuthMethod: q.Get("method"), After: q.Get("after"), Limit: limit + 1})
 	if err != nil {
 		return err
 	}

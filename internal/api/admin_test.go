@@ -273,7 +273,7 @@ func TestDevicesAPI(t *testing.T) {
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices?limit=0", "", bearer(key)...), 400)
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices?q="+strings.Repeat("x", 300), "", bearer(key)...), 400)
 
-	// Deleting revokes at once (DESIGN.md 2.2).
+	// Deleting revokes at once (docs/design.md 2.2).
 	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/devices/"+id, "", bearer(key)...), 204)
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/devices/"+id, "", bearer(key)...), 404)
 	want(t, call(t, nil, "GET", s.URL+"/api/v1/device", "", "Authorization", "Bearer "+toks["access_token"].(string)), 401)
@@ -534,7 +534,7 @@ func TestNoAdminLeft(t *testing.T) {
 }
 
 // TestLockoutsCanBeOutwaitedOrLifted: guessing a password locks the
-// account out (DESIGN.md 2.6); the person can wait, or an admin lifts it.
+// account out (docs/design.md 2.6); the person can wait, or an admin lifts it.
 func TestLockoutsCanBeOutwaitedOrLifted(t *testing.T) {
 	s := testenv.StartServer(t)
 	key := apiKey(t, s)

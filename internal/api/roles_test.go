@@ -16,7 +16,7 @@ import (
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
-// The roles of DESIGN.md section 3 at the admin API, as a table: every
+// The roles of docs/design.md section 3 at the admin API, as a table: every
 // admin endpoint (read from internal/server/routes.go, so that a new one
 // without a row fails this test), for each role, with the person's
 // console session and with an API key of that person holding every scope.

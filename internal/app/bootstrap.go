@@ -131,7 +131,7 @@ func bootstrap(ctx context.Context, cfg Config, store pairgate.Store, now time.T
 		return fmt.Errorf("write the first admin's password to %s: %w", path, err)
 	}
 	fmt.Fprintf(out, "\n  First start: created the admin account \"admin\".\n  Its password is in %s (readable only by you).\n"+
-		"  Sign in at %s/admin and change it; the file goes away then.\n\n", path, cfg.IssuerURL())
+		"  Sign in at %s/admin/people and change it there; the file goes away then.\n\n", path, cfg.IssuerURL())
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (d *Devices) SetHeaders(h http.Header) { d.dpop.SetHeaders(h) }
 
 // Authenticate returns the device and claims of a request's access token.
 // The store is asked every time, so that a deleted device is refused from
-// the next request on (DESIGN.md 2.2). A token bound to a key (cnf.jkt)
+// the next request on (docs/design.md 2.2). A token bound to a key (cnf.jkt)
 // is accepted only as Authorization: DPoP with a valid proof by that key
 // whose ath is the token's hash (RFC 9449 §7): a copied token alone gets
 // nothing. A Bearer token presented as DPoP is refused too (§7.2 asks a

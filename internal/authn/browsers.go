@@ -18,7 +18,7 @@ const (
 	DeviceCookie = "pairgate_device"
 	// BrowserCookie holds the browser's own random id, the hardware id of
 	// its device, so that authorizing the browser again updates its row in
-	// the inventory (DESIGN.md 2.1). It is an identifier, not a secret.
+	// the inventory (docs/design.md 2.1). It is an identifier, not a secret.
 	BrowserCookie = "pairgate_browser"
 )
 

@@ -17,7 +17,7 @@ import (
 // Passwords signs people in with the username and password of a local
 // account. It is the only way a password is checked: the sign-in page and
 // the admin API's Basic authentication both come here, so that the
-// guessing limits (DESIGN.md 2.6) and the audit events cannot be skipped by
+// guessing limits (docs/design.md 2.6) and the audit events cannot be skipped by
 // a caller.
 type Passwords struct {
 	store   pairgate.Store
@@ -90,7 +90,7 @@ type SignedIn struct {
 // (Known) or is an authorized device the account approved. Then an
 // attacker who tries one account from many addresses locks out unknown
 // browsers only, never the account's owner on a browser they use
-// (DESIGN.md 2.6); a known browser has a budget of its own instead.
+// (docs/design.md 2.6); a known browser has a budget of its own instead.
 func (p *Passwords) SignIn(ctx context.Context, a Attempt) (*SignedIn, error) {
 	if !p.enabled {
 		if err := p.limiter.Allow(ctx, ratelimit.Hit{Rule: ratelimit.SignInPerIP, Subject: ratelimit.Source(a.IP)}); err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // SessionCookie is the name of the browser session cookie. Its value is a
-// pgx_ token; the store holds only its keyed hash (DESIGN.md 2.5).
+// pgx_ token; the store holds only its keyed hash (docs/design.md 2.5).
 const SessionCookie = "pairgate_session"
 
 // Default session lifetimes: a phone left on a consent page for half an

@@ -20,7 +20,7 @@ import (
 )
 
 // The `pairgate admin` commands that speak to a running server over the
-// admin API (DESIGN.md section 3), through the public client package
+// admin API (docs/design.md section 3), through the public client package
 // adminapi: the CLI is the API's first client.
 
 const adminExitHelp = `

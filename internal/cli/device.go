@@ -185,7 +185,7 @@ func (af *authFlags) resolveHardwareID(fs *flag.FlagSet, env Env) {
 // client returns the client to authorize with. When the credentials file
 // already holds this device's key for the same server and client, the
 // authorization proves it: the server then updates the device instead of
-// adding another (DESIGN.md 2.1).
+// adding another (docs/design.md 2.1).
 func (af *authFlags) client(ctx context.Context, store *client.FileStore) (*client.Client, error) {
 	cfg := client.Config{Server: af.server, ClientID: af.clientID, Scopes: strings.Fields(af.scope), KeyAlgorithm: af.keyAlg}
 	if old, err := store.Load(ctx); err == nil && old.Key != nil && old.ClientID == af.clientID &&

@@ -19,7 +19,7 @@ var errWrongAuthCode = pairgate.Errorf(pairgate.EINVALIDGRANT, "the authorizatio
 // mode (the token's subject is the device). A request with a DPoP proof
 // binds the device to its key, and one proving a device's key updates
 // that device; any other is a new device, whatever hardware id it claims
-// (DESIGN.md 2.1). scope defaults to the client's scopes.
+// (docs/design.md 2.1). scope defaults to the client's scopes.
 func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
 	c := r.Client
 	if !c.AllowsGrant(pairgate.GrantAuthorizationCode) {
@@ -82,7 +82,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 // endpoint or in the Self-service Portal. The attempt is counted against
 // its source address before the code is looked up — atomically in the
 // store, so that concurrent wrong guesses on any replica can never all be
-// judged against the same count (DESIGN.md 2.6) — and the reservation it
+// judged against the same count (docs/design.md 2.6) — and the reservation it
 // returns is given back once the code has authorized a device: one right
 // code legitimately enrolls hundreds of devices from behind one NAT
 // address, so only wrong codes use up the budget.

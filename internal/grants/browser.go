@@ -13,7 +13,7 @@ import (
 // person types an admin-issued code. The browser gets a long-lived device
 // session (a cookie the pages set), not tokens; it is a Device of the
 // built-in browser client like any other, so it shows in the inventory and
-// deleting it ends the session at once (DESIGN.md 2.1, 2.2).
+// deleting it ends the session at once (docs/design.md 2.1, 2.2).
 
 // BrowserSessionTTL is how long a browser stays authorized as a device
 // before it must be authorized again. Browsers keep cookies for at most
@@ -26,7 +26,7 @@ type Browser struct {
 	// device's hardware id, so that authorizing the same browser again
 	// updates its row instead of adding one. Unlike a device's hardware
 	// id, which is a claim anyone can read off the device and never
-	// updates a device (DESIGN.md 2.1), this id is 128 random bits that
+	// updates a device (docs/design.md 2.1), this id is 128 random bits that
 	// only the browser holds: presenting it proves possession of the
 	// browser's current authorization, as the identity rule asks.
 	ID        string
@@ -63,7 +63,7 @@ var errNoAuthCode = pairgate.Errorf(pairgate.EINVALID, "enter the authorization 
 
 // AuthorizeBrowserWithCode authorizes a browser with an admin-issued code,
 // typed into the Self-service Portal. Wrong codes count against the same
-// per-source limit as wrong codes at the token endpoint (DESIGN.md 2.6):
+// per-source limit as wrong codes at the token endpoint (docs/design.md 2.6):
 // one budget for one secret space. An empty code is EINVALID and counts
 // nothing; a wrong, expired or deleted one is EINVALIDGRANT.
 func (s *Service) AuthorizeBrowserWithCode(ctx context.Context, code string, b Browser) (*BrowserAuthorization, error) {

@@ -59,7 +59,7 @@ func sequence(codes []string, fresh func() string) func() string {
 	}
 }
 
-// TestCollidingCodeIsRegenerated: DESIGN.md 2.6. A user or pairing code that
+// TestCollidingCodeIsRegenerated: docs/design.md 2.6. A user or pairing code that
 // collides with a stored one is replaced by a new one, never a 500.
 func TestCollidingCodeIsRegenerated(t *testing.T) {
 	s, c := newService(t)

@@ -29,7 +29,7 @@ type CodeEntry struct {
 // FindUserCode finds the pending request for a user code as a person typed
 // it (case-insensitive, dash optional). Every attempt is counted against
 // its source and against the code before the code is looked up
-// (DESIGN.md 2.6); a normal flow uses three (entry, consent after
+// (docs/design.md 2.6); a normal flow uses three (entry, consent after
 // sign-in, decision).
 func (s *Service) FindUserCode(ctx context.Context, e CodeEntry) (*Pending, error) {
 	code, ok := secret.NormalizeUserCode(e.Code)
@@ -97,7 +97,7 @@ type Decision struct {
 }
 
 // Approve lets the device have its tokens, recording it in the inventory
-// (DESIGN.md 2.1). deviceName, when set, names the device. The phishing
+// (docs/design.md 2.1). deviceName, when set, names the device. The phishing
 // defences of CheckApproval are applied first.
 func (s *Service) Approve(ctx context.Context, dec Decision) (*pairgate.DeviceAuthorization, error) {
 	p, u, deviceName := dec.Pending, dec.User, dec.DeviceName
@@ -121,7 +121,7 @@ func (s *Service) Approve(ctx context.Context, dec Decision) (*pairgate.DeviceAu
 		ID: secret.NewID("dev_", now), ClientID: a.ClientID, Name: name, HardwareID: a.HardwareID, Mode: a.Mode,
 		AuthMethod: method, UserID: u.ID, Scopes: a.Scopes, AuthorizedAt: now, LastSeenAt: a.CreatedAt, LastIP: a.RequestIP,
 		// The device authorization request proved this key: the approval
-		// may update the device that holds it (DESIGN.md 2.1).
+		// may update the device that holds it (docs/design.md 2.1).
 		DPoPJKT: a.DPoPJKT,
 	}
 	approved, err := s.store.ApproveDeviceAuthorization(ctx, a.ID, d, now)

@@ -57,7 +57,7 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, r DeviceRequest)
 		a.UserCodeHash = s.keys.Hash(secret.KindUserCode, userCode)
 		err := s.store.CreateDeviceAuthorization(ctx, a)
 		if pairgate.ErrorCode(err) == pairgate.ECONFLICT {
-			continue // DESIGN.md 2.6: a colliding code is regenerated, never a 500
+			continue // docs/design.md 2.6: a colliding code is regenerated, never a 500
 		}
 		if err != nil {
 			return nil, err

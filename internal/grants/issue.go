@@ -17,7 +17,7 @@ func (s *Service) newRefreshToken(now time.Time) (string, pairgate.NewRefreshTok
 
 // successor is the refresh token that replaces tok when it rotates:
 // derived from it, so that a retry or a concurrent duplicate of the same
-// refresh gets the same one (DESIGN.md 2.4).
+// refresh gets the same one (docs/design.md 2.4).
 func (s *Service) successor(tok string, now time.Time) (string, pairgate.NewRefreshToken) {
 	next := s.keys.Successor(tok)
 	return next, pairgate.NewRefreshToken{Hash: s.keys.Hash(secret.KindRefresh, next), IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}

@@ -26,7 +26,7 @@ func storeCode(t *testing.T, s *Service) string {
 	return code
 }
 
-// TestConcurrentWrongCodesAreCountedBeforeTheLookup: DESIGN.md 2.6. Wrong
+// TestConcurrentWrongCodesAreCountedBeforeTheLookup: docs/design.md 2.6. Wrong
 // authorization codes arriving at the same instant from one address are
 // counted one by one before any is looked up: exactly the limit of them is
 // judged, the others are refused. (Counting after the lookup let all 150

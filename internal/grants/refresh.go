@@ -8,7 +8,7 @@ import (
 )
 
 // Refresh answers a refresh_token grant request: it rotates the refresh
-// token (DESIGN.md 2.4) and mints a new access token. A narrower scope
+// token (docs/design.md 2.4) and mints a new access token. A narrower scope
 // applies to the new access token only (RFC 6749 §6); a wider one is
 // refused.
 func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
@@ -45,7 +45,7 @@ func (s *Service) Refresh(ctx context.Context, r TokenRequest) (*TokenResponse, 
 	// Refused before rotating, so that a thief holding the token but not
 	// the key cannot revoke the family by reuse either. A Bearer family
 	// stays Bearer: binding it to the first key that comes along would
-	// hand the device's identity (DESIGN.md 2.1) to whoever holds the
+	// hand the device's identity (docs/design.md 2.1) to whoever holds the
 	// refresh token; the access token, though, is bound to a presented
 	// key, as §5 asks, and only that key can use it.
 	if fam.DPoPJKT != "" && jkt != fam.DPoPJKT {

@@ -49,7 +49,7 @@ type Deps struct {
 	Store   pairgate.Store
 	Keys    *secret.Keys
 	Tokens  *accesstoken.Issuer
-	Limiter *ratelimit.Limiter // the guessing limits of DESIGN.md 2.6
+	Limiter *ratelimit.Limiter // the guessing limits of docs/design.md 2.6
 	DPoP    *dpop.Verifier     // proofs of possession (RFC 9449)
 	Audit   *audit.Recorder
 	Log     *slog.Logger

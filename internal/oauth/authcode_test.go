@@ -117,7 +117,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		t.Fatalf("refreshed token sub %v, want %s", c["sub"], devID)
 	}
 
-	// Deleting the device revokes it at once (DESIGN.md 2.2).
+	// Deleting the device revokes it at once (docs/design.md 2.2).
 	if err := s.App.Store.DeleteDevice(ctx(t), devID, s.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestDeletedAuthorizationCodeFailsAtOnce(t *testing.T) {
 	}
 }
 
-// TestAuthorizationCodeBadInput: DESIGN.md 2.8 for the grant: each bad
+// TestAuthorizationCodeBadInput: docs/design.md 2.8 for the grant: each bad
 // request gets its RFC 6749 error and writes nothing.
 func TestAuthorizationCodeBadInput(t *testing.T) {
 	s := testenv.StartServer(t)
@@ -233,7 +233,7 @@ func TestAuthorizationCodeBadInput(t *testing.T) {
 		})
 	}
 	after := testenv.RowCounts(t, s.DB)
-	// The wrong codes were counted against the source address (DESIGN.md
+	// The wrong codes were counted against the source address (docs/design.md
 	// 2.6) and recorded in the audit log: those are the writes a refused
 	// guess must make, and the only ones.
 	if after["rate_limits"] != 1 || after["audit_events"]-before["audit_events"] != 2 {
@@ -248,7 +248,7 @@ func TestAuthorizationCodeBadInput(t *testing.T) {
 	}
 }
 
-// TestAuthorizationCodeGuessingIsLimited: DESIGN.md 2.6 for admin-issued
+// TestAuthorizationCodeGuessingIsLimited: docs/design.md 2.6 for admin-issued
 // codes. Wrong codes from one address are limited; right codes are not
 // counted, so a whole site behind one NAT address can enroll with one code.
 func TestAuthorizationCodeGuessingIsLimited(t *testing.T) {

@@ -362,7 +362,7 @@ func TestPairingRequestValidation(t *testing.T) {
 }
 
 // TestCodeYieldsTokensAtMostOnce sends 50 concurrent polls for one
-// approved device code: exactly one gets tokens (DESIGN.md 2.3).
+// approved device code: exactly one gets tokens (docs/design.md 2.3).
 func TestCodeYieldsTokensAtMostOnce(t *testing.T) {
 	s := testenv.StartServer(t)
 	testExactlyOnce(t, s, []string{s.URL})
@@ -562,7 +562,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt), 400, "invalid_grant")
 }
 
-// TestDeletingDeviceRevokesAtOnce: DESIGN.md 2.2.
+// TestDeletingDeviceRevokesAtOnce: docs/design.md 2.2.
 func TestDeletingDeviceRevokesAtOnce(t *testing.T) {
 	s := testenv.StartServer(t)
 	sec := mkConfidential(t, s, "rs")
@@ -584,7 +584,7 @@ func TestDeletingDeviceRevokesAtOnce(t *testing.T) {
 	}
 }
 
-// TestSameHardwareIDWithoutKeyIsANewDevice: DESIGN.md 2.1 over HTTP. A
+// TestSameHardwareIDWithoutKeyIsANewDevice: docs/design.md 2.1 over HTTP. A
 // Bearer device pairing again with its hardware id is a new device; both
 // keep working, and both are marked.
 func TestSameHardwareIDWithoutKeyIsANewDevice(t *testing.T) {
@@ -614,7 +614,7 @@ func TestRefreshGraceWindowAnswersALostResponse(t *testing.T) {
 	first := post(t, s.URL+"/oauth/token", formType, body)
 	wantTokens(t, first)
 	// The response was lost; the device retries with the same token and
-	// gets the same successor (DESIGN.md 2.4).
+	// gets the same successor (docs/design.md 2.4).
 	retry := post(t, s.URL+"/oauth/token", formType, body)
 	wantTokens(t, retry)
 	next := first.body["refresh_token"].(string)

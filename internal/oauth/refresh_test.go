@@ -11,7 +11,7 @@ import (
 // TestConcurrentRefreshesGetOneSuccessor: twenty simultaneous refreshes of
 // one token (a client that sends twice, a retry racing its original) all
 // succeed with the same new refresh token, and the family lives on
-// (DESIGN.md 2.4; issue 11, case 2: on PostgreSQL some answered 200 and
+// (docs/design.md 2.4; issue 11, case 2: on PostgreSQL some answered 200 and
 // the family was revoked anyway).
 func TestConcurrentRefreshesGetOneSuccessor(t *testing.T) {
 	for _, db := range []struct {

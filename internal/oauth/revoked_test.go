@@ -59,7 +59,7 @@ func wantAudited(t *testing.T, s *testenv.Server, action, target string) {
 }
 
 // wantRevoked: an unexpired access token of a revoked authorization is
-// refused by the device API and inactive at introspection (DESIGN.md 2.2).
+// refused by the device API and inactive at introspection (docs/design.md 2.2).
 func wantRevoked(t *testing.T, s *testenv.Server, rsSecret, at string) {
 	t.Helper()
 	deviceAPI(t, s, at, http.StatusUnauthorized)
@@ -91,7 +91,7 @@ func TestSigningOutRevokesTheAccessToken(t *testing.T) {
 		}
 		wantAudited(t, s, pairgate.AuditDeviceSignedOut, devID)
 
-		// Authorizing again, with the device's key (DESIGN.md 2.1), makes
+		// Authorizing again, with the device's key (docs/design.md 2.1), makes
 		// the device active, with working tokens.
 		toks, again := pairDeviceWithKey(t, s, "HW-LOGOUT", key)
 		if again != devID {

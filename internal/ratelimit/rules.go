@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The store-backed rules that limit guessing (DESIGN.md 2.6). They are
+// The store-backed rules that limit guessing (docs/design.md 2.6). They are
 // defined once, here, because several transports count against the same
 // budget (the sign-in page and the admin API's Basic authentication share
 // the sign-in rules) and an admin lifting a lock-out must find them all.

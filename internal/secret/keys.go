@@ -98,7 +98,7 @@ func (k *Keys) Hash(kind, value string) []byte {
 // is rotated: PrefixRefreshToken and the HMAC-SHA256 of the token under a
 // key of its own, in unpadded base64url — the shape of Token, so LooksLike
 // holds. Deriving it, instead of drawing a random one, makes rotation
-// idempotent (DESIGN.md 2.4): every retry or concurrent duplicate of a
+// idempotent (docs/design.md 2.4): every retry or concurrent duplicate of a
 // refresh gets the same successor, and nothing more is stored to remember
 // it. Only a holder of the master key can compute it, and only from the
 // token itself, which the store never sees.

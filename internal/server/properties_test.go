@@ -66,7 +66,7 @@ func doErr(method, u, contentType, body string, header ...string) (reply, error)
 
 const form = "application/x-www-form-urlencoded"
 
-// TestBadInputGetsAClearErrorAndChangesNothing: DESIGN.md 2.8. Every
+// TestBadInputGetsAClearErrorAndChangesNothing: docs/design.md 2.8. Every
 // malformed, oversized, misdirected or unauthenticated request gets a
 // well-formed JSON error with the right status, never a 500, and the
 // database is exactly as it was.
@@ -234,7 +234,7 @@ func testBadInput(t *testing.T, s *testenv.Server) {
 	}
 }
 
-// TestNoPlaintextSecretInTheDatabase: DESIGN.md 2.5. After device flows,
+// TestNoPlaintextSecretInTheDatabase: docs/design.md 2.5. After device flows,
 // pairings, refreshes and a confidential client, no secret that left the
 // server is found in the database files, in any spelling a person could
 // type it in, nor in the server's debug logs.

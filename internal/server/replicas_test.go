@@ -25,7 +25,7 @@ import (
 // TestThreeReplicasShareEverything runs three `pairgate serve` processes,
 // booted at the same moment against one fresh PostgreSQL database, and
 // checks that nothing that matters lives in one replica's memory
-// (DESIGN.md section 5, with the guarantees of section 2).
+// (docs/design.md section 5, with the guarantees of section 2).
 func TestThreeReplicasShareEverything(t *testing.T) {
 	dsn := testenv.PostgresDSN(t)
 	mk := base64.StdEncoding.EncodeToString(secret.NewMasterKey())
@@ -170,7 +170,7 @@ func TestThreeReplicasShareEverything(t *testing.T) {
 
 	// A device deleted once is refused by every replica from the next
 	// request on. (Authorizing "REPL-1" again without a key is another
-	// device, DESIGN.md 2.1: its token is the second device's.)
+	// device, docs/design.md 2.1: its token is the second device's.)
 	at := tokens["access_token"].(string)
 	last := authorize(t, approver, r1, "REPL-1")
 	lastID, _ := claimsOf(t, last["access_token"].(string))["device_id"].(string)

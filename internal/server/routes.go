@@ -9,7 +9,7 @@ import (
 	"github.com/pairgate/pairgate/internal/oauth"
 )
 
-// routes is every URL pairgate serves. Paths marked "contract" in DESIGN.md
+// routes is every URL pairgate serves. Paths marked "contract" in docs/design.md
 // section 1 must not change.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -137,6 +137,18 @@ func (s *Server) routes() *http.ServeMux {
 		page("/admin/codes", nil, cn.ConsoleGenerate)
 		page("/admin/codes/{id}/delete", nil, cn.ConsoleDeleteCode)
 		page("/admin/devices/{id}/delete", nil, cn.ConsoleDeleteDevice)
+		page("/admin/devices/{id}/rename", nil, cn.ConsoleRenameDevice)
+		page("/admin/devices/delete", cn.ConsoleBulkDeletePage, cn.ConsoleBulkDelete)
+		page("/admin/devices.csv", cn.ConsoleDevicesCSV, nil)
+		page("/admin/codes/{id}/signout-devices", nil, cn.ConsoleSignOutCodeDevices)
+		page("/admin/people", cn.ConsolePeople, cn.ConsoleCreateUser)
+		page("/admin/password", nil, cn.ConsoleOwnPassword)
+		page("/admin/people/{id}/role", nil, cn.ConsoleSetRole)
+		page("/admin/people/{id}/password", nil, cn.ConsoleResetPassword)
+		page("/admin/people/{id}/delete", nil, cn.ConsoleDeleteUser)
+		page("/admin/apikeys", nil, cn.ConsoleCreateAPIKey)
+		page("/admin/apikeys/{id}/delete", nil, cn.ConsoleDeleteAPIKey)
+		page("/admin/lockouts/clear", nil, cn.ConsoleClearLockout)
 		page("/admin/printers", cn.ConsolePrinters, cn.ConsoleCreatePrinter)
 		page("/admin/printers/{id}/edit", nil, cn.ConsoleEditPrinter)
 		page("/admin/printers/{id}/check", nil, cn.ConsoleCheckPrinter)
@@ -144,6 +156,8 @@ func (s *Server) routes() *http.ServeMux {
 		page("/admin/deployments", nil, cn.ConsoleCreateDeployment)
 		page("/admin/deployments/{id}/delete", nil, cn.ConsoleDeleteDeployment)
 		mux.Handle("GET /admin/{$}", w.Page(cn.RemoveSlash))
+		mux.Handle("GET /device/{$}", w.Page(cn.RemoveSlash))
+		mux.Handle("GET /portal/{$}", w.Page(cn.RemoveSlash))
 		// The pairing dialect's auth_url has the trailing slash; the bare
 		// forms are common typing.
 		mux.Handle("GET /auth/signin", w.Page(si.AddSlash))

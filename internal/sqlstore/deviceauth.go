@@ -153,7 +153,7 @@ func (s *Store) RedeemDeviceAuthorization(ctx context.Context, id string, fam *p
 	var dev *pairgate.Device
 	subject := fam.Subject
 	err := s.tx(ctx, "redeem device authorization", func(tx *sql.Tx) error {
-		// DESIGN.md 2.3: of any number of concurrent polls, on any number
+		// docs/design.md 2.3: of any number of concurrent polls, on any number
 		// of replicas, only the one whose UPDATE changes the row goes on to
 		// issue tokens. On PostgreSQL the losers' UPDATEs wait for the
 		// winner's row lock, re-check the WHERE clause, and change nothing.

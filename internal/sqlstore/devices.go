@@ -18,13 +18,16 @@ const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
-// deviceRead is deviceRow and the mark of DESIGN.md 2.1, computed when
+// deviceRead is deviceRow and the mark of docs/design.md 2.1, computed when
 // read, from a query whose table is devices: the oldest other device of
 // the same client that claims the same hardware id. Computing it keeps it
 // true whatever happens to the other device, with no column to keep in
 // step; devices_client_hardware makes it one index probe.
+// The test that o's hardware id is not empty is implied by the others;
+// written out, it lets SQLite use that partial index instead of walking
+// every device in id order for each row read.
 const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
-	AND o.hardware_id = devices.hardware_id AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
+	AND o.hardware_id = devices.hardware_id AND o.hardware_id <> '' AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
 
 func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
 	return scanDeviceInto(row)
@@ -63,7 +66,7 @@ const reauthorized = `name = excluded.name, hardware_id = excluded.hardware_id, 
 	scopes = excluded.scopes, authorized_at = excluded.authorized_at, last_seen_at = excluded.last_seen_at,
 	last_ip = excluded.last_ip, authorized_ip = excluded.authorized_ip, ephemeral_idle = excluded.ephemeral_idle`
 
-// upsertDevice records d under the identity rule of DESIGN.md 2.1 (see
+// upsertDevice records d under the identity rule of docs/design.md 2.1 (see
 // pairgate.Store): the device of the same client that holds the key the
 // request proved (d.DPoPJKT) is updated in place; a browser coming back
 // with its own random id updates its row; anything else is a new row,
@@ -152,6 +155,12 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.State != "" {
 		conds = append(conds, `state = `+arg(f.State))
 	}
+	if f.AuthCodeID != "" {
+		conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID))
+	}
+	if f.AuthMethod != "" {
+		conds = append(conds, `auth_method = `+arg(f.AuthMethod))
+	}
 	if f.After != "" {
 		conds = append(conds, `id > `+arg(f.After))
 	}
@@ -219,6 +228,17 @@ func (s *Store) DeleteDevice(ctx context.Context, id string, now time.Time) erro
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = $1`, id)
 		return err
 	})
+}
+
+func (s *Store) RenameDevice(ctx context.Context, id, name string) error {
+	n, err := affected(s.exec(ctx, `UPDATE devices SET name = $1 WHERE id = $2`, name, id))
+	if err != nil {
+		return s.fail(err, "rename device")
+	}
+	if n == 0 {
+		return pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
+	}
+	return nil
 }
 
 func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {

@@ -99,7 +99,7 @@ func testAuthorizationCodes(t *testing.T, s pairgate.Store) {
 	must(t, s.CreateAuthorizationCode(ctx(t), &again))
 }
 
-// testAuthorizationCodeExpiry: DESIGN.md 2.7 for every lifetime the console
+// testAuthorizationCodeExpiry: docs/design.md 2.7 for every lifetime the console
 // offers. A code works up to the last instant before its expiry and not at
 // it: lookups, lists and redemption agree, with or without GC.
 func testAuthorizationCodeExpiry(t *testing.T, s pairgate.Store) {
@@ -214,7 +214,7 @@ func testAuthorizationCodeReusable(t *testing.T, s pairgate.Store) {
 	}
 }
 
-// testAuthorizationCodeSameHardware: DESIGN.md 2.1 for codes. The same
+// testAuthorizationCodeSameHardware: docs/design.md 2.1 for codes. The same
 // client and hardware id redeeming again without the device's key, even
 // with another code, is a new device and leaves the first alone; with the
 // key it updates its one device, and the device's earlier family dies.

@@ -33,7 +33,7 @@ func browserSession(now time.Time) *pairgate.Session {
 
 // testAuthorizeBrowser: a browser becomes one device with one live device
 // session; authorizing it again updates the row and replaces the session
-// (DESIGN.md 2.1); deleting the device ends the session (2.2).
+// (docs/design.md 2.1); deleting the device ends the session (2.2).
 func testAuthorizeBrowser(t *testing.T, s pairgate.Store) {
 	c := mkBrowserClient(t, s)
 	first := browserSession(t0)

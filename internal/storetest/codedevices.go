@@ -24,7 +24,7 @@ func byCode(t *testing.T, s pairgate.Store, c *pairgate.Client, ac *pairgate.Aut
 	return dev, fam, tok.Hash
 }
 
-func deviceIDs(ds []*pairgate.Device) []string {
+func sortedIDs(ds []*pairgate.Device) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.ID
@@ -71,7 +71,7 @@ func testCodeDevices(t *testing.T, s pairgate.Store) {
 		t.Fatalf("preview: %d active, authorized from %v", cd.Active, cd.AuthorizedFrom)
 	}
 	if len(cd.SeenElsewhere) != 1 || cd.SeenElsewhere[0].ID != roaming.ID || cd.SeenElsewhere[0].AuthorizedIP != "192.0.2.11" {
-		t.Fatalf("seen elsewhere: %v", deviceIDs(cd.SeenElsewhere))
+		t.Fatalf("seen elsewhere: %v", sortedIDs(cd.SeenElsewhere))
 	}
 	if cd, err := s.CodeDevices(ctx(t), "ac_none", now); err != nil || cd.Active != 0 || len(cd.SeenElsewhere) != 0 {
 		t.Fatalf("a code without devices: %+v %v", cd, err)
@@ -79,7 +79,7 @@ func testCodeDevices(t *testing.T, s pairgate.Store) {
 
 	ds, err := s.SignOutCodeDevices(ctx(t), leaked.ID, true, now)
 	must(t, err)
-	if got := deviceIDs(ds); !slices.Equal(got, sorted(quiet.ID, roaming.ID)) {
+	if got := sortedIDs(ds); !slices.Equal(got, sorted(quiet.ID, roaming.ID)) {
 		t.Fatalf("signed out %v, want the code's two", got)
 	}
 	for _, d := range ds {
@@ -114,11 +114,11 @@ func testCodeDevices(t *testing.T, s pairgate.Store) {
 	}
 	// Again: nothing left to do.
 	if ds, err := s.SignOutCodeDevices(ctx(t), leaked.ID, true, now); err != nil || len(ds) != 0 {
-		t.Fatalf("a second revocation: %v %v", deviceIDs(ds), err)
+		t.Fatalf("a second revocation: %v %v", sortedIDs(ds), err)
 	}
 	// Keeping the code: its devices are signed out, the code stays.
 	if ds, err := s.SignOutCodeDevices(ctx(t), other.ID, false, now); err != nil || len(ds) != 1 {
-		t.Fatalf("keeping the code: %v %v", deviceIDs(ds), err)
+		t.Fatalf("keeping the code: %v %v", sortedIDs(ds), err)
 	}
 	if _, err := s.GetAuthorizationCodeByHash(ctx(t), other.CodeHash, now); err != nil {
 		t.Fatalf("a kept code: %v", err)
@@ -148,8 +148,8 @@ func testEphemeralDevices(t *testing.T, s pairgate.Store) {
 	must(t, err)
 	rest, err := s.RemoveEphemeralDevices(ctx(t), at, 100)
 	must(t, err)
-	if len(first) != 1 || !slices.Equal(deviceIDs(append(first, rest...)), sorted(unseen.ID, left.ID)) {
-		t.Fatalf("removed %v then %v, want the unseen and the signed-out one", deviceIDs(first), deviceIDs(rest))
+	if len(first) != 1 || !slices.Equal(sortedIDs(append(first, rest...)), sorted(unseen.ID, left.ID)) {
+		t.Fatalf("removed %v then %v, want the unseen and the signed-out one", sortedIDs(first), sortedIDs(rest))
 	}
 	for _, id := range []string{unseen.ID, left.ID} {
 		_, err := s.GetDevice(ctx(t), id)
@@ -168,6 +168,6 @@ func testEphemeralDevices(t *testing.T, s pairgate.Store) {
 	// A non-ephemeral device unseen for ages is the inactivity policy's,
 	// never this sweep's.
 	if ds, err := s.RemoveEphemeralDevices(ctx(t), t0.Add(1000*pairgate.Day), 100); err != nil || len(ds) != 1 || ds[0].ID != busy.ID {
-		t.Fatalf("much later: %v %v", deviceIDs(ds), err)
+		t.Fatalf("much later: %v %v", sortedIDs(ds), err)
 	}
 }

@@ -101,10 +101,14 @@ func testDeviceStates(t *testing.T, s pairgate.Store) {
 // filters and paging.
 func testListDevicesByState(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
+	codes := []*pairgate.AuthorizationCode{mkCode(t, s, pairgate.TTLNever, t0), mkCode(t, s, pairgate.TTLNever, t0)}
 	want := map[string][]string{}
 	for i := range 12 {
 		d := &pairgate.Device{ID: fmt.Sprintf("dev_%03d", i), ClientID: c.ID, Name: fmt.Sprintf("Printer %d", i), Mode: pairgate.ModeDevice,
-			AuthMethod: pairgate.AuthByAuthorizationCode, AuthorizedAt: t0, LastSeenAt: t0}
+			AuthMethod: pairgate.AuthByAuthorizationCode, AuthCodeID: codes[i%2].ID, AuthorizedAt: t0, LastSeenAt: t0}
+		if i%4 == 3 {
+			d.AuthMethod, d.AuthCodeID = pairgate.AuthByPairing, ""
+		}
 		fam := family(c.ID, d.ID, t0)
 		_, err := s.IssueRefreshFamily(ctx(t), d, fam, newToken(t0))
 		must(t, err)
@@ -146,6 +150,46 @@ func testListDevicesByState(t *testing.T, s pairgate.Store) {
 	if none, _ := s.ListDevices(ctx(t), pairgate.DeviceFilter{State: pairgate.DeviceExpired}); len(none) != 0 {
 		t.Fatalf("expired: %d devices", len(none))
 	}
+	// By the code they came in with, and by how they were authorized:
+	// devices 0, 2, 4, 6, 8, 10 came with the first code, and 1, 5, 9
+	// with the second (3, 7, 11 were paired).
+	byCode, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{AuthCodeID: codes[1].ID})
+	must(t, err)
+	if ids := deviceIDs(byCode); fmt.Sprint(ids) != "[dev_001 dev_005 dev_009]" {
+		t.Fatalf("by the second code: %v", ids)
+	}
+	paired, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{AuthMethod: pairgate.AuthByPairing, State: pairgate.DeviceActive})
+	must(t, err)
+	if ids := deviceIDs(paired); fmt.Sprint(ids) != "[dev_003]" { // 7 is signed out, 11 revoked
+		t.Fatalf("paired and active: %v", ids)
+	}
+}
+
+func deviceIDs(ds []*pairgate.Device) []string {
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+// testRenameDevice: an administrator's name sticks, is searched, and a
+// missing device is ENOTFOUND.
+func testRenameDevice(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	dev, _, _ := issued(t, s, c, "hw-rename")
+	must(t, s.RenameDevice(ctx(t), dev.ID, "Front desk printer"))
+	got, err := s.GetDevice(ctx(t), dev.ID)
+	must(t, err)
+	if got.Name != "Front desk printer" || got.HardwareID != "hw-rename" || got.State != pairgate.DeviceActive {
+		t.Fatalf("renamed device: %+v", got)
+	}
+	found, err := s.ListDevices(ctx(t), pairgate.DeviceFilter{Search: "front desk"})
+	must(t, err)
+	if len(found) != 1 || found[0].ID != dev.ID {
+		t.Fatalf("search for the new name found %v", deviceIDs(found))
+	}
+	wantCode(t, s.RenameDevice(ctx(t), "dev_missing", "x"), pairgate.ENOTFOUND)
 }
 
 // testDevicesExpire: a device whose refresh token went unused until it

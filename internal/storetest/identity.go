@@ -8,7 +8,7 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-// Issue 12, DESIGN.md 2.1: a device is what it can prove.
+// Issue 12, docs/design.md 2.1: a device is what it can prove.
 
 // testHardwareIDIsAClaim: authorizations that claim one client and
 // hardware id without a key are separate devices, whichever way they came;

@@ -60,7 +60,7 @@ func testRateLimit(t *testing.T, s pairgate.Store) {
 	}
 }
 
-// testRateLimitConcurrent: DESIGN.md 2.6 across replicas. Hits that arrive
+// testRateLimitConcurrent: docs/design.md 2.6 across replicas. Hits that arrive
 // at the same instant are counted one by one: exactly limit get through.
 func testRateLimitConcurrent(t *testing.T, s pairgate.Store) {
 	const n, limit = 40, 7

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"ListDevicesSearchAndPaging", testListDevices},
 		{"DeviceStates", testDeviceStates},
 		{"ListDevicesByState", testListDevicesByState},
+		{"RenameDevice", testRenameDevice},
 		{"IdleDevicesExpire", testDevicesExpire},
 		{"AccessTokenRevocation", testAccessTokenRevocation},
 		{"SigningKeys", testSigningKeys},

@@ -2,7 +2,10 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,6 +222,92 @@ func (tb *Tab) Bool(expr string) bool {
 	return b
 }
 
+// Press sends keys to the focused element as a keyboard does ("\t" is
+// Tab, kb.Escape is Escape, "\r" is Enter).
+func (tb *Tab) Press(keys string) {
+	tb.t.Helper()
+	tb.do(chromedp.KeyEvent(keys))
+}
+
+// JSON evaluates a JavaScript expression for the test, waits for it when
+// it is a promise, and decodes its value (as JSON) into out.
+func (tb *Tab) JSON(expr string, out any) {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expr+`)))()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("browser: evaluate %.80s: %v", expr, err)
+	}
+	if err := json.Unmarshal([]byte(s), out); err != nil {
+		tb.t.Fatalf("browser: decode %.80s: %v", expr, err)
+	}
+}
+
+// Inject runs a script of the test's own (a checking library) in the
+// page, whatever the page's policy or the tab's script setting.
+func (tb *Tab) Inject(src string) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
+		tb.t.Fatalf("browser: inject script: %v", err)
+	}
+}
+
+// Get fetches url with the tab's cookies, as the browser would download
+// it (a file the page offers), and returns the response with its body
+// read.
+func (tb *Tab) Get(u string) (*http.Response, []byte) {
+	tb.t.Helper()
+	var cookies []*network.Cookie
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		r, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+		if err == nil {
+			cookies = r.Cookies
+		}
+		return err
+	}))
+	req, err := http.NewRequestWithContext(tb.ctx, "GET", u, nil)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.t.Fatalf("get %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.t.Fatalf("get %s: %v", u, err)
+	}
+	return resp, body
+}
+
+// AllowScripts switches script execution in the tab: a checking library
+// injected by the test needs timers, while the page itself, loaded with
+// scripts off, stays as it was.
+func (tb *Tab) AllowScripts(on bool) {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
+		return err
+	}))
+}
+
+// ColorScheme shows pages as a system in dark (or light) mode does.
+func (tb *Tab) ColorScheme(dark bool) {
+	tb.t.Helper()
+	v := "light"
+	if dark {
+		v = "dark"
+	}
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}})
+		return err
+	}))
+}
+
 // Count returns how many elements the CSS selector sel finds.
 func (tb *Tab) Count(sel string) int {
 	tb.t.Helper()
@@ -234,6 +323,13 @@ func (tb *Tab) Count(sel string) int {
 func (tb *Tab) Desktop(width, height int64) {
 	tb.t.Helper()
 	tb.do(chromedp.EmulateViewport(width, height, chromedp.EmulateScale(1)))
+}
+
+// PhoneOf shows pages as a phone width CSS pixels wide does.
+func (tb *Tab) PhoneOf(width int64) {
+	tb.t.Helper()
+	tb.do(chromedp.EmulateViewport(width, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile,
+		chromedp.EmulateTouch, chromedp.EmulatePortrait))
 }
 
 // Phone shows pages as the tab's phone again.

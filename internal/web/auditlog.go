@@ -28,8 +28,9 @@ var auditActions = []string{"signin.", "code.", "device.", "pairing.", "apikey."
 	pairgate.AuditDeploymentCreated, pairgate.AuditDeploymentDeleted}
 
 type auditRow struct {
-	ID, Time, Action, ActorType, Actor, Target, IP string
-	Details                                        []detailView
+	ID, Action, ActorType, Actor, Target, IP string
+	Time                                     timeView
+	Details                                  []detailView
 }
 
 type detailView struct{ Key, Value string }
@@ -74,7 +75,7 @@ func (h *ConsolePages) ConsoleAudit(w http.ResponseWriter, r *http.Request) erro
 	v := auditView{base: h.base("Audit log", u), Nav: "audit", Can: canOf(u), Actions: auditActions,
 		Action: strings.TrimSpace(q.Get("action")), Actor: strings.TrimSpace(q.Get("actor")),
 		Target: strings.TrimSpace(q.Get("target")), Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until"))}
-	v.Wide = true
+	v.Wide, v.Script, v.Help = true, copyScriptPath, helpURL("operations") // the script shows times in the viewer's zone
 	before := q.Get("before")
 	f := pairgate.AuditFilter{Action: v.Action, Target: v.Target, Before: before, Limit: auditPageSize + 1}
 	var problems []string
@@ -140,7 +141,7 @@ func (h *ConsolePages) ConsoleAudit(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	for _, e := range events {
-		row := auditRow{ID: e.ID, Time: e.Time.UTC().Format("2006-01-02 15:04:05 UTC"), Action: e.Action, ActorType: e.ActorType,
+		row := auditRow{ID: e.ID, Time: timeOf(e.Time), Action: e.Action, ActorType: e.ActorType,
 			Actor: e.ActorName, Target: e.Target, IP: e.IP}
 		if row.Actor == "" {
 			row.Actor = e.ActorID

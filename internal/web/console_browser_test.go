@@ -168,7 +168,7 @@ func TestConsoleBrowser(t *testing.T) {
 				t.Errorf("device %s = %q, want %q", part, got, want)
 			}
 		}
-		if got := admin.Text("#codes tbody tr .code-cell"); !strings.Contains(got, "used 1×") {
+		if got := admin.Text("#codes tbody tr .uses"); !strings.Contains(got, "1×") || !strings.Contains(got, "last ") {
 			t.Errorf("code uses: %q", got)
 		}
 		shot(t, admin, "23-console-device-appears")
@@ -184,23 +184,29 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("DeleteDeviceThroughDialog", func(t *testing.T) {
 		admin.Navigate(s.URL + "/admin")
 		trash := `#devices tr[data-id="` + deviceID + `"] .trash`
-		if st := admin.Submit(trash); st != 200 {
-			t.Fatalf("trash: %d", st)
-		}
-		if !admin.Bool(`document.querySelector("dialog#confirm").open`) || !strings.Contains(admin.Text("#confirm"), "Lobby kiosk") {
-			t.Fatalf("no confirmation dialog: %q", admin.Text("main"))
+		dlg := openDialog(t, admin, trash)
+		if !strings.Contains(admin.Text(dlg), "Lobby kiosk") {
+			t.Fatalf("the dialog does not name the device: %q", admin.Text(dlg))
 		}
 		shot(t, admin, "25-console-confirm-delete-device")
 		// Cancel changes nothing.
-		admin.Submit("#confirm-cancel")
-		if admin.Count("dialog#confirm") != 0 || admin.Count(`#devices tr[data-id="`+deviceID+`"]`) != 1 {
-			t.Fatal("cancel did not leave the device in place")
+		admin.Click(dlg + " .confirm-cancel")
+		if admin.Bool(`document.querySelector("`+dlg+`").open`) || admin.Count(`#devices tr[data-id="`+deviceID+`"]`) != 1 {
+			t.Fatal("cancel did not close the dialog and leave the device in place")
 		}
 		if _, err := s.App.Store.GetDevice(context.Background(), deviceID); err != nil {
 			t.Fatalf("cancel deleted the device: %v", err)
 		}
-		admin.Submit(trash)
-		if st := admin.Submit("#confirm-delete"); st != 200 {
+		// A browser without invoker commands submits the opener's form:
+		// the same question as a page of its own.
+		if st := admin.Navigate(s.URL + "/admin?delete_device=" + deviceID); st != 200 || admin.Count("#confirm .confirm-act") != 1 ||
+			admin.Count("nav.tabs") != 0 || !strings.Contains(admin.Text("#confirm"), "Lobby kiosk") {
+			t.Fatalf("the confirmation page: %d %q", st, admin.Text("main"))
+		}
+		shot(t, admin, "25b-console-confirm-page")
+		admin.Submit("#confirm-cancel")
+		openDialog(t, admin, trash)
+		if st := admin.Submit(dlg + " .confirm-act"); st != 200 {
 			t.Fatalf("delete: %d", st)
 		}
 		if !strings.Contains(admin.Text("#notice"), "deleted") || admin.Count(`#devices tr[data-id="`+deviceID+`"]`) != 0 {
@@ -243,12 +249,12 @@ func TestConsoleBrowser(t *testing.T) {
 
 	t.Run("DeleteCodeThroughDialog", func(t *testing.T) {
 		admin.Navigate(s.URL + "/admin")
-		admin.Submit(`#codes tr[data-id="` + codeID + `"] .trash`)
-		if !admin.Bool(`document.querySelector("dialog#confirm").open`) || admin.Text("#confirm .code") != code {
-			t.Fatalf("no confirmation dialog for the code: %q", admin.Text("main"))
+		dlg := openDialog(t, admin, `#codes tr[data-id="`+codeID+`"] .trash`)
+		if admin.Text(dlg+" .code") != code {
+			t.Fatalf("the dialog shows code %q", admin.Text(dlg+" .code"))
 		}
 		shot(t, admin, "27-console-confirm-delete-code")
-		if st := admin.Submit("#confirm-delete"); st != 200 {
+		if st := admin.Submit(dlg + " .confirm-act"); st != 200 {
 			t.Fatalf("delete code: %d", st)
 		}
 		if admin.Count("#codes") != 0 || admin.Count("#no-codes") != 1 {
@@ -329,8 +335,7 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 		shot(t, admin, "34-console-search")
 		// The admin deletes it: the portal asks for a code again.
-		admin.Submit(row + " .trash")
-		admin.Submit("#confirm-delete")
+		admin.Submit(openDialog(t, admin, row+" .trash") + " .confirm-act")
 		if u, _ := url.Parse(admin.Location()); u.Query().Get("q") != "Reception" {
 			t.Errorf("after a delete the search is lost: %s", admin.Location())
 		}
@@ -347,12 +352,12 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 		admin.Navigate(s.URL + "/admin")
 		this := admin.Attr(`#devices tr:has(#this-browser)`, "data-id")
-		admin.Submit(`#devices tr[data-id="` + this + `"] .trash`)
-		if admin.Count("#confirm .tag") != 1 {
+		dlg := openDialog(t, admin, `#devices tr[data-id="`+this+`"] .trash`)
+		if !strings.Contains(admin.Text(dlg+" .alert.warn"), "browser you are using") {
 			t.Error("the dialog does not warn that this is the admin's own browser")
 		}
 		shot(t, admin, "29-console-confirm-delete-this-browser")
-		admin.Submit("#confirm-delete")
+		admin.Submit(dlg + " .confirm-act")
 		// The device authorization ends; the admin stays signed in.
 		if admin.Count(`#devices tr[data-id="`+this+`"]`) != 0 || admin.Count("#this-browser") != 0 {
 			t.Fatal("the admin's browser is still listed")
@@ -387,6 +392,24 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 		shot(t, bob, "37-console-forbidden")
 	})
+}
+
+// openDialog clicks a control that asks before it acts and returns the
+// selector of the dialog it opened, after checking that the dialog is
+// modal (the page behind inert) and holds the focus.
+func openDialog(t *testing.T, tab *testenv.Tab, opener string) string {
+	t.Helper()
+	id := tab.Attr(opener, "commandfor")
+	if id == "" || tab.Attr(opener, "command") != "show-modal" {
+		t.Fatalf("%s opens no dialog", opener)
+	}
+	tab.Click(opener)
+	sel := "#" + id
+	if !tab.Bool(`document.getElementById("`+id+`").matches(":modal")`) ||
+		!tab.Bool(`document.getElementById("`+id+`").contains(document.activeElement)`) {
+		t.Fatalf("%s: the dialog %s is not open as a modal holding the focus", opener, sel)
+	}
+	return sel
 }
 
 func adminActor(t *testing.T, s *testenv.Server) pgadmin.Actor { return pgadmin.UserActor(s.Admin(t)) }

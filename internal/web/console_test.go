@@ -92,9 +92,12 @@ func TestConsoleIsForAdmins(t *testing.T) {
 			t.Errorf("signed out GET %s: %d to %q", p, r.status, location(r))
 		}
 	}
-	for _, p := range []string{"/admin/codes", "/admin/codes/ac_x/delete", "/admin/devices/dev_x/delete"} {
+	// A form sent without a session is not acted on: sign-in says so
+	// and leads back, with what the form said that can be kept.
+	for p, next := range map[string]string{"/admin/codes": "/admin?ttl=30m", "/admin/codes/ac_x/delete": "/admin",
+		"/admin/devices/dev_x/delete": "/admin"} {
 		r := anon.post(p, url.Values{"ttl": {"30m"}})
-		if r.status != http.StatusSeeOther || location(r) != "/auth/signin/?next=%2Fadmin" {
+		if r.status != http.StatusSeeOther || location(r) != "/auth/signin/?next="+url.QueryEscape(next)+"&expired=1" {
 			t.Errorf("signed out POST %s: %d to %q", p, r.status, location(r))
 		}
 	}
@@ -145,7 +148,7 @@ func TestConsoleIsForAdmins(t *testing.T) {
 // TestConsoleSignInAuthorizesTheBrowserOnce: signing in to the console
 // again from the same browser keeps its one device; after the device is
 // deleted, a new sign-in authorizes it again under the same browser id,
-// so the inventory never holds a browser twice (DESIGN.md 2.1).
+// so the inventory never holds a browser twice (docs/design.md 2.1).
 func TestConsoleSignInAuthorizesTheBrowserOnce(t *testing.T) {
 	s := testenv.StartServer(t)
 	b := consoleAdmin(t, s)
@@ -453,7 +456,7 @@ func TestInventoryPagingAndSearchAtScale(t *testing.T) {
 // TestConsoleCodeLifetimes: every Code Expiration length, generated
 // through the console, is listed with its label and expiration, works up
 // to its expiry in the portal and at the token endpoint, and leaves the
-// table when it expires (DESIGN.md 2.7). The clock moves; nothing sleeps.
+// table when it expires (docs/design.md 2.7). The clock moves; nothing sleeps.
 func TestConsoleCodeLifetimes(t *testing.T) {
 	s := testenv.StartServer(t)
 	for _, ttl := range pairgate.CodeTTLs {
@@ -465,6 +468,7 @@ func TestConsoleCodeLifetimes(t *testing.T) {
 			id := tableIDs(page.raw, "codes")[0]
 			row := page.raw[strings.Index(page.raw, `data-id="`+id+`"`):]
 			row = row[:strings.Index(row, "</tr>")]
+			row = regexp.MustCompile(`</?time[^>]*>`).ReplaceAllString(row, "")
 			wantExpiry, orExpiry := "Never", "Never"
 			if d := ttl.Duration(); d > 0 {
 				wantExpiry, orExpiry = consoleTime(created.Add(d)), consoleTime(generated.Add(d))

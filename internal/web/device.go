@@ -11,6 +11,7 @@ import (
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/secret"
 )
 
 // ConsentPages are where a person approves or denies a device: the RFC
@@ -34,7 +35,11 @@ type codeFlow struct {
 	// ShowCode: the person typed or saw this code; the consent page asks
 	// them to compare it with the device's display (RFC 8628 §5.4).
 	ShowCode bool
-	find     func(context.Context, grants.CodeEntry) (*grants.Pending, error)
+	// shape reports whether a code could be one at all: a link carrying
+	// one that cannot is refused before sign-in, not after. It looks
+	// nothing up, so it tells a guesser nothing.
+	shape func(string) bool
+	find  func(context.Context, grants.CodeEntry) (*grants.Pending, error)
 }
 
 func (h *ConsentPages) deviceFlow() *codeFlow {
@@ -42,7 +47,8 @@ func (h *ConsentPages) deviceFlow() *codeFlow {
 		Path: "/device", Field: "user_code", Heading: "Connect a device",
 		Intro: "Enter the code that your printer or device shows.",
 		Label: "Code from your device", Placeholder: "BCDF-GHJK", MaxLength: 32, ShowCode: true,
-		find: h.grants.FindUserCode,
+		shape: func(c string) bool { _, ok := secret.NormalizeUserCode(c); return ok },
+		find:  h.grants.FindUserCode,
 	}
 }
 
@@ -51,7 +57,8 @@ func (h *ConsentPages) pairingFlow() *codeFlow {
 		Path: "/oauth/authorize/pairing/", Field: "pairing_code", Heading: "Pair a device",
 		Intro: "Enter the pairing code that your printer or device shows. Upper and lower case matter.",
 		Label: "Pairing code", Placeholder: "aB3dE5fG7h", MaxLength: 16, ShowCode: true,
-		find: h.grants.FindPairingCode,
+		shape: secret.ValidPairingCode,
+		find:  h.grants.FindPairingCode,
 	}
 }
 
@@ -105,7 +112,7 @@ func (h *ConsentPages) codeGet(w http.ResponseWriter, r *http.Request, f *codeFl
 	if code == "" {
 		return h.entry(w, http.StatusOK, f, u, "", "")
 	}
-	if len(code) > f.MaxLength {
+	if len(code) > f.MaxLength || !f.shape(code) {
 		return h.entry(w, http.StatusBadRequest, f, u, "", "That is not a valid code. Check it and try again.")
 	}
 	if u == nil {
@@ -189,7 +196,7 @@ func (h *ConsentPages) codePost(w http.ResponseWriter, r *http.Request, f *codeF
 }
 
 // lookup finds a code; the grants count the attempt against the source
-// address and the code (DESIGN.md 2.6) before they look it up.
+// address and the code (docs/design.md 2.6) before they look it up.
 func (h *ConsentPages) lookup(r *http.Request, f *codeFlow, code string) (*grants.Pending, error) {
 	return f.find(r.Context(), grants.CodeEntry{Code: code, IP: h.cfg.IP.Of(r)})
 }

@@ -12,7 +12,7 @@ import (
 
 // The Self-service Portal (/portal): a browser that is an authorized
 // device opens it without a password; any other browser is asked for an
-// authorization code, and a right one authorizes it (DESIGN.md section 1).
+// authorization code, and a right one authorizes it (docs/design.md section 1).
 
 // PortalPages are the Self-service Portal.
 type PortalPages struct {

@@ -27,7 +27,8 @@ type printerRow struct {
 	Status                                               string
 	Reachable, Checked                                   bool
 	CheckedAt                                            string
-	EditURL, DeleteURL                                   string
+	EditURL                                              string
+	Delete                                               *confirmation
 }
 
 type printerForm struct {
@@ -37,10 +38,11 @@ type printerForm struct {
 }
 
 type deploymentRow struct {
-	ID, Target, TargetKind, Created, CreatedBy string
-	Printers                                   []string
-	Default                                    string
-	DeleteURL                                  string
+	ID, Target, TargetKind, CreatedBy string
+	Created                           timeView
+	Printers                          []string
+	Default                           string
+	Delete                            *confirmation
 }
 
 type choice struct {
@@ -72,10 +74,6 @@ type printersView struct {
 	Deploy      deploymentForm
 	Notice      string
 	Error       string
-
-	ConfirmPrinter    *printerRow
-	ConfirmDeployment *deploymentRow
-	CancelURL         string
 }
 
 var printerNotices = map[string]string{
@@ -150,27 +148,23 @@ func (h *ConsolePages) ConsolePrinters(w http.ResponseWriter, r *http.Request) e
 	if err := h.printersPage(r, u, &v, deploymentForm{Target: pairgate.TargetAll}); err != nil {
 		return err
 	}
+	// The confirmation pages, for browsers without invoker commands.
 	if id := q.Get("delete"); id != "" {
-		for i := range v.Printers {
-			if v.Printers[i].ID == id {
-				v.ConfirmPrinter = &v.Printers[i]
+		for _, p := range v.Printers {
+			if p.ID == id && p.Delete != nil {
+				return h.confirmPage(w, u, v.Help, p.Delete, printersURL(v.Search))
 			}
 		}
-		if v.ConfirmPrinter == nil {
-			v.Notice = printerNotices["printer_gone"]
-		}
+		v.Notice = printerNotices["printer_gone"]
 	}
 	if id := q.Get("delete_deployment"); id != "" {
-		for i := range v.Deployments {
-			if v.Deployments[i].ID == id {
-				v.ConfirmDeployment = &v.Deployments[i]
+		for _, d := range v.Deployments {
+			if d.ID == id && d.Delete != nil {
+				return h.confirmPage(w, u, v.Help, d.Delete, printersURL(v.Search))
 			}
 		}
-		if v.ConfirmDeployment == nil {
-			v.Notice = printerNotices["deployment_gone"]
-		}
+		v.Notice = printerNotices["deployment_gone"]
 	}
-	v.CancelURL = printersURL(v.Search)
 	return h.render(w, status, "printers", v)
 }
 
@@ -181,6 +175,7 @@ func (h *ConsolePages) printersPage(r *http.Request, u *pairgate.User, v *printe
 	a := admin.UserActor(u)
 	v.base = h.base("Printers", u)
 	v.Wide, v.Nav, v.Can = true, "printers", canOf(u)
+	v.Help, v.Script = helpURL("printers-and-deployments"), copyScriptPath
 	v.CanWrite = a.Perms.Has(pairgate.PermPrintersWrite)
 	for _, s := range pairgate.PaperSizes {
 		v.PaperSizes = append(v.PaperSizes, choice{Value: s, Label: s, Selected: s == v.Form.PaperSize})
@@ -202,7 +197,14 @@ func (h *ConsolePages) printersPage(r *http.Request, u *pairgate.User, v *printe
 	for _, p := range shown {
 		row := printerRow{ID: p.ID, Name: p.Name, URI: p.URI, Model: p.Model, Location: p.Location, Description: p.Description,
 			Options: optionsText(p.Options), Driverless: p.Driverless(), Checkable: strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://"),
-			EditURL: printersURL(v.Search, "edit", p.ID) + "#printer-form", DeleteURL: printersURL(v.Search, "delete", p.ID)}
+			EditURL: printersURL(v.Search, "edit", p.ID) + "#printer-form"}
+		if v.CanWrite {
+			row.Delete = &confirmation{ID: "dlg-printer-" + p.ID, Heading: "Delete this printer?", Lead: p.Name, Detail: p.URI,
+				Text:   "It leaves every deployment at once, and devices no longer get it. A deployment that had only this printer is deleted too.",
+				Action: "/admin/printers/" + p.ID + "/delete", Button: "Delete", Danger: true,
+				Opener: "Delete", OpenerLabel: "Delete printer " + p.Name, OpenerClass: "trash", Trash: true,
+				FallbackURL: printersURL(v.Search, "delete", p.ID)}
+		}
 		if row.Driverless {
 			row.Model = "IPP Everywhere"
 		}
@@ -240,8 +242,7 @@ func (h *ConsolePages) printersPage(r *http.Request, u *pairgate.User, v *printe
 		return err
 	}
 	for _, d := range deps {
-		row := deploymentRow{ID: d.ID, TargetKind: d.Target.Kind(), Created: consoleTime(d.CreatedAt), CreatedBy: orID(users, d.CreatedBy),
-			DeleteURL: printersURL(v.Search, "delete_deployment", d.ID) + "#confirm"}
+		row := deploymentRow{ID: d.ID, TargetKind: d.Target.Kind(), Created: timeOf(d.CreatedAt), CreatedBy: orName(users, d.CreatedBy)}
 		switch d.Target.Kind() {
 		case pairgate.TargetAll:
 			row.Target = "All devices"
@@ -261,6 +262,14 @@ func (h *ConsolePages) printersPage(r *http.Request, u *pairgate.User, v *printe
 		}
 		if d.DefaultPrinterID != "" {
 			row.Default = orID(names, d.DefaultPrinterID)
+		}
+		if v.CanWrite {
+			row.Delete = &confirmation{ID: "dlg-deployment-" + d.ID, Heading: "Delete this deployment?", Lead: row.Target,
+				Detail: strings.Join(row.Printers, ", "),
+				Text:   "Its devices lose these printers at their next poll, unless another deployment gives them too. The printers themselves stay.",
+				Action: "/admin/deployments/" + d.ID + "/delete", Button: "Delete", Danger: true,
+				Opener: "Delete", OpenerLabel: "Delete deployment to " + row.Target, OpenerClass: "trash", Trash: true,
+				FallbackURL: printersURL(v.Search, "delete_deployment", d.ID)}
 		}
 		v.Deployments = append(v.Deployments, row)
 	}
@@ -341,7 +350,6 @@ func (h *ConsolePages) savePrinter(w http.ResponseWriter, r *http.Request, id st
 		if err := h.printersPage(r, u, &v, deploymentForm{Target: pairgate.TargetAll}); err != nil {
 			return err
 		}
-		v.CancelURL = printersURL("")
 		return h.render(w, http.StatusBadRequest, "printers", v)
 	case pairgate.ENOTFOUND:
 		return redirect(w, r, printersURL("", "done", "printer_gone"))
@@ -463,7 +471,6 @@ func (h *ConsolePages) ConsoleCreateDeployment(w http.ResponseWriter, r *http.Re
 		if err := h.printersPage(r, u, &v, dep); err != nil {
 			return err
 		}
-		v.CancelURL = printersURL("")
 		return h.render(w, http.StatusBadRequest, "printers", v)
 	}
 	return err

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -69,7 +71,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 	if admin.Attr(`.tabs a[href="/admin/printers"]`, "aria-current") != "page" {
 		t.Error("the Printers tab is not marked current")
 	}
-	printerShot(t, admin, "40-printers-empty", 0)
+	printerShot(t, admin, "40-printers-empty", 1)
 
 	var printerID string
 	t.Run("AddPrinter", func(t *testing.T) {
@@ -86,7 +88,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 		if admin.Value("#p-name") != "Lab Printer" {
 			t.Error("the form lost the name")
 		}
-		printerShot(t, admin, "41-printers-bad-uri", 0)
+		printerShot(t, admin, "41-printers-bad-uri", 1)
 		admin.Fill("#p-uri", printer.URI)
 		admin.Fill("#p-location", "Room 101")
 		admin.Click("#p-duplex")
@@ -108,7 +110,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 		if got := admin.Text(row + " .model"); got != "IPP Everywhere" {
 			t.Errorf("driver %q", got)
 		}
-		printerShot(t, admin, "42-printers-added", 0)
+		printerShot(t, admin, "42-printers-added", 1)
 	})
 
 	t.Run("DeployToACodesDevices", func(t *testing.T) {
@@ -130,7 +132,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 		admin.Screenshot("43-printers-deployed-desktop")
 		admin.Phone()
 		admin.Navigate(s.URL + "/admin/printers")
-		printerShot(t, admin, "44-printers-deployed", 0)
+		printerShot(t, admin, "44-printers-deployed", 1)
 	})
 
 	t.Run("DeviceAPI", func(t *testing.T) {
@@ -198,12 +200,22 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 
 	t.Run("DeleteThroughTheDialog", func(t *testing.T) {
 		admin.Navigate(s.URL + "/admin/printers")
-		admin.Submit("#printer-" + printerID + " .trash")
-		if got := admin.Text("#confirm-title"); got != "Delete this printer?" {
+		dlg := openDialog(t, admin, "#printer-"+printerID+" .trash")
+		if got := admin.Text(dlg + "-title"); got != "Delete this printer?" {
 			t.Fatalf("dialog %q", got)
 		}
-		printerShot(t, admin, "47-printers-confirm-delete", 0)
-		admin.Submit("#confirm-delete")
+		printerShot(t, admin, "47-printers-confirm-delete", 1)
+		// Escape closes it and the focus is back on the control.
+		admin.Press(kb.Escape)
+		if admin.Bool(`document.querySelector("`+dlg+`").open`) || !admin.Bool(`document.activeElement.matches("#printer-`+printerID+` .trash")`) {
+			t.Fatal("Escape did not close the dialog and return the focus")
+		}
+		// The confirmation page, for browsers without invoker commands.
+		admin.Navigate(s.URL + "/admin/printers?delete=" + printerID)
+		if admin.Count("#confirm .confirm-act") != 1 {
+			t.Fatalf("no confirmation page: %q", admin.Text("main"))
+		}
+		admin.Submit("#confirm .confirm-act")
 		if admin.Count("#no-printers") != 1 || admin.Count("#no-deployments") != 1 {
 			t.Fatalf("after the delete: %q", admin.Text("main"))
 		}

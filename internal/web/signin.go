@@ -39,8 +39,9 @@ type signInView struct {
 	Username   string
 	Error      string
 	Notice     string
-	ForDevice  bool // signing in to approve a device: say so
-	ForConsole bool // signing in to the Admin Console
+	Expired    string // the session ended under a form
+	ForDevice  bool   // signing in to approve a device: say so
+	ForConsole bool   // signing in to the Admin Console
 	// Providers are the upstream providers, a button each.
 	Providers []upstream.Provider
 	// Local: the username and password form is on.
@@ -90,6 +91,12 @@ func (h *SignInPages) SignIn(w http.ResponseWriter, r *http.Request) error {
 	v := signInView{base: h.base("Sign in", nil), Next: next, ForDevice: forDevice(next), ForConsole: forConsole(next)}
 	if q.Get("signed_out") != "" {
 		v.Notice = "You are signed out."
+	}
+	if q.Get("password_changed") != "" {
+		v.Notice = "Your password was changed, and you were signed out everywhere. Sign in with the new one."
+	}
+	if q.Get("expired") != "" {
+		v.Expired = "Your session had ended, so your last change was not made. Sign in again: you go back to the page you were on, with what could be kept filled in, to make it again."
 	}
 	return h.renderSignIn(w, http.StatusOK, v)
 }
@@ -274,7 +281,7 @@ func (h *SignInPages) SignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // authorizeAdminBrowser makes the browser an admin signs in to the
-// console with an authorized device (DESIGN.md: "An administrator who
+// console with an authorized device (docs/design.md: "An administrator who
 // signs in to the console from a browser that is not yet authorized
 // authorizes that browser as a device."). A browser that already is one
 // stays as it is. It happens at sign-in, not on every console page, so

@@ -242,7 +242,30 @@ type base struct {
 	// Console: the person may use the Admin Console (their role has an
 	// administrative permission), so pages may link to it.
 	Console bool
+	// Help is the documentation of what the page does (a README
+	// section).
+	Help string
+	// Script is the page's one script, if it has one (same origin, no
+	// inline code: see scriptCSP).
+	Script string
 }
+
+func (b base) pageScript() string { return b.Script }
+
+// helpBase is where the pages' help links lead: the project's README
+// and docs/, on the public repository.
+const helpBase = "https://github.com/pairgate/pairgate/blob/main/"
+
+// helpURL is the README section with this anchor.
+func helpURL(anchor string) string {
+	if anchor == "" {
+		return helpBase + "README.md"
+	}
+	return helpBase + "README.md#" + anchor
+}
+
+// inConsole reports whether a path belongs to the Admin Console.
+func inConsole(path string) bool { return path == "/admin" || strings.HasPrefix(path, "/admin/") }
 
 // render executes a page into a buffer first, so that a template error is
 // a clean 500 rather than half a page.
@@ -255,6 +278,10 @@ func (h *site) render(w http.ResponseWriter, status int, name string, data any) 
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		return pairgate.Internal(err, "render "+name)
 	}
+	if sp, ok := data.(interface{ pageScript() string }); ok && sp.pageScript() != "" {
+		// The page's one script, from this server only; nothing inline.
+		w.Header().Set("Content-Security-Policy", portalScriptCSP)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
@@ -262,7 +289,7 @@ func (h *site) render(w http.ResponseWriter, status int, name string, data any) 
 }
 
 func (h *site) base(title string, u *pairgate.User) base {
-	return base{Title: title, CSS: stylesheetPath, User: u, Console: u != nil && pairgate.RolePermissions(u.Role).Any()}
+	return base{Title: title, CSS: stylesheetPath, User: u, Console: u != nil && pairgate.RolePermissions(u.Role).Any(), Help: helpURL("")}
 }
 
 type messageView struct {
@@ -277,8 +304,16 @@ type messageView struct {
 // message renders a page that only says something.
 func (h *site) message(w http.ResponseWriter, r *http.Request, status int, heading, text, detail string) error {
 	u, _ := h.user(r)
-	return h.render(w, status, "message", messageView{base: h.base(heading, u), Heading: heading, Text: text,
-		Detail: detail, Link: "Connect a device", LinkTo: "/device"})
+	v := messageView{base: h.base(heading, u), Heading: heading, Text: text, Detail: detail, Link: "Connect a device", LinkTo: "/device"}
+	// A page of the console or the portal leads back there, not to a
+	// device's page.
+	switch {
+	case inConsole(r.URL.Path):
+		v.Link, v.LinkTo, v.Help = "Back to the Admin Console", "/admin", helpURL("administration")
+	case r.URL.Path == "/portal" || strings.HasPrefix(r.URL.Path, "/portal/"):
+		v.Link, v.LinkTo = "Back to the portal", "/portal"
+	}
+	return h.render(w, status, "message", v)
 }
 
 // writeError renders an error that reached the top of a page handler.
@@ -290,6 +325,9 @@ func (h *site) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch pairgate.ErrorCode(err) {
 	case pairgate.ENOTFOUND:
 		heading, text = "Page not found", "There is no page at this address. Check the link, or start again on your device."
+		if inConsole(r.URL.Path) {
+			text = "The Admin Console has no page at this address. Check the link, or go back to the console."
+		}
 	case pairgate.ERATELIMITED:
 		setRetryAfter(w, err)
 		heading, text = "Too many attempts", limitedText(err)

@@ -141,7 +141,7 @@ func signedIn(b *browser) bool {
 	return b.get("/auth/signout").status == http.StatusOK
 }
 
-// TestUserCodeGuessingIsLimited: DESIGN.md 2.6. Entering codes is limited
+// TestUserCodeGuessingIsLimited: docs/design.md 2.6. Entering codes is limited
 // per source address and per code; a limited attempt is answered 429 with
 // Retry-After, says when to try again, and does nothing, even with the
 // right code.
@@ -425,7 +425,7 @@ func TestPagesForbidFramingAndScripts(t *testing.T) {
 		{"GET", "/", 200}, {"GET", "/device", 200}, {"GET", "/device?user_code=BCDF-GHJK", 303},
 		{"GET", "/auth/signin/", 200}, {"GET", "/auth/signin", 301}, {"GET", "/oauth/authorize/pairing/", 200},
 		{"GET", "/auth/signout", 303}, {"GET", "/no/such/page", 404}, {"PUT", "/device", 405},
-		{"DELETE", "/auth/signin/", 405}, {"GET", "/device/", 404}, {"HEAD", "/device", 200},
+		{"DELETE", "/auth/signin/", 405}, {"GET", "/device/", 301}, {"GET", "/portal/", 301}, {"HEAD", "/device", 200},
 		{"GET", "/portal", 200}, {"PUT", "/portal", 405}, {"GET", "/admin", 303}, {"GET", "/admin/audit", 303},
 		{"GET", "/admin/codes", 405}, {"GET", "/admin/devices/dev_x/delete", 405}, {"GET", "/admin/nothing", 404},
 	} {
@@ -541,7 +541,7 @@ func TestDecisionsNeedASessionAndAValidCode(t *testing.T) {
 	}
 }
 
-// TestSessionIDsAreStoredHashed: DESIGN.md 2.5. The cookie value never
+// TestSessionIDsAreStoredHashed: docs/design.md 2.5. The cookie value never
 // reaches the database; a copy of it signs no one in.
 func TestSessionIDsAreStoredHashed(t *testing.T) {
 	s := testenv.StartServer(t)
