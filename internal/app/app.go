@@ -203,13 +203,14 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	for _, p := range up.Providers() {
 		log.Info("upstream sign-in provider", "id", p.ID, "label", p.Label, "redirect_uri", up.CallbackURL(p.ID))
 	}
+	inactivity := pairgate.InactivityPolicy{SignOutAfter: time.Duration(cfg.InactiveSignOutDays) * pairgate.Day,
+		RemoveAfter: time.Duration(cfg.InactiveRemoveDays) * pairgate.Day}
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Upstream: up, Browsers: browsers, Printers: printers, Audit: rec, IP: ip, Now: now, Log: log})
+		Upstream: up, Browsers: browsers, Printers: printers, Inactivity: inactivity, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	sweeper, err := lifecycle.New(lifecycle.Config{Policy: pairgate.InactivityPolicy{
-		SignOutAfter: time.Duration(cfg.InactiveSignOutDays) * pairgate.Day, RemoveAfter: time.Duration(cfg.InactiveRemoveDays) * pairgate.Day},
+	sweeper, err := lifecycle.New(lifecycle.Config{Policy: inactivity,
 		Batch: 500, Pause: 20 * time.Millisecond}, lifecycle.Deps{Store: store, Audit: rec, Log: log, Now: now})
 	if err != nil {
 		return nil, err

@@ -25,7 +25,8 @@ import (
 // ConsolePages are the Admin Console.
 type ConsolePages struct {
 	*site
-	admin *admin.Service
+	admin      *admin.Service
+	inactivity pairgate.InactivityPolicy
 }
 
 // devicePageSize is how many devices one page of the inventory shows.
@@ -142,6 +143,7 @@ type ttlOption struct {
 
 type codeRow struct {
 	ID, Code, TTL, ExpiresIn, CreatedBy, Label string
+	Ephemeral                                  string // how long its devices may stay unseen; "" if not ephemeral
 	Expires, Created, LastUsed                 timeView
 	Uses                                       int
 	DevicesURL                                 string
@@ -267,6 +269,7 @@ type consoleView struct {
 	Issuer    string
 	TTLs      []ttlOption
 	Label     string
+	Ephemeral []choice // the idle times a code's devices may be made ephemeral with
 	Generated *codeRow
 	Codes     []codeRow
 	Devices   []deviceRow
@@ -284,7 +287,9 @@ type consoleView struct {
 	Notice    string
 	Error     string
 
-	HelpEnrol, HelpDevices string
+	HelpEnrol, HelpDevices, HelpLifecycle string
+	// Policy says the inactivity policy in a sentence.
+	Policy string
 }
 
 // consoleNotices are the outcomes a redirect after a change reports.
@@ -400,6 +405,10 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 	for _, t := range pairgate.CodeTTLs {
 		v.TTLs = append(v.TTLs, ttlOption{Value: string(t), Label: t.Label(), Selected: t == ttl})
 	}
+	if v.Ephemeral == nil {
+		v.Ephemeral = ephemeralChoices("")
+	}
+	v.Policy, v.HelpLifecycle = policySentence(h.inactivity), helpURL("the-inventorys-lifecycle")
 	if !v.Can.Codes {
 		return h.consoleDevices(r, u, v)
 	}
@@ -422,6 +431,7 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 		}
 		row := codeRow{ID: c.ID, Code: c.Code, TTL: c.TTL.Label(), Expires: timeOf(c.ExpiresAt), ExpiresIn: in, Label: c.Label,
 			Created: timeOf(c.CreatedAt), CreatedBy: orName(names, c.CreatedBy), Uses: c.Uses, LastUsed: timeOf(c.LastUsedAt),
+			Ephemeral:  idleLabel(c.EphemeralIdle),
 			DevicesURL: deviceQuery{Code: c.ID, State: "all"}.url()}
 		what := c.Code
 		if c.Label != "" {
@@ -639,15 +649,19 @@ func (h *ConsolePages) ConsoleGenerate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	u, done, err := h.requireAdmin(w, r, keep("ttl", p.Get("ttl")), keep("label", p.Get("label")))
+	u, done, err := h.requireAdmin(w, r, keep("ttl", p.Get("ttl")), keep("label", p.Get("label")), keep("ephemeral", p.Get("ephemeral")))
 	if done {
 		return err
 	}
 	ttl, err := pairgate.ParseCodeTTL(p.Get("ttl"))
 	label := strings.TrimSpace(p.Get("label"))
+	idle, ok := ephemeralIdles[p.Get("ephemeral")]
+	if !ok {
+		err = pairgate.Errorf(pairgate.EINVALID, "choose one of the ephemeral idle times")
+	}
 	if err == nil {
 		var ac *pairgate.AuthorizationCode
-		_, ac, err = h.admin.CreateCode(r.Context(), admin.UserActor(u), admin.NewCode{TTL: ttl, Label: label})
+		_, ac, err = h.admin.CreateCode(r.Context(), admin.UserActor(u), admin.NewCode{TTL: ttl, Label: label, EphemeralIdle: idle})
 		if err == nil {
 			return redirect(w, r, "/admin?"+url.Values{"generated": {ac.ID}, "ttl": {string(ttl)}}.Encode()+"#generated")
 		}
@@ -655,7 +669,8 @@ func (h *ConsolePages) ConsoleGenerate(w http.ResponseWriter, r *http.Request) e
 	if pairgate.ErrorCode(err) != pairgate.EINVALID {
 		return err
 	}
-	v := consoleView{Error: "Choose how long the code lives (one of the Code Expiration lengths), and a label of at most 200 characters.", Label: label}
+	v := consoleView{Error: "Choose how long the code lives (one of the Code Expiration lengths), whether its devices are ephemeral, and a label of at most 200 characters.",
+		Label: label, Ephemeral: ephemeralChoices(p.Get("ephemeral"))}
 	if err := h.console(r, u, &v, "", ttl); err != nil {
 		return err
 	}
@@ -920,4 +935,53 @@ func (h *site) browserFor(r *http.Request, name string) grants.Browser {
 		name = browserName(r.UserAgent())
 	}
 	return grants.Browser{ID: h.cfg.Browsers.BrowserID(r), Name: name, IP: h.cfg.IP.Of(r), UserAgent: r.UserAgent()}
+}
+
+// ephemeralIdles are the idle times the console offers for a code's
+// ephemeral devices ("" for devices that are not ephemeral); the API takes
+// any from five minutes to a week.
+var ephemeralIdles = map[string]time.Duration{"": 0, "15m": 15 * time.Minute, "1h": time.Hour, "8h": 8 * time.Hour, "24h": 24 * time.Hour}
+
+func ephemeralChoices(selected string) []choice {
+	out := []choice{{Value: "", Label: "No: they stay until deleted or inactive", Selected: selected == ""}}
+	for _, v := range []string{"15m", "1h", "8h", "24h"} {
+		out = append(out, choice{Value: v, Label: "Yes: removed at sign-out or after " + idleLabel(ephemeralIdles[v]) + " unseen",
+			Selected: v == selected})
+	}
+	return out
+}
+
+// idleLabel says an ephemeral idle time as people do; "" for none.
+func idleLabel(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/time.Minute), "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// policySentence states the server's inactivity policy for the inventory.
+func policySentence(p pairgate.InactivityPolicy) string {
+	days := func(d time.Duration) string { return plural(int(d/pairgate.Day), "day") }
+	switch {
+	case p.SignOutAfter == 0 && p.RemoveAfter == 0:
+		return "Devices stay however long they go unseen (no inactivity policy), unless their client sets one."
+	case p.RemoveAfter == 0:
+		return "Devices not seen for " + days(p.SignOutAfter) + " are signed out (state expired); clients may set their own period."
+	case p.SignOutAfter == 0:
+		return "Devices are not signed out for inactivity; ended devices unseen for " + days(p.RemoveAfter) + " more are removed. Clients may set their own periods."
+	}
+	return "Devices not seen for " + days(p.SignOutAfter) + " are signed out (state expired), and removed if still unseen " +
+		days(p.RemoveAfter) + " later; clients may set their own periods."
 }

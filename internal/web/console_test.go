@@ -689,3 +689,32 @@ func TestBrowserClientGetsNoTokens(t *testing.T) {
 		t.Errorf("device code as the browser client: %d %s", r.status, r.raw)
 	}
 }
+
+// TestConsoleEphemeralCodesAndPolicy: the console states the server's
+// inactivity policy above the inventory, and makes a code whose devices
+// are ephemeral; an idle time it does not offer changes nothing.
+func TestConsoleEphemeralCodesAndPolicy(t *testing.T) {
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) { c.InactiveSignOutDays, c.InactiveRemoveDays = 30, 60 }))
+	b := consoleAdmin(t, s)
+	page := b.get("/admin")
+	if !strings.Contains(page.raw, "Devices not seen for 30 days are signed out (state expired), and removed if still unseen 60 days later") {
+		t.Fatal("the console does not state the inactivity policy")
+	}
+	if r := b.post("/admin/codes", url.Values{"ttl": {"6h"}, "ephemeral": {"3m"}}); r.status != http.StatusBadRequest {
+		t.Fatalf("an idle time the form does not offer: %d", r.status)
+	}
+	if codes, _ := s.App.Admin.ListCodes(context.Background(), adminActor(t, s)); len(codes) != 0 {
+		t.Fatalf("a refused form made a code: %d", len(codes))
+	}
+	r := b.post("/admin/codes", url.Values{"ttl": {"6h"}, "ephemeral": {"1h"}, "label": {"Kiosks"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("generate an ephemeral code: %d %s", r.status, r.raw)
+	}
+	codes, err := s.App.Admin.ListCodes(context.Background(), adminActor(t, s))
+	if err != nil || len(codes) != 1 || codes[0].EphemeralIdle != time.Hour || codes[0].Label != "Kiosks" {
+		t.Fatalf("the code: %+v %v", codes, err)
+	}
+	if page := b.get(location(r)); !strings.Contains(page.raw, "ephemeral devices: 1 hour idle") {
+		t.Fatal("the codes table does not say the code's devices are ephemeral")
+	}
+}

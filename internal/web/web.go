@@ -80,10 +80,13 @@ type Deps struct {
 	Upstream  *upstream.Service
 	Browsers  *authn.Browsers
 	Printers  *printing.Service // the printers the portal shows a browser
-	Audit     *audit.Recorder
-	IP        httpx.ClientIP
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Inactivity is the server's inactivity policy, which the console
+	// states (its zero value, the policy off, is a valid one).
+	Inactivity pairgate.InactivityPolicy
+	Audit      *audit.Recorder
+	IP         httpx.ClientIP
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Pages are the browser pages, by family: each family is a type of its
@@ -142,7 +145,7 @@ func New(d Deps) (*Pages, error) {
 		SignIn:  &SignInPages{site: st, passwords: d.Passwords, upstream: d.Upstream, grants: d.Grants, audit: d.Audit},
 		Consent: &ConsentPages{site: st, grants: d.Grants},
 		Portal:  &PortalPages{site: st, grants: d.Grants, printers: d.Printers},
-		Console: &ConsolePages{site: st, admin: d.Admin},
+		Console: &ConsolePages{site: st, admin: d.Admin, inactivity: d.Inactivity},
 		site:    st,
 	}, nil
 }
