@@ -124,6 +124,10 @@ type JobClaim struct {
 	PrinterID   string
 	PrinterName string
 	By          string // an audit actor, "type:id"
+	// KeepUntil is the earliest the job may leave its owner's list, so
+	// that a job released just before it would have expired can still
+	// be followed to the printer.
+	KeepUntil time.Time
 }
 
 // HeldJobChunkSize is how much of a document one sealed chunk holds:

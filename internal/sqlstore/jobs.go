@@ -185,8 +185,9 @@ func (s *Store) ClaimHeldJob(ctx context.Context, id int64, c pairgate.JobClaim,
 		// The race of two releases of one job ends here: the guard on
 		// state lets exactly one UPDATE through.
 		rows, err := tx.QueryContext(ctx, `UPDATE held_jobs SET state = 'releasing', reason = '', printer_id = $2, printer_name = $3,
-			released_by = $4, released_at = $5, updated_at = $5
-			WHERE id = $1 AND state IN ('held', 'failed') AND chunks > 0 RETURNING `+heldJobColumns, id, c.PrinterID, c.PrinterName, c.By, ns(now))
+			released_by = $4, released_at = $5, updated_at = $5, expires_at = CASE WHEN expires_at < $6 THEN $6 ELSE expires_at END
+			WHERE id = $1 AND state IN ('held', 'failed') AND chunks > 0 RETURNING `+heldJobColumns,
+			id, c.PrinterID, c.PrinterName, c.By, ns(now), ns(c.KeepUntil))
 		if err != nil {
 			return err
 		}

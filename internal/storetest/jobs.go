@@ -117,12 +117,12 @@ func testHeldJobs(t *testing.T, s pairgate.Store) {
 	wantCode(t, err, pairgate.EINVALID)
 
 	// Release: claim, sent (the document goes), progress to done.
-	claim := pairgate.JobClaim{PrinterID: "prn_1", PrinterName: "Lab", By: "user:usr_alice"}
 	later := t0.Add(time.Minute)
+	claim := pairgate.JobClaim{PrinterID: "prn_1", PrinterName: "Lab", By: "user:usr_alice", KeepUntil: t0.Add(25 * time.Hour)}
 	r, err := s.ClaimHeldJob(ctx(t), a.ID, claim, later)
 	must(t, err)
 	if r.State != pairgate.JobReleasing || r.PrinterID != "prn_1" || r.PrinterName != "Lab" || r.ReleasedBy != "user:usr_alice" ||
-		!r.ReleasedAt.Equal(later) || r.Chunks != 2 {
+		!r.ReleasedAt.Equal(later) || r.Chunks != 2 || !r.ExpiresAt.Equal(t0.Add(25*time.Hour)) {
 		t.Fatalf("claimed: %+v", r)
 	}
 	_, err = s.ClaimHeldJob(ctx(t), a.ID, claim, later)
@@ -149,13 +149,14 @@ func testHeldJobs(t *testing.T, s pairgate.Store) {
 
 	// A release that never reached the printer keeps the document: the
 	// job can be released again.
+	claim.KeepUntil = t0 // never earlier than the job's own expiry
 	_, err = s.ClaimHeldJob(ctx(t), b.ID, claim, later)
 	must(t, err)
 	must(t, s.HeldJobReleaseFailed(ctx(t), b.ID, "connection refused", later))
 	wantCode(t, s.HeldJobReleaseFailed(ctx(t), b.ID, "again", later), pairgate.ECONFLICT)
 	got, err = s.GetHeldJob(ctx(t), b.ID)
 	must(t, err)
-	if got.State != pairgate.JobFailed || got.Reason != "connection refused" || !got.Releasable() {
+	if got.State != pairgate.JobFailed || got.Reason != "connection refused" || !got.Releasable() || !got.ExpiresAt.Equal(b.ExpiresAt) {
 		t.Fatalf("after a failed release: %+v", got)
 	}
 	_, err = s.ClaimHeldJob(ctx(t), b.ID, claim, later)
