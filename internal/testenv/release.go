@@ -126,3 +126,18 @@ func ReadDatabaseFiles(s *Server) ([]byte, error) {
 	}
 	return all, nil
 }
+
+// AddPrinter makes a printer (as the bootstrap admin) and deploys it to
+// the devices target selects.
+func (s *Server) AddPrinter(t testing.TB, name, uri string, target pairgate.DeploymentTarget) *pairgate.Printer {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.App.Admin.CreatePrinter(ctx, s.AdminActor(t), admin.PrinterChange{Name: &name, URI: &uri})
+	if err != nil {
+		t.Fatalf("create printer %s: %v", name, err)
+	}
+	if _, err := s.App.Admin.CreateDeployment(ctx, s.AdminActor(t), admin.NewDeployment{PrinterIDs: []string{p.ID}, Target: target}); err != nil {
+		t.Fatalf("deploy printer %s: %v", name, err)
+	}
+	return p
+}
