@@ -118,7 +118,9 @@ type owner struct {
 	userID, name, quotaKey string
 }
 
-func invalid(format string, args ...any) error { return pairgate.Errorf(pairgate.EINVALID, format, args...) }
+func invalid(format string, args ...any) error {
+	return pairgate.Errorf(pairgate.EINVALID, format, args...)
+}
 
 // Check judges a submission without its document (IPP Validate-Job): the
 // token's scope, the owner, the attributes. It returns the submission
