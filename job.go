@@ -47,6 +47,10 @@ type HeldJob struct {
 	Size       int64  // bytes of the document
 	Pages      int    // job-impressions as the client said, 0 when unknown
 	Copies     int    // 1 to MaxJobCopies
+	// Requested is the printer the person asked for when printing
+	// (output-device-requested, PWG 5100.18): the Release Portal offers
+	// it first when it is deployed to them. A wish, not a destination.
+	Requested string
 	State      string // one of the Job* states
 	Reason     string // why it failed, in the printer's words; "" otherwise
 	// The printer it was released to, and its job-id there.

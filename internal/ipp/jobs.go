@@ -111,6 +111,13 @@ func (h *Handler) printJob(ctx context.Context, q *request, withDoc bool) (*goip
 				return nil, badValue(a, "must be one integer from 1 to "+strconv.Itoa(pairgate.MaxJobCopies))
 			}
 			sub.Copies = n
+		case "output-device-requested":
+			// PWG 5100.18: the printer the person wants; the Release
+			// Portal offers it first.
+			if !textual(a, goipp.TagName, goipp.TagNameLang) {
+				return nil, badValue(a, "must be one name")
+			}
+			sub.Printer = str(a)
 		default:
 			ignored = append(ignored, a)
 		}
@@ -209,6 +216,9 @@ func (h *Handler) jobAttrs(q *request, j *pairgate.HeldJob, want map[string]bool
 		add(goipp.MakeAttribute("job-impressions", goipp.TagInteger, goipp.Integer(j.Pages)))
 	}
 	add(goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(j.Copies)))
+	if j.Requested != "" {
+		add(goipp.MakeAttribute("output-device-requested", goipp.TagName, goipp.String(j.Requested)))
+	}
 	add(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String(j.Format)))
 	add(goipp.MakeAttribute("time-at-creation", goipp.TagInteger, goipp.Integer(j.CreatedAt.Unix())))
 	return out

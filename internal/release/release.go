@@ -110,7 +110,10 @@ type Submission struct {
 	Format   string // document-format; "" for application/octet-stream
 	Pages    int    // job-impressions, 0 when unknown
 	Copies   int    // 0 for 1
-	IP       string
+	// Printer is the name of the printer the person asked for
+	// (output-device-requested), "" for none.
+	Printer string
+	IP      string
 }
 
 // owner is whose job a submission is.
@@ -178,6 +181,10 @@ func (s *Service) check(ctx context.Context, sub Submission) (owner, Submission,
 	if sub.Pages < 0 {
 		sub.Pages = 0
 	}
+	sub.Printer = strings.TrimSpace(sub.Printer)
+	if err := pairgate.ValidText("output-device-requested", sub.Printer, pairgate.MaxJobName); err != nil {
+		return owner{}, sub, err
+	}
 	return o, sub, nil
 }
 
@@ -211,7 +218,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission, doc io.Reader) (*p
 	now := s.now()
 	d := sub.Device
 	j := &pairgate.HeldJob{OwnerUserID: o.userID, OwnerName: o.name, QuotaKey: o.quotaKey, DeviceID: d.ID, DeviceName: d.Name,
-		Name: sub.JobName, Format: sub.Format, Size: size, Pages: sub.Pages, Copies: sub.Copies, State: pairgate.JobHeld,
+		Name: sub.JobName, Format: sub.Format, Size: size, Pages: sub.Pages, Copies: sub.Copies, Requested: sub.Printer, State: pairgate.JobHeld,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL), DataID: dataID}
 	err = s.store.CreateHeldJob(ctx, j, sp.chunks(), s.cfg.Quota)
 	if pairgate.ErrorCode(err) == pairgate.ETOOLARGE {

@@ -15,14 +15,14 @@ import (
 // every change of state is a guarded UPDATE on the row's state, so that
 // of two releases of one job exactly one claims it.
 
-const heldJobColumns = `id, owner_user_id, owner_name, quota_key, device_id, device_name, name, format, size, pages, copies,
+const heldJobColumns = `id, owner_user_id, owner_name, quota_key, device_id, device_name, name, format, size, pages, copies, requested,
 	state, reason, printer_id, printer_name, printer_job_id, released_by, created_at, expires_at, released_at, updated_at, data_id, chunks`
 
 func scanHeldJob(row interface{ Scan(...any) error }) (*pairgate.HeldJob, error) {
 	var j pairgate.HeldJob
 	var created, expires, released, updated int64
 	if err := row.Scan(&j.ID, &j.OwnerUserID, &j.OwnerName, &j.QuotaKey, &j.DeviceID, &j.DeviceName, &j.Name, &j.Format, &j.Size,
-		&j.Pages, &j.Copies, &j.State, &j.Reason, &j.PrinterID, &j.PrinterName, &j.PrinterJobID, &j.ReleasedBy,
+		&j.Pages, &j.Copies, &j.Requested, &j.State, &j.Reason, &j.PrinterID, &j.PrinterName, &j.PrinterJobID, &j.ReleasedBy,
 		&created, &expires, &released, &updated, &j.DataID, &j.Chunks); err != nil {
 		return nil, err
 	}
@@ -70,11 +70,12 @@ func (s *Store) CreateHeldJob(ctx context.Context, j *pairgate.HeldJob, chunks i
 			return pairgate.Errorf(pairgate.ETOOLARGE, "the held jobs of this owner would pass the quota of %d jobs and %d bytes", q.MaxJobs, q.MaxBytes)
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO held_jobs (owner_user_id, owner_name, owner_key, quota_key, device_id, device_name, name, format,
-			size, pages, copies, state, reason, printer_id, printer_name, printer_job_id, released_by, created_at, expires_at, released_at,
-			updated_at, data_id, chunks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', '', '', 0, '', $13, $14, 0, $13, $15, 0)
+			size, pages, copies, requested, state, reason, printer_id, printer_name, printer_job_id, released_by, created_at, expires_at,
+			released_at, updated_at, data_id, chunks)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $12, '', '', '', 0, '', $13, $14, 0, $13, $15, 0)
 			RETURNING id`,
 			j.OwnerUserID, j.OwnerName, pairgate.OwnerKey(j.OwnerName), j.QuotaKey, j.DeviceID, j.DeviceName, j.Name, j.Format,
-			j.Size, j.Pages, j.Copies, j.State, ns(j.CreatedAt), ns(j.ExpiresAt), j.DataID).Scan(&j.ID)
+			j.Size, j.Pages, j.Copies, j.State, ns(j.CreatedAt), ns(j.ExpiresAt), j.DataID, j.Requested).Scan(&j.ID)
 		if err != nil {
 			return err
 		}

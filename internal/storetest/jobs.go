@@ -29,7 +29,7 @@ func chunksOf(cs ...[]byte) iter.Seq2[[]byte, error] {
 // from device dev, with a document of the chunks given.
 func newJob(ownerID, ownerName, quotaKey, deviceID string, size int64) *pairgate.HeldJob {
 	return &pairgate.HeldJob{OwnerUserID: ownerID, OwnerName: ownerName, QuotaKey: quotaKey, DeviceID: deviceID, DeviceName: "Laptop",
-		Name: "report.pdf", Format: "application/pdf", Size: size, Pages: 3, Copies: 1, State: pairgate.JobHeld,
+		Name: "report.pdf", Format: "application/pdf", Size: size, Pages: 3, Copies: 1, Requested: "Lobby", State: pairgate.JobHeld,
 		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), DataID: id("hd_")}
 }
 
@@ -68,7 +68,7 @@ func testHeldJobs(t *testing.T, s pairgate.Store) {
 	got, err := s.GetHeldJob(ctx(t), a.ID)
 	must(t, err)
 	if got.OwnerUserID != "usr_alice" || got.OwnerName != "alice" || got.DeviceID != "dev_1" || got.DeviceName != "Laptop" ||
-		got.Name != "report.pdf" || got.Format != "application/pdf" || got.Size != 100 || got.Pages != 3 || got.Copies != 1 ||
+		got.Name != "report.pdf" || got.Format != "application/pdf" || got.Size != 100 || got.Pages != 3 || got.Copies != 1 || got.Requested != "Lobby" ||
 		got.State != pairgate.JobHeld || !got.CreatedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(24*time.Hour)) ||
 		got.DataID != a.DataID || got.Chunks != 2 || !got.Verified() || !got.Releasable() {
 		t.Fatalf("round trip: %+v", got)

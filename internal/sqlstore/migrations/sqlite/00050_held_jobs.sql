@@ -17,6 +17,7 @@ CREATE TABLE held_jobs (
     size           BIGINT NOT NULL,
     pages          INTEGER NOT NULL,
     copies         INTEGER NOT NULL,
+    requested      TEXT NOT NULL,
     state          TEXT NOT NULL,
     reason         TEXT NOT NULL,
     printer_id     TEXT NOT NULL,
