@@ -51,8 +51,8 @@ type HeldJob struct {
 	// (output-device-requested, PWG 5100.18): the Release Portal offers
 	// it first when it is deployed to them. A wish, not a destination.
 	Requested string
-	State      string // one of the Job* states
-	Reason     string // why it failed, in the printer's words; "" otherwise
+	State     string // one of the Job* states
+	Reason    string // why it failed, in the printer's words; "" otherwise
 	// The printer it was released to, and its job-id there.
 	PrinterID    string
 	PrinterName  string
