@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 		"internal/httpx", "internal/sqlstore", "internal/dpop", "internal/grants", "internal/admin", "internal/authn", "internal/lifecycle", "internal/oauth",
 		"internal/api", "internal/web", "internal/server", "internal/upstream", "internal/printing", "internal/release", "internal/ipp"},
 	"internal/cli":             {"", "adminapi", "client", "internal/secret", "internal/admin", "internal/app", "internal/printing"},
-	"internal/testenv":         {"", "internal/secret", "internal/admin", "internal/grants", "internal/app"},
+	"internal/testenv":         {"", "internal/secret", "internal/admin", "internal/grants", "internal/release", "internal/app"},
 	"cmd/pairgate":             {"internal/cli"},
 	"examples/resource-server": {"verify"},
 	"cmd/pairgate-bench":       {"", "client", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/grants", "internal/admin", "internal/app"},

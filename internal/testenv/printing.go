@@ -298,10 +298,58 @@ type CUPS struct {
 	out    *Buffer
 }
 
+// CUPSOption changes a test cupsd's configuration.
+type CUPSOption func(files *strings.Builder)
+
+// WithServerBin makes cupsd take its backends, filters and helpers from
+// dir (see PrivateServerBin) instead of /usr/lib/cups.
+func WithServerBin(dir string) CUPSOption {
+	return func(files *strings.Builder) { fmt.Fprintf(files, "ServerBin %s\n", dir) }
+}
+
+// PrivateServerBin makes a CUPS ServerBin of the test's own: every part
+// of the system's /usr/lib/cups, linked, and a backend directory of its
+// own (DIR/backend, with the system's backends linked) that a test can
+// install a backend into without touching the system's.
+func PrivateServerBin(t testing.TB) string {
+	t.Helper()
+	const sys = "/usr/lib/cups"
+	dir, err := os.MkdirTemp("", "pairgate-serverbin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir(sys)
+	if err != nil {
+		t.Fatalf("%s: %v; %s", sys, err, printingInstall)
+	}
+	for _, e := range es {
+		if e.Name() != "backend" {
+			if err := os.Symlink(filepath.Join(sys, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	be := filepath.Join(dir, "backend")
+	if err := os.Mkdir(be, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bs, _ := os.ReadDir(filepath.Join(sys, "backend"))
+	for _, b := range bs {
+		if err := os.Symlink(filepath.Join(sys, "backend", b.Name()), filepath.Join(be, b.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // StartCUPS starts a private cupsd for this test and stops it when the
 // test ends. cupsd refuses to run its filters as root, so they run as lp,
 // which owns the directories they write.
-func StartCUPS(t testing.TB) *CUPS {
+func StartCUPS(t testing.TB, opts ...CUPSOption) *CUPS {
 	t.Helper()
 	needPrograms(t, "cupsd", "lpadmin", "lpstat", "lp")
 	lp, err := user.Lookup("lp")
@@ -367,6 +415,11 @@ AccessLog %[1]s/log/access_log
 PageLog %[1]s/log/page_log
 FileDevice No
 `, dir)
+	var extra strings.Builder
+	for _, o := range opts {
+		o(&extra)
+	}
+	files += extra.String()
 	for name, body := range map[string]string{"cupsd.conf": conf, "cups-files.conf": files} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

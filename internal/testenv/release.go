@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/admin"
 	"github.com/pairgate/pairgate/internal/grants"
+	"github.com/pairgate/pairgate/internal/release"
 )
 
 // DeviceToken is a device's access token as a test holds it.
@@ -140,4 +142,59 @@ func (s *Server) AddPrinter(t testing.TB, name, uri string, target pairgate.Depl
 		t.Fatalf("deploy printer %s: %v", name, err)
 	}
 	return p
+}
+
+// Release releases jobs as user does in the Release Portal, to printer,
+// and fails the test unless each was taken.
+func (s *Server) Release(t testing.TB, user *pairgate.User, printerID string, ids ...int64) {
+	t.Helper()
+	out, err := s.App.Jobs.Release(context.Background(), release.Viewer{User: user, IP: "127.0.0.1"}, ids, printerID)
+	if err != nil {
+		t.Fatalf("release %v: %v", ids, err)
+	}
+	for _, r := range out {
+		if r.Err != nil {
+			t.Fatalf("release job %d: %v", r.Job.ID, r.Err)
+		}
+	}
+}
+
+// WaitJobState waits until a held job is in state (at most within) and
+// returns it.
+func (s *Server) WaitJobState(t testing.TB, id int64, state string, within time.Duration) *pairgate.HeldJob {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := s.App.Store.GetHeldJob(context.Background(), id)
+		if err != nil {
+			t.Fatalf("job %d: %v", id, err)
+		}
+		if j.State == state {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d is %s (%s), want %s within %v", id, j.State, j.Reason, state, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitHeldJobs waits until n jobs are in the held queue (at most within)
+// and returns them, oldest first.
+func (s *Server) WaitHeldJobs(t testing.TB, n int, within time.Duration) []*pairgate.HeldJob {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		js, err := s.App.Store.ListHeldJobs(context.Background(), pairgate.HeldJobFilter{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(js) >= n {
+			return js
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs held, want %d within %v", len(js), n, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
