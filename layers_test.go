@@ -46,7 +46,7 @@ var allowed = map[string][]string{
 	"internal/api": {"", "adminapi", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/audit", "internal/httpx", "internal/authn", "internal/admin",
 		"internal/grants", "internal/printing"},
 	"internal/web": {"", "internal/secret", "internal/audit", "internal/ratelimit", "internal/httpx", "internal/authn",
-		"internal/grants", "internal/admin", "internal/upstream", "internal/printing"},
+		"internal/grants", "internal/admin", "internal/upstream", "internal/printing", "internal/release"},
 	"internal/server": {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/metrics", "internal/httpx", "internal/grants", "internal/lifecycle",
 		"internal/release", "internal/oauth", "internal/api", "internal/web"},
 	"internal/app": {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit", "internal/metrics",

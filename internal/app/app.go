@@ -240,7 +240,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	a.IPP = ippHandler
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Upstream: up, Browsers: browsers, Printers: printers, Audit: rec, IP: ip, Now: now, Log: log})
+		Upstream: up, Browsers: browsers, Printers: printers, Jobs: jobs, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -347,6 +347,24 @@ type Viewer struct {
 	IP      string
 }
 
+// ViewerFor is who opens the Release Portal: the signed-in person u, or
+// else the person who authorized the browser, and the browser itself
+// (either may be nil).
+func (s *Service) ViewerFor(ctx context.Context, u *pairgate.User, browser *pairgate.Device, ip string) (Viewer, error) {
+	v := Viewer{User: u, Browser: browser, IP: ip}
+	if u == nil && browser != nil && browser.UserID != "" {
+		p, err := s.store.GetUser(ctx, browser.UserID)
+		switch pairgate.ErrorCode(err) {
+		case "":
+			v.User = p
+		case pairgate.ENOTFOUND:
+		default:
+			return v, err
+		}
+	}
+	return v, nil
+}
+
 func (v Viewer) filter() (pairgate.HeldJobFilter, bool) {
 	if v.User == nil {
 		return pairgate.HeldJobFilter{}, false
