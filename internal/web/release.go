@@ -53,8 +53,8 @@ type releaseView struct {
 	// AnyReleasable: some job may be released now (the form is shown).
 	AnyReleasable bool
 	Notice        string
-	Error      string
-	TTL        string
+	Error         string
+	TTL           string
 
 	Admin   bool
 	AllJobs []jobRow
@@ -79,7 +79,7 @@ func (h *ReleasePages) row(j *pairgate.HeldJob, v release.Viewer, selected map[i
 		Printer: j.PrinterName, Releasable: j.Releasable() && v.Owns(j),
 		InProgress: j.State == pairgate.JobReleasing || j.State == pairgate.JobSent || j.State == pairgate.JobPrinting,
 		Deletable:  j.State != pairgate.JobReleasing, Selected: selected[j.ID],
-		DeleteURL:  "/release?delete=" + strconv.FormatInt(j.ID, 10) + "#confirm"}
+		DeleteURL: "/release?delete=" + strconv.FormatInt(j.ID, 10) + "#confirm"}
 	if j.Pages > 0 {
 		r.Pages = strconv.Itoa(j.Pages)
 	}
