@@ -100,6 +100,7 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.AdminPassword = "bench password, not for use"
 	cfg.MetricsAddr = ""
+	cfg.IPPAddr = "127.0.0.1:0" // the held queue (release.go)
 	cfg.SigningAlg = alg
 	cfg.LogLevel = "warn"
 	// Each pending code is polled about once a second below; the shortest
@@ -162,6 +163,8 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"device_printers_first_poll", b.printersFirstPoll},
 		{"device_printers", b.printers},
 		{"device_printers_304", b.printersNotModified},
+		{"held_submit", b.heldSubmit},         // release.go
+		{"release_latency", b.releaseLatency}, // release.go
 	}
 	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
 	// Each endpoint is measured between two bare runs of its own and

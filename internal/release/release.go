@@ -30,7 +30,8 @@ type Config struct {
 	// SendTimeout bounds sending one document to a printer.
 	SendTimeout time.Duration
 	// FollowFor is how long a released job is followed at the printer
-	// (Get-Job-Attributes every PollEvery) before pairgate stops asking.
+	// (Get-Job-Attributes, soon after it was sent, then less often, at
+	// least every PollEvery) before pairgate stops asking.
 	FollowFor time.Duration
 	PollEvery time.Duration
 	// KeepReleased is how long a released job stays in its owner's list
@@ -576,8 +577,9 @@ func (s *Service) sendOne(ctx context.Context, j *pairgate.HeldJob, p *pairgate.
 func (s *Service) follow(ctx context.Context, jobs []*pairgate.HeldJob, p *pairgate.Printer, by pairgate.AuditEvent) {
 	deadline := s.now().Add(s.cfg.FollowFor)
 	processing := map[int64]bool{}
-	t := time.NewTicker(s.cfg.PollEvery)
-	defer t.Stop()
+	// A printer often finishes a short job within a moment: ask soon,
+	// then less and less often, up to PollEvery.
+	wait := min(100*time.Millisecond, s.cfg.PollEvery)
 	for len(jobs) > 0 && s.now().Before(deadline) {
 		var left []*pairgate.HeldJob
 		for _, j := range jobs {
@@ -618,8 +620,9 @@ func (s *Service) follow(ctx context.Context, jobs []*pairgate.HeldJob, p *pairg
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, s.cfg.PollEvery)
 	}
 }
 
