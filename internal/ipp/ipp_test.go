@@ -184,6 +184,17 @@ func TestPrintJobIsHeld(t *testing.T) {
 	if got := strings.Join(s.AuditActions(t, "job."), ","); got != "job.submitted,job.submitted,job.deleted" {
 		t.Fatalf("audit: %s", got)
 	}
+	// A deleted device submits no more; its person's held job stays hers.
+	if err := s.App.Admin.DeleteDevice(context.Background(), s.AdminActor(t), laptop.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if r := send(t, s.IPP, laptop.Token, printJob(s.IPP, "", "more.pdf", "application/pdf"), []byte("%PDF")); r.http != 401 ||
+		r.status() != goipp.StatusErrorNotAuthenticated {
+		t.Fatalf("a deleted device's Print-Job: HTTP %d %v", r.http, r.status())
+	}
+	if js := heldJobs(t, s); len(js) != 1 || js[0].ID != a.ID || js[0].OwnerUserID != alice.ID {
+		t.Fatalf("after the device was deleted: %+v", js)
+	}
 	// The document is kept sealed: its bytes are nowhere in the database.
 	if db, err := testenv.ReadDatabaseFiles(s); err != nil || bytes.Contains(db, []byte("%PDF-1.7 notes")) {
 		t.Fatalf("the document is readable in the database (%v)", err)

@@ -3,6 +3,7 @@ package release_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/release"
+	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
@@ -216,5 +219,45 @@ func TestHeldJobsExpire(t *testing.T) {
 	}
 	if got := strings.Join(s.AuditActions(t, "job."), ","); got != "job.submitted,job.submitted,job.expired" {
 		t.Fatalf("audit: %s", got)
+	}
+}
+
+// TestTwoReplicasReleaseOnce: two replicas on one PostgreSQL database,
+// the same job released on both at the same moment (two clicks landing
+// on two replicas): exactly one claims it, the printer gets it once.
+func TestTwoReplicasReleaseOnce(t *testing.T) {
+	printer := testenv.StartIPPPrinter(t, "Replica Printer", testenv.PrintsAtOnce())
+	dsn := testenv.PostgresDSN(t)
+	mk := base64.StdEncoding.EncodeToString(secret.NewMasterKey())
+	shared := testenv.WithConfig(func(c *app.Config) { c.MasterKey = mk })
+	r1 := testenv.StartServer(t, testenv.WithDB(dsn), shared)
+	r2 := testenv.StartServer(t, testenv.WithDB(dsn), shared)
+	alice := r1.CreateUser(t, "alice", pairgate.RoleUser)
+	laptop := r1.PairUserDevice(t, "alice-laptop", alice)
+	lobby := r1.AddPrinter(t, "Lobby", printer.URI, pairgate.DeploymentTarget{All: true})
+	// Held through one replica, released on both.
+	j := submit(t, r1, laptop, "", "once.txt", document("once", 5000))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for _, r := range []*testenv.Server{r1, r2} {
+		wg.Go(func() {
+			out, err := r.App.Jobs.Release(context.Background(), release.Viewer{User: alice}, []int64{j.ID}, lobby.ID)
+			if err != nil {
+				t.Errorf("release: %v", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if out[0].Err == nil {
+				taken++
+			}
+		})
+	}
+	wg.Wait()
+	waitState(t, r2, j.ID, pairgate.JobDone, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if files := printer.Jobs(t); taken != 1 || len(files) != 1 || !bytes.Equal(printer.JobFile(t, files[0]), document("once", 5000)) {
+		t.Fatalf("%d releases taken, the printer has %v", taken, files)
 	}
 }
