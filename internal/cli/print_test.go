@@ -2,6 +2,11 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/cli"
 	"github.com/pairgate/pairgate/internal/testenv"
@@ -125,5 +131,46 @@ func TestCUPSBackendHoldsJobsFromLp(t *testing.T) {
 	files := printer.WaitJobs(t, 1, 10*time.Second)
 	if got := printer.JobFile(t, files[0]); !bytes.Equal(got, text) {
 		t.Fatalf("the printer kept %d bytes, want the %d printed with lp", len(got), len(text))
+	}
+}
+
+// TestHeldQueueOverTLS: with --tls-cert the held queue is ipps: its
+// listener serves TLS with the server's certificate, and the metadata
+// publishes an ipps:// URI.
+func TestHeldQueueOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := writeCert(t, certFile, keyFile, 1)
+	addr, ippAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testenv.Buffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- cli.Main(ctx, []string{"serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--metrics-addr", "",
+			"--issuer", "https://" + addr, "--tls-cert", certFile, "--tls-key", keyFile, "--ipp-addr", ippAddr}, cli.Env{
+			Getenv: func(string) string { return "" }, Stdout: out, Stderr: out})
+	}()
+	defer func() { cancel(); <-code }()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	var queue string
+	for i := 0; queue == "" && i < 200; i++ {
+		queue, _ = client.HeldQueue(ctx, hc, "https://"+addr)
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, port, _ := net.SplitHostPort(ippAddr)
+	if queue != "ipps://127.0.0.1:"+port+"/ipp/print" {
+		t.Fatalf("held queue %q\n%s", queue, out.String())
+	}
+	req, _ := http.NewRequest("POST", "https://"+ippAddr+"/ipp/print", strings.NewReader("\x02\x00\x00\x0b\x00\x00\x00\x01\x03"))
+	req.Header.Set("Content-Type", "application/ipp")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("ipps: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.TLS == nil || resp.Header.Get("Content-Type") != "application/ipp" {
+		t.Fatalf("ipps without a token: %d %v", resp.StatusCode, resp.TLS != nil)
 	}
 }
