@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/secret"
@@ -107,14 +108,23 @@ func (s *spool) close() {
 
 var errTooLarge = errors.New("document too large")
 
+// chunkBuffers are the read buffers of submissions in flight.
+var chunkBuffers = sync.Pool{New: func() any {
+	b := make([]byte, pairgate.HeldJobChunkSize)
+	return &b
+}}
+
 // sealDocument reads doc to its end, or to one byte past max, sealing it
 // chunk by chunk into sp, and returns its size. errTooLarge when it is
 // larger than max; a read error as it came.
 func sealDocument(keys *secret.Keys, dataID string, doc io.Reader, max int64, sp *spool) (int64, error) {
 	// One chunk is read ahead, so that the last one is known as the last
-	// when it is sealed.
-	cur := make([]byte, pairgate.HeldJobChunkSize)
-	next := make([]byte, pairgate.HeldJobChunkSize)
+	// when it is sealed. The read buffers are reused across submissions
+	// (sealing copies what it seals).
+	b1, b2 := chunkBuffers.Get().(*[]byte), chunkBuffers.Get().(*[]byte)
+	defer chunkBuffers.Put(b1)
+	defer chunkBuffers.Put(b2)
+	cur, next := (*b1)[:pairgate.HeldJobChunkSize], (*b2)[:pairgate.HeldJobChunkSize]
 	n, err := io.ReadFull(doc, cur)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return 0, err
