@@ -163,10 +163,9 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"device_printers_first_poll", b.printersFirstPoll},
 		{"device_printers", b.printers},
 		{"device_printers_304", b.printersNotModified},
-		{"held_submit", b.heldSubmit},         // release.go
-		{"release_latency", b.releaseLatency}, // release.go
 	}
 	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
+	steps = append(steps, heldQueueSteps(b)...) // release.go
 	// Each endpoint is measured between two bare runs of its own and
 	// compared with their mean: on a shared machine the bare baseline
 	// drifts by a third from one run to the next, and a ratio against a

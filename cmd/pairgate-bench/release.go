@@ -30,6 +30,17 @@ import (
 // (ippeveprinter), from the click to the printer's acceptance and to its
 // "completed".
 
+// heldQueueSteps are the held queue's runs, after the others.
+func heldQueueSteps(b *bench) []struct {
+	name string
+	fn   func() (result, error)
+} {
+	return []struct {
+		name string
+		fn   func() (result, error)
+	}{{"held_submit", b.heldSubmit}, {"release_latency", b.releaseLatency}}
+}
+
 // heldJobSize is the document of every submitted job: a few pages of a
 // PDF, or a page of a scanned image.
 const heldJobSize = 100 << 10
