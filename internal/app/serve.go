@@ -54,7 +54,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// must come within the header timeout, the document within
 		// minutes.
 		is.ReadTimeout, is.WriteTimeout = ReleaseSendTimeout, ReleaseSendTimeout
-		is.TLSConfig = hs.TLSConfig
+		if hs.TLSConfig != nil {
+			// A copy: serving TLS sets up the config's protocols, and
+			// two servers must not do so to one config at once. The
+			// copy keeps the reloader, so a renewed certificate reaches
+			// both listeners.
+			is.TLSConfig = hs.TLSConfig.Clone()
+		}
 	}
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
