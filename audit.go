@@ -45,6 +45,14 @@ const (
 	AuditPrinterDeleted    = "printer.deleted"
 	AuditDeploymentCreated = "deployment.created"
 	AuditDeploymentDeleted = "deployment.deleted" // by an admin, or with the last printer it deployed
+	// Held jobs (the Release Portal): submitted by a device, released by
+	// their owner, deleted by the owner or an admin, expired unreleased.
+	AuditJobSubmitted = "job.submitted"
+	AuditJobReleased  = "job.released"  // sent to a printer, which accepted it
+	AuditJobCompleted = "job.completed" // the printer says it is done
+	AuditJobFailed    = "job.failed"    // sending failed, or the printer aborted it
+	AuditJobDeleted   = "job.deleted"
+	AuditJobExpired   = "job.expired"
 )
 
 // Kinds of actor.

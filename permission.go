@@ -27,6 +27,10 @@ const (
 	// person signed in with a password or an upstream provider, never an
 	// API key, so that a leaked key cannot make itself an admin.
 	PermUsersWrite Permission = "users.write"
+	// PermJobsManage sees every held job of the Release Portal and
+	// deletes or purges them. A person's own jobs need no permission.
+	// There is no API key scope for it: documents are people's.
+	PermJobsManage Permission = "jobs.manage"
 )
 
 // Roles of accounts (docs/design.md section 3).
@@ -42,7 +46,8 @@ var Roles = []string{RoleAdmin, RoleDeviceManager, RoleAuditor, RoleUser}
 
 var rolePermissions = map[string][]Permission{
 	RoleAdmin: {PermCodesRead, PermCodesWrite, PermDevicesRead, PermDevicesWrite, PermPrintersRead, PermPrintersWrite,
-		PermClientsRead, PermClientsWrite, PermUsersRead, PermUsersWrite, PermAPIKeysRead, PermAuditRead, PermLockoutsWrite},
+		PermClientsRead, PermClientsWrite, PermUsersRead, PermUsersWrite, PermAPIKeysRead, PermAuditRead, PermLockoutsWrite,
+		PermJobsManage},
 	RoleDeviceManager: {PermCodesRead, PermCodesWrite, PermDevicesRead, PermDevicesWrite, PermPrintersRead, PermPrintersWrite},
 	RoleAuditor: {PermCodesRead, PermDevicesRead, PermPrintersRead, PermClientsRead, PermUsersRead, PermAPIKeysRead,
 		PermAuditRead},

@@ -2,6 +2,7 @@ package pairgate
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -291,6 +292,55 @@ type Store interface {
 	// callers authenticate the device first. It is the request a fleet
 	// polls with: one indexed read, whatever the size of the inventory.
 	PrintersForDevice(ctx context.Context, d *Device) ([]DevicePrinter, error)
+
+	// CreateHeldJob stores a held job (j.State JobHeld) and its sealed
+	// document chunks, in order, in one transaction, and sets j.ID and
+	// j.Chunks. The job's Size counts against its QuotaKey: ETOOLARGE,
+	// with nothing written, when the bytes already held under that key
+	// plus j.Size would pass q.MaxBytes, or its jobs q.MaxJobs. The check
+	// and the count are one guarded statement, so that concurrent
+	// submissions on any replica never pass the quota together. An error
+	// from chunks aborts the transaction and is returned.
+	CreateHeldJob(ctx context.Context, j *HeldJob, chunks iter.Seq2[[]byte, error], q HeldJobQuota) error
+	// GetHeldJob returns a held job. ENOTFOUND if there is none.
+	GetHeldJob(ctx context.Context, id int64) (*HeldJob, error)
+	// ListHeldJobs returns the jobs f selects, oldest first, f.Limit of
+	// them as for ListDevices.
+	ListHeldJobs(ctx context.Context, f HeldJobFilter) ([]*HeldJob, error)
+	// HeldJobChunk returns the sealed chunk seq (from 0) of a job's
+	// document. ENOTFOUND when the job or its document is gone.
+	HeldJobChunk(ctx context.Context, id int64, seq int) ([]byte, error)
+	// ClaimHeldJob moves a job that may be released (JobHeld, or
+	// JobFailed with its document) to JobReleasing for c, and returns it.
+	// Exactly one of any number of concurrent claims of a job, on any
+	// replica, succeeds: the others get ECONFLICT (two clicks, two
+	// replicas, one print). ENOTFOUND if there is no such job.
+	ClaimHeldJob(ctx context.Context, id int64, c JobClaim, now time.Time) (*HeldJob, error)
+	// HeldJobSent records that the printer accepted a releasing job as
+	// its job printerJobID: the job moves to JobSent and, in the same
+	// transaction, its document is deleted and its bytes leave its
+	// quota. ECONFLICT unless the job is JobReleasing.
+	HeldJobSent(ctx context.Context, id int64, printerJobID int, now time.Time) error
+	// HeldJobProgress records what the printer says of a sent job: state
+	// JobPrinting, JobDone or JobFailed (with reason). ECONFLICT unless the
+	// job is JobSent or JobPrinting; EINVALID for another state.
+	HeldJobProgress(ctx context.Context, id int64, state, reason string, now time.Time) error
+	// HeldJobReleaseFailed records that a releasing job never reached the
+	// printer: it moves to JobFailed with reason, keeping its document,
+	// so that it may be released again. ECONFLICT unless JobReleasing.
+	HeldJobReleaseFailed(ctx context.Context, id int64, reason string, now time.Time) error
+	// DeleteHeldJob deletes a job and its document, and gives its bytes
+	// back to its quota, in one transaction, and returns the job as it
+	// was. ECONFLICT while it is JobReleasing (a release is sending it).
+	// ENOTFOUND if there is none.
+	DeleteHeldJob(ctx context.Context, id int64) (*HeldJob, error)
+	// ExpireHeldJobs first fails the jobs left JobReleasing since before
+	// stuckBefore (the release that claimed them died: the document stays,
+	// to be released again), then deletes at most limit jobs whose
+	// ExpiresAt has passed at now, with their documents and quota, as
+	// DeleteHeldJob does, and returns them. Replicas sweeping at once
+	// delete each job once (SKIP LOCKED on PostgreSQL).
+	ExpireHeldJobs(ctx context.Context, now, stuckBefore time.Time, limit int) ([]*HeldJob, error)
 
 	// RotateRefreshToken exchanges the live refresh token whose hash is old
 	// for next (docs/design.md 2.4). The caller derives next from the token

@@ -17,7 +17,10 @@ func TestImportsOnlyWhatDevicesMayCarry(t *testing.T) {
 	allowed := []string{"github.com/pairgate/pairgate/client", "golang.org/x/oauth2", "github.com/gofrs/flock", "golang.org/x/sys/",
 		// A maintained JOSE library for the device key's JWK, thumbprint
 		// and DPoP proofs: no hand-rolled signatures.
-		"github.com/go-jose/go-jose/v4"}
+		"github.com/go-jose/go-jose/v4",
+		// A maintained IPP library for jobs sent to the held queue: no
+		// hand-rolled IPP.
+		"github.com/OpenPrinting/goipp"}
 	for _, pkg := range strings.Fields(string(out)) {
 		ok := false
 		for _, a := range allowed {

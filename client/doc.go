@@ -43,6 +43,13 @@
 // changed" without a list while the device's list is the one it has, so a
 // device can poll every few minutes at little cost.
 //
+// # Printing to the held queue
+//
+// [Print] sends a document to the server's held queue over IPP with the
+// device's access token (Bearer, or DPoP for a key-bound device); the job
+// waits until its owner releases it at a printer in the Release Portal.
+// [HeldQueue] finds the queue's ipp:// URI in the server's metadata.
+//
 // # The device key
 //
 // A device is the key it holds. When the server supports DPoP (RFC 9449),
@@ -59,6 +66,7 @@
 // proofs: use [TokenSource.Client] for requests to resources.
 //
 // The package imports only the standard library, golang.org/x/oauth2,
-// github.com/gofrs/flock and github.com/go-jose/go-jose/v4 (keys and
-// signatures), never pairgate's server packages.
+// github.com/gofrs/flock, github.com/go-jose/go-jose/v4 (keys and
+// signatures) and github.com/OpenPrinting/goipp (IPP), never pairgate's
+// server packages.
 package client

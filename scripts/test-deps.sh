@@ -3,7 +3,7 @@
 # from Debian's packages only what is missing: PostgreSQL's initdb and
 # server (the tests start a throwaway cluster of their own; the machine's
 # PostgreSQL service is neither needed nor touched), Chromium and its
-# driver, and CUPS, Avahi, D-Bus, Node.js and npm. It never edits system
+# driver, and CUPS, Avahi, D-Bus, Node.js, npm and gcc. It never edits system
 # configuration and never downloads a browser. Quiet and idempotent: one
 # line saying what is there.
 set -euo pipefail
@@ -32,6 +32,8 @@ have avahi-daemon || missing+=(avahi-daemon)
 have dbus-daemon || missing+=(dbus)
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# The ipptool test builds a small shim that hands libcups a token.
+have gcc || missing+=(gcc)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	if ! have apt-get; then

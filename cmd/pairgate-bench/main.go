@@ -100,6 +100,7 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.AdminPassword = "bench password, not for use"
 	cfg.MetricsAddr = ""
+	cfg.IPPAddr = "127.0.0.1:0" // the held queue (release.go)
 	cfg.SigningAlg = alg
 	cfg.LogLevel = "warn"
 	// Each pending code is polled about once a second below; the shortest
@@ -166,6 +167,7 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		{"status_list_304", b.statusListRevalidate},
 	}
 	fmt.Printf("pairgate-bench: %s, %s, %d clients, %v per endpoint, GOMAXPROCS=%d, %s\n\n", backend, alg, conc, d, runtime.GOMAXPROCS(0), runtime.Version())
+	steps = append(steps, heldQueueSteps(b)...) // release.go
 	// Each endpoint is measured between two bare runs of its own and
 	// compared with their mean: on a shared machine the bare baseline
 	// drifts by a third from one run to the next, and a ratio against a

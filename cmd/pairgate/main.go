@@ -14,7 +14,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Stdio())
+	var code int
+	if cli.IsCUPSBackend(os.Args, os.Getenv) {
+		// cupsd runs this program as the pairgate backend.
+		code = cli.CUPSBackend(ctx, os.Args, cli.Stdio())
+	} else {
+		code = cli.Main(ctx, os.Args[1:], cli.Stdio())
+	}
 	stop()
 	os.Exit(code)
 }

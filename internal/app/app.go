@@ -20,16 +20,33 @@ import (
 	"github.com/pairgate/pairgate/internal/dpop"
 	"github.com/pairgate/pairgate/internal/grants"
 	"github.com/pairgate/pairgate/internal/httpx"
+	"github.com/pairgate/pairgate/internal/ipp"
 	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
 	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/release"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/server"
 	"github.com/pairgate/pairgate/internal/sqlstore"
 	"github.com/pairgate/pairgate/internal/upstream"
 	"github.com/pairgate/pairgate/internal/web"
+)
+
+// The held queue's timings: how long one document may take to reach a
+// printer, how long a released job is followed there and how often it is
+// asked about, how long a released job stays in its owner's list at
+// least, how long pairgate waits for a printer to connect or answer.
+const (
+	ReleaseSendTimeout  = 5 * time.Minute
+	ReleaseFollowFor    = 10 * time.Minute
+	ReleasePollEvery    = time.Second
+	ReleaseKeepReleased = time.Hour
+	ReleaseIPPTimeout   = 10 * time.Second
+	// MaxHeldJobs bounds the jobs one person (or device-mode device)
+	// holds at once, whatever their size.
+	MaxHeldJobs = 500
 )
 
 // ProbeTimeout bounds the IPP check of a printer (admin.CheckPrinter):
@@ -68,12 +85,16 @@ type App struct {
 	Admin     *admin.Service
 	Sessions  *authn.Sessions
 	Lifecycle *lifecycle.Service
-	Server    *server.Server
-	Log       *slog.Logger
-	Now       func() time.Time
+	Jobs      *release.Service
+	// IPP is the held queue's IPP endpoint, for its own listener.
+	IPP    http.Handler
+	Server *server.Server
+	Log    *slog.Logger
+	Now    func() time.Time
 
 	out             io.Writer
 	metricsListener atomic.Pointer[string] // the metrics address, once listening
+	ippListener     atomic.Pointer[string] // the IPP address, once listening
 }
 
 // New opens the store, sets it up on first start, and wires the server.
@@ -173,7 +194,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Admin = adm
 	oh, err := oauth.New(oauth.Deps{Grants: g, Clients: clients, Keyring: keyring, DPoP: proofs, Store: store, Issuer: issuer, IP: ip, Log: log,
 		Metrics: m, PerSource: ratelimit.NewLocal(cfg.RatePerSource, 100000, now), PerClient: ratelimit.NewLocal(cfg.RatePerClient, 10000, now),
-		Tokens: tokens, StatusListTTL: cfg.StatusListTTL,
+		Tokens: tokens, StatusListTTL: cfg.StatusListTTL, HeldQueue: a.HeldQueueURI,
 		Admission: ratelimit.NewAdmission(cfg.MaxConcurrentWrites, cfg.OverloadWait, cfg.OverloadRetrySpread, func() { m.RateLimited("admission") })})
 	if err != nil {
 		return nil, err
@@ -186,7 +207,8 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	if err != nil {
 		return nil, err
 	}
-	ah, err := api.New(api.Deps{Admin: adm, Devices: authn.NewDevices(store, tokens, proofs, now), Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
+	devices := authn.NewDevices(store, tokens, proofs, now)
+	ah, err := api.New(api.Deps{Admin: adm, Devices: devices, Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
 		return nil, err
@@ -205,8 +227,22 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	}
 	inactivity := pairgate.InactivityPolicy{SignOutAfter: time.Duration(cfg.InactiveSignOutDays) * pairgate.Day,
 		RemoveAfter: time.Duration(cfg.InactiveRemoveDays) * pairgate.Day}
+	jobs, err := release.New(release.Config{TTL: cfg.JobTTL, MaxJobBytes: int64(cfg.JobMaxMB) << 20,
+		Quota:       pairgate.HeldJobQuota{MaxBytes: int64(cfg.JobQuotaMB) << 20, MaxJobs: MaxHeldJobs},
+		SendTimeout: ReleaseSendTimeout, FollowFor: ReleaseFollowFor, PollEvery: ReleasePollEvery, KeepReleased: ReleaseKeepReleased},
+		release.Deps{Store: store, Keys: keys, Audit: rec, Sender: printing.NewSender(ReleaseIPPTimeout), Log: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Jobs = jobs
+	ippHandler, err := ipp.New(ipp.Deps{Jobs: jobs, Devices: devices, IP: ip, Log: log, Now: now, ReleaseURL: issuer + "/release",
+		TLS: cfg.TLSCert != ""})
+	if err != nil {
+		return nil, err
+	}
+	a.IPP = ippHandler
 	pages, err := web.New(web.Deps{Issuer: issuer, Grants: g, Admin: adm, Sessions: sessions, Passwords: passwords,
-		Upstream: up, Browsers: browsers, Printers: printers, Inactivity: inactivity, Audit: rec, IP: ip, Now: now, Log: log})
+		Upstream: up, Browsers: browsers, Printers: printers, Jobs: jobs, Inactivity: inactivity, Audit: rec, IP: ip, Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +254,7 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Lifecycle = sweeper
 	srv, err := server.New(server.Config{GCInterval: cfg.GCInterval, KeyRotationPeriod: cfg.KeyRotationPeriod, HTTPS: cfg.HTTPS()},
 		server.Deps{Store: store, Grants: g, Keyring: keyring, OAuth: oh, API: ah, Pages: pages, Metrics: m, Audit: rec,
-			Lifecycle: sweeper, IP: ip, Log: log, Now: now})
+			Lifecycle: sweeper, Jobs: jobs, IP: ip, Log: log, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +263,13 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	return a, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stops the releases in flight and releases the store.
+func (a *App) Close() error {
+	if a.Jobs != nil {
+		a.Jobs.Close()
+	}
+	return a.Store.Close()
+}
 
 // RedactDSN hides a password in a database URL before it is logged.
 func RedactDSN(dsn string) string {

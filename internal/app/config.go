@@ -57,6 +57,13 @@ type Config struct {
 	InactiveRemoveDays  int
 	DPoPNonce           bool          // RFC 9449 §8: proofs must carry a server nonce
 	DPoPWindow          time.Duration // how far a DPoP proof's iat may be from the clock
+	// The held queue of the Release Portal: its IPP listener ("" serves
+	// none), how long a job waits to be released, and the limits of one
+	// document and of what one person (or device-mode device) holds.
+	IPPAddr    string
+	JobTTL     time.Duration
+	JobMaxMB   int
+	JobQuotaMB int
 	// DeviceApprovalRoles are the roles that may approve device requests,
 	// comma-separated (the per-role switch of the phishing defences).
 	DeviceApprovalRoles string
@@ -109,6 +116,11 @@ func Default() Config {
 		InactiveSignOutDays: 90,
 		InactiveRemoveDays:  90,
 		DPoPWindow:          time.Minute,
+		// A held job waits a working day and a night; a document is a
+		// large PDF at most, and a person holds a few.
+		JobTTL:              24 * time.Hour,
+		JobMaxMB:            64,
+		JobQuotaMB:          256,
 		DeviceApprovalRoles: strings.Join(pairgate.Roles, ","),
 		LocalSignIn:         true,
 		OIDCID:              "oidc",
@@ -124,6 +136,10 @@ func Default() Config {
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of the Prometheus metrics listener, kept off the public one (empty: no metrics)")
+	fs.StringVar(&c.IPPAddr, "ipp-addr", c.IPPAddr, "address of the held queue's IPP listener (ipp://HOST:PORT/ipp/print, ipps with --tls-cert) for the Release Portal, e.g. :8631 (empty: none)")
+	fs.DurationVar(&c.JobTTL, "job-ttl", c.JobTTL, "a held job not released within this is deleted")
+	fs.IntVar(&c.JobMaxMB, "job-max-mb", c.JobMaxMB, "largest document a held job may have, in MiB")
+	fs.IntVar(&c.JobQuotaMB, "job-quota-mb", c.JobQuotaMB, "what one person (or device-mode device) may hold at once, in MiB")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "public base URL of the server (the OAuth issuer); may differ from --addr behind a proxy")
 	c.StoreFlags(fs)
 	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens (at most 24h)")
@@ -190,6 +206,20 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-addr %q: want host:port", c.MetricsAddr))
 		}
+	}
+	if c.IPPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.IPPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--ipp-addr %q: want host:port", c.IPPAddr))
+		}
+	}
+	if c.JobTTL < time.Minute || c.JobTTL > 30*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--job-ttl %v: must be between 1m and 720h", c.JobTTL))
+	}
+	if c.JobMaxMB < 1 || c.JobMaxMB > 1024 {
+		errs = append(errs, fmt.Errorf("--job-max-mb %d: must be from 1 to 1024", c.JobMaxMB))
+	}
+	if c.JobQuotaMB < c.JobMaxMB || c.JobQuotaMB > 1<<20 {
+		errs = append(errs, fmt.Errorf("--job-quota-mb %d: must be at least --job-max-mb (%d) and at most %d", c.JobQuotaMB, c.JobMaxMB, 1<<20))
 	}
 	for _, d := range []struct {
 		name string

@@ -72,6 +72,13 @@ func (d *Devices) SetHeaders(h http.Header) { d.dpop.SetHeaders(h) }
 // nothing. A Bearer token presented as DPoP is refused too (§7.2 asks a
 // resource to tell the schemes apart).
 func (d *Devices) Authenticate(ctx context.Context, r *http.Request, ip string) (*accesstoken.Claims, *pairgate.Device, error) {
+	return d.AuthenticateAt(ctx, r, ip, "")
+}
+
+// AuthenticateAt is Authenticate for a request to a listener of its own
+// (the IPP endpoint), whose absolute URL, which a DPoP proof names, is
+// url rather than the issuer's with the request's path.
+func (d *Devices) AuthenticateAt(ctx context.Context, r *http.Request, ip, url string) (*accesstoken.Claims, *pairgate.Device, error) {
 	tok, asDPoP := schemeToken(r, "DPoP")
 	if !asDPoP {
 		var ok bool
@@ -87,7 +94,7 @@ func (d *Devices) Authenticate(ctx context.Context, r *http.Request, ip string) 
 	case jkt != "" && !asDPoP:
 		return nil, nil, errBoundAsBearer
 	case jkt != "":
-		p, err := d.dpop.Verify(ctx, dpop.Request{Proofs: r.Header.Values(dpop.Header), Method: r.Method, Path: r.URL.Path, AccessToken: tok})
+		p, err := d.dpop.Verify(ctx, dpop.Request{Proofs: r.Header.Values(dpop.Header), Method: r.Method, Path: r.URL.Path, URL: url, AccessToken: tok})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -53,6 +53,8 @@ func deviceCommands() []*command {
 		{name: "token", summary: "print a valid access token, refreshing it first when it is near expiry", run: runDeviceToken},
 		{name: "status", summary: "show the stored authorization and whether the server still accepts it", run: runDeviceStatus},
 		{name: "printers", summary: "list the printers deployed to this device, or print the lpadmin or PowerShell commands that install them", run: runDevicePrinters},
+		{name: "print", summary: "send a document to the held queue: it waits until its owner releases it in the Release Portal", run: runDevicePrint},
+		{name: "install-cups-backend", summary: "install the pairgate CUPS backend (and a queue) that sends every job to the held queue", run: runDeviceInstallCUPSBackend},
 		{name: "logout", summary: "revoke the authorization at the server and delete the credentials file", run: runDeviceLogout},
 	}
 }

@@ -35,7 +35,7 @@ func runServe(ctx context.Context, env Env, args []string) int {
 		log.Error("cannot listen", "addr", cfg.Addr, "err", err)
 		return ExitFailure
 	}
-	log.Info("pairgate serving", "addr", ln.Addr().String(), "metrics_addr", cfg.MetricsAddr, "issuer", cfg.IssuerURL(),
+	log.Info("pairgate serving", "addr", ln.Addr().String(), "metrics_addr", cfg.MetricsAddr, "ipp_addr", cfg.IPPAddr, "issuer", cfg.IssuerURL(),
 		"store", app.RedactDSN(cfg.DBPath()), "signing_alg", cfg.SigningAlg, "kid", a.Keyring.Current(), "version", Version)
 	if err := a.Serve(ctx, ln); err != nil {
 		log.Error("server stopped", "err", err)

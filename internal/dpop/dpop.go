@@ -114,6 +114,10 @@ type Request struct {
 	// Path is the request's path. The URL the proof must name (htu) is the
 	// issuer's scheme and host with this path.
 	Path string
+	// URL, when set, is the absolute URL the proof must name instead
+	// (htu): a request to a listener of its own, such as the IPP
+	// endpoint, whose URL is not under the issuer.
+	URL string
 	// AccessToken is the access token the request presents, for ath
 	// (§4.3 point 11); "" where none goes with the proof (the token
 	// endpoint).
@@ -203,7 +207,7 @@ func (v *Verifier) Verify(ctx context.Context, r Request) (*Proof, error) {
 	if c.HTM != r.Method {
 		return nil, invalid("htm does not match the request method")
 	}
-	if !v.sameURI(c.HTU, r.Path) {
+	if !v.sameURI(c.HTU, r.Path, r.URL) {
 		return nil, invalid("htu does not match the request URI")
 	}
 	iat, err := strconv.ParseFloat(c.IAT.String(), 64)
@@ -268,10 +272,10 @@ func keyFits(alg string, k *jose.JSONWebKey) error {
 }
 
 // sameURI compares a proof's htu with the issuer's origin and the request
-// path, after RFC 3986 §6.2.2 and §6.2.3 normalisation (case of scheme and
+// path (or with full, when given), after RFC 3986 §6.2.2 and §6.2.3 normalisation (case of scheme and
 // host, default ports, percent-encoding, dot segments), ignoring the
 // query and fragment (RFC 9449 §4.3 point 9).
-func (v *Verifier) sameURI(htu, path string) bool {
+func (v *Verifier) sameURI(htu, path, full string) bool {
 	if htu == "" || len(htu) > 2048 {
 		return false
 	}
@@ -281,6 +285,13 @@ func (v *Verifier) sameURI(htu, path string) bool {
 	}
 	want := *v.issuer
 	want.Path = strings.TrimRight(v.issuer.Path, "/") + path
+	if full != "" {
+		f, err := url.Parse(full)
+		if err != nil || !f.IsAbs() {
+			return false
+		}
+		want = *normalize(f)
+	}
 	want.RawPath = ""
 	got := normalize(u)
 	return got.Scheme == want.Scheme && got.Host == want.Host && cleanPath(got.Path) == cleanPath(normalize(&want).Path)

@@ -58,6 +58,10 @@ func (h *Handlers) metadata(r *http.Request) ([]byte, error) {
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"dpop_signing_alg_values_supported":             dpop.Algorithms, // RFC 9449 §5.1
 	}
+	if q := h.heldQueue(); q != "" {
+		// An extension (RFC 8414 §2 allows them): where devices print.
+		doc["pairgate_held_queue_uri"] = q
+	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, pairgate.Internal(err, "metadata")

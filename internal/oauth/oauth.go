@@ -42,6 +42,10 @@ type Deps struct {
 	// StatusListTTL is how long resource servers may keep a token status
 	// list before they fetch it again.
 	StatusListTTL time.Duration
+	// HeldQueue is the held queue's IPP URI, published in the metadata
+	// for devices that print (pairgate_held_queue_uri); "" when the
+	// server has no IPP listener.
+	HeldQueue func() string
 }
 
 // Handlers serves the OAuth endpoints.
@@ -61,6 +65,7 @@ type Handlers struct {
 	admission *ratelimit.Admission
 	statusTTL time.Duration
 	lists     statusLists
+	heldQueue func() string
 
 	metaMu  sync.Mutex
 	meta    []byte
@@ -70,12 +75,13 @@ type Handlers struct {
 // New returns the OAuth endpoints.
 func New(d Deps) (*Handlers, error) {
 	if d.Grants == nil || d.Clients == nil || d.Keyring == nil || d.DPoP == nil || d.Store == nil || d.Issuer == "" || d.Log == nil ||
-		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.Admission == nil || d.StatusListTTL < time.Second {
+		d.Metrics == nil || d.PerSource == nil || d.PerClient == nil || d.Tokens == nil || d.Admission == nil || d.StatusListTTL < time.Second ||
+		d.HeldQueue == nil {
 		return nil, errors.New("oauth: every dependency is required")
 	}
 	return &Handlers{grants: d.Grants, clients: d.Clients, keyring: d.Keyring, dpop: d.DPoP, store: d.Store, issuer: d.Issuer, ip: d.IP,
 		log: d.Log, metrics: d.Metrics, perSource: d.PerSource, perClient: d.PerClient, tokens: d.Tokens, admission: d.Admission,
-		statusTTL: d.StatusListTTL}, nil
+		statusTTL: d.StatusListTTL, heldQueue: d.HeldQueue}, nil
 }
 
 // Handle adapts an OAuth handler: its errors are written in RFC 6749 form.

@@ -131,6 +131,11 @@ func (s *Server) routes() *http.ServeMux {
 		page("/device", co.Device, co.DevicePost)
 		page("/oauth/authorize/pairing/{$}", co.Pairing, co.PairingPost)
 		page("/portal", po.Portal, po.PortalPost)
+		// The Release Portal.
+		rp := w.Release
+		page("/release", rp.Release, rp.ReleasePost)
+		page("/release/jobs/{id}/delete", nil, rp.DeleteJob)
+		page("/release/purge", nil, rp.Purge)
 		// The Admin Console.
 		page("/admin", cn.Console, nil)
 		page("/admin/audit", cn.ConsoleAudit, nil)

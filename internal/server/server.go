@@ -16,6 +16,7 @@ import (
 	"github.com/pairgate/pairgate/internal/lifecycle"
 	"github.com/pairgate/pairgate/internal/metrics"
 	"github.com/pairgate/pairgate/internal/oauth"
+	"github.com/pairgate/pairgate/internal/release"
 	"github.com/pairgate/pairgate/internal/web"
 )
 
@@ -37,6 +38,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	audit   *audit.Recorder
 	sweep   *lifecycle.Service
+	jobs    *release.Service
 	ip      httpx.ClientIP
 	log     *slog.Logger
 	now     func() time.Time
@@ -56,6 +58,7 @@ type Deps struct {
 	Metrics   *metrics.Metrics
 	Audit     *audit.Recorder
 	Lifecycle *lifecycle.Service
+	Jobs      *release.Service
 	IP        httpx.ClientIP
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -64,11 +67,11 @@ type Deps struct {
 // New builds the server.
 func New(cfg Config, d Deps) (*Server, error) {
 	if d.Store == nil || d.Grants == nil || d.Keyring == nil || d.OAuth == nil || d.API == nil || d.Pages == nil ||
-		d.Metrics == nil || d.Audit == nil || d.Lifecycle == nil || d.Log == nil || d.Now == nil || cfg.GCInterval <= 0 {
+		d.Metrics == nil || d.Audit == nil || d.Lifecycle == nil || d.Jobs == nil || d.Log == nil || d.Now == nil || cfg.GCInterval <= 0 {
 		return nil, errors.New("server: every dependency and a GC interval are required")
 	}
 	s := &Server{store: d.Store, grants: d.Grants, keyring: d.Keyring, oauth: d.OAuth, api: d.API, pages: d.Pages,
-		metrics: d.Metrics, audit: d.Audit, sweep: d.Lifecycle, ip: d.IP, log: d.Log, now: d.Now, cfg: cfg}
+		metrics: d.Metrics, audit: d.Audit, sweep: d.Lifecycle, jobs: d.Jobs, ip: d.IP, log: d.Log, now: d.Now, cfg: cfg}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }
@@ -122,6 +125,11 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 	}
 	if _, err := s.sweep.Sweep(ctx); err != nil {
 		s.log.Warn("inactivity sweep failed", "err", err)
+	}
+	if n, err := s.jobs.Expire(ctx); err != nil {
+		s.log.Warn("held job expiry failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("held jobs expired", "jobs", n)
 	}
 	s.grants.Sweep()
 	if s.cfg.KeyRotationPeriod > 0 {

@@ -93,6 +93,11 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"PrinterDeploymentTargets", testDeploymentTargets},
 		{"PrinterDeleteLeavesDeployments", testDeletePrinterLeavesDeployments},
 		{"PrinterDeleteRacesDeployment", testDeletePrinterRacesDeployment},
+		{"HeldJobs", testHeldJobs},
+		{"HeldJobQuota", testHeldJobQuota},
+		{"HeldJobQuotaUnderConcurrency", testHeldJobQuotaUnderConcurrency},
+		{"HeldJobClaimedOnceUnderConcurrency", testHeldJobClaimedOnce},
+		{"HeldJobsExpire", testHeldJobsExpire},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
 	}

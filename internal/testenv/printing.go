@@ -203,9 +203,24 @@ type IPPPrinter struct {
 // IPPPrinterMakeAndModel is what the test printers say they are.
 const IPPPrinterMakeAndModel = "pairgate Test Printer"
 
+// PrinterOption changes how a test printer behaves.
+type PrinterOption func(*[]string)
+
+// PrintsAtOnce makes the printer finish each job as soon as it has it
+// (it runs true(1) as its print command), instead of ippeveprinter's
+// simulated 5 to 15 seconds of printing: for tests and benchmarks that
+// follow jobs to the end.
+func PrintsAtOnce() PrinterOption {
+	return func(args *[]string) {
+		if p, err := exec.LookPath("true"); err == nil {
+			*args = append(*args, "-c", p)
+		}
+	}
+}
+
 // StartIPPPrinter starts an IPP Everywhere printer named name for this
 // test and stops it when the test ends.
-func StartIPPPrinter(t testing.TB, name string) *IPPPrinter {
+func StartIPPPrinter(t testing.TB, name string, opts ...PrinterOption) *IPPPrinter {
 	t.Helper()
 	needPrograms(t, "ippeveprinter")
 	useDNSSD(t)
@@ -217,9 +232,13 @@ func StartIPPPrinter(t testing.TB, name string) *IPPPrinter {
 	t.Cleanup(func() { os.RemoveAll(spool) })
 	p := &IPPPrinter{Addr: fmt.Sprintf("127.0.0.1:%d", port), SpoolDir: spool, Name: name, out: &Buffer{}}
 	p.URI = "ipp://" + p.Addr + "/ipp/print"
-	cmd := exec.Command("ippeveprinter", "-p", strconv.Itoa(port), "-n", "localhost", "-d", spool, "-k",
+	args := []string{"-p", strconv.Itoa(port), "-n", "localhost", "-d", spool, "-k",
 		"-M", "pairgate", "-m", "Test Printer", "-2",
-		"-f", "application/pdf,image/pwg-raster,image/urf,text/plain,application/octet-stream", name)
+		"-f", "application/pdf,image/pwg-raster,image/urf,text/plain,application/octet-stream"}
+	for _, o := range opts {
+		o(&args)
+	}
+	cmd := exec.Command("ippeveprinter", append(args, name)...)
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ippeveprinter: %v", err)
@@ -241,7 +260,8 @@ func StartIPPPrinter(t testing.TB, name string) *IPPPrinter {
 	return p
 }
 
-// Jobs returns the names of the job files the printer has kept so far.
+// Jobs returns the names of the job files the printer has kept so far,
+// in the order it received them.
 func (p *IPPPrinter) Jobs(t testing.TB) []string {
 	t.Helper()
 	es, err := os.ReadDir(p.SpoolDir)
@@ -250,11 +270,17 @@ func (p *IPPPrinter) Jobs(t testing.TB) []string {
 	}
 	var out []string
 	for _, e := range es {
-		if !e.IsDir() {
+		// .prn is what a print command (PrintsAtOnce) wrote, not a job.
+		if !e.IsDir() && !strings.HasSuffix(e.Name(), ".prn") {
 			out = append(out, e.Name())
 		}
 	}
-	sort.Strings(out)
+	// In the order the printer numbered them ("10-" after "9-").
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := strconv.Atoi(strings.SplitN(out[i], "-", 2)[0])
+		b, _ := strconv.Atoi(strings.SplitN(out[j], "-", 2)[0])
+		return a < b || a == b && out[i] < out[j]
+	})
 	return out
 }
 
@@ -272,10 +298,58 @@ type CUPS struct {
 	out    *Buffer
 }
 
+// CUPSOption changes a test cupsd's configuration.
+type CUPSOption func(files *strings.Builder)
+
+// WithServerBin makes cupsd take its backends, filters and helpers from
+// dir (see PrivateServerBin) instead of /usr/lib/cups.
+func WithServerBin(dir string) CUPSOption {
+	return func(files *strings.Builder) { fmt.Fprintf(files, "ServerBin %s\n", dir) }
+}
+
+// PrivateServerBin makes a CUPS ServerBin of the test's own: every part
+// of the system's /usr/lib/cups, linked, and a backend directory of its
+// own (DIR/backend, with the system's backends linked) that a test can
+// install a backend into without touching the system's.
+func PrivateServerBin(t testing.TB) string {
+	t.Helper()
+	const sys = "/usr/lib/cups"
+	dir, err := os.MkdirTemp("", "pairgate-serverbin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir(sys)
+	if err != nil {
+		t.Fatalf("%s: %v; %s", sys, err, printingInstall)
+	}
+	for _, e := range es {
+		if e.Name() != "backend" {
+			if err := os.Symlink(filepath.Join(sys, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	be := filepath.Join(dir, "backend")
+	if err := os.Mkdir(be, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bs, _ := os.ReadDir(filepath.Join(sys, "backend"))
+	for _, b := range bs {
+		if err := os.Symlink(filepath.Join(sys, "backend", b.Name()), filepath.Join(be, b.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // StartCUPS starts a private cupsd for this test and stops it when the
 // test ends. cupsd refuses to run its filters as root, so they run as lp,
 // which owns the directories they write.
-func StartCUPS(t testing.TB) *CUPS {
+func StartCUPS(t testing.TB, opts ...CUPSOption) *CUPS {
 	t.Helper()
 	needPrograms(t, "cupsd", "lpadmin", "lpstat", "lp")
 	lp, err := user.Lookup("lp")
@@ -341,6 +415,11 @@ AccessLog %[1]s/log/access_log
 PageLog %[1]s/log/page_log
 FileDevice No
 `, dir)
+	var extra strings.Builder
+	for _, o := range opts {
+		o(&extra)
+	}
+	files += extra.String()
 	for name, body := range map[string]string{"cupsd.conf": conf, "cups-files.conf": files} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -401,4 +480,31 @@ func (c *CUPS) Try(stdin string, name string, args ...string) (string, error) {
 func (c *CUPS) ErrorLog() string {
 	b, _ := os.ReadFile(filepath.Join(c.Dir, "log", "error_log"))
 	return string(b)
+}
+
+// WaitJobs waits until the printer has kept n job files (at most
+// within) and returns their names.
+func (p *IPPPrinter) WaitJobs(t testing.TB, n int, within time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		js := p.Jobs(t)
+		if len(js) >= n {
+			return js
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the printer kept %d job files, want %d, within %v: %v\n%s", len(js), n, within, js, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// JobFile returns the bytes of a job file the printer kept.
+func (p *IPPPrinter) JobFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.SpoolDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -45,6 +45,8 @@ func (c *Clock) Advance(d time.Duration) {
 type Server struct {
 	URL  string // the issuer: the server's address unless a test configured another
 	Addr string // http:// and the address it listens on
+	// IPP is the held queue's printer-uri, ipp://127.0.0.1:PORT/ipp/print.
+	IPP string
 
 	App     *app.App
 	Clock   *Clock
@@ -94,8 +96,9 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	cfg.PollInterval = time.Second
 	cfg.AdminPassword = AdminPassword
 	cfg.LogLevel = "debug"
-	// Many servers run at once: each gets its own metrics port.
+	// Many servers run at once: each gets its own metrics and IPP ports.
 	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.IPPAddr = "127.0.0.1:0"
 	// Tests fire requests from one address far faster than any device;
 	// the capacity limits are tested on their own (TestCapacityLimits).
 	cfg.RatePerSource, cfg.RatePerClient = 0, 0
@@ -125,6 +128,15 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		})
 	}
 	t.Cleanup(s.stop)
+	if cfg.IPPAddr != "" {
+		for i := 0; a.IPPAddr() == ""; i++ {
+			if i > 500 {
+				t.Fatal("the IPP listener did not start")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.IPP = a.HeldQueueURI()
+	}
 	return s
 }
 

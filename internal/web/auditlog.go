@@ -17,7 +17,7 @@ const auditPageSize = 50
 // auditActions are offered as suggestions in the action filter: the
 // prefixes that group the actions, then every action.
 var auditActions = []string{"signin.", "code.", "device.", "pairing.", "apikey.", "client.", "user.", "refresh.",
-	"signing_key.", "ratelimit.", "printer.", "deployment.",
+	"signing_key.", "ratelimit.", "printer.", "deployment.", "job.",
 	pairgate.AuditSignInSucceeded, pairgate.AuditSignInFailed, pairgate.AuditSignOut,
 	pairgate.AuditCodeGenerated, pairgate.AuditCodeDeleted, pairgate.AuditCodeRedeemed, pairgate.AuditCodeFailed,
 	pairgate.AuditDeviceAuthorized, pairgate.AuditDeviceDeleted, pairgate.AuditPairingApproved, pairgate.AuditPairingDenied, pairgate.AuditPairingRefused,
@@ -25,7 +25,9 @@ var auditActions = []string{"signin.", "code.", "device.", "pairing.", "apikey."
 	pairgate.AuditKeyRotated, pairgate.AuditClientCreated, pairgate.AuditClientDeleted, pairgate.AuditClientDeviceFlow, pairgate.AuditUserCreated,
 	pairgate.AuditUserDeleted, pairgate.AuditPasswordChanged, pairgate.AuditRoleChanged, pairgate.AuditRateLimitUnlocked,
 	pairgate.AuditPrinterCreated, pairgate.AuditPrinterUpdated, pairgate.AuditPrinterDeleted,
-	pairgate.AuditDeploymentCreated, pairgate.AuditDeploymentDeleted}
+	pairgate.AuditDeploymentCreated, pairgate.AuditDeploymentDeleted,
+	pairgate.AuditJobSubmitted, pairgate.AuditJobReleased, pairgate.AuditJobCompleted, pairgate.AuditJobFailed, pairgate.AuditJobDeleted,
+	pairgate.AuditJobExpired}
 
 type auditRow struct {
 	ID, Action, ActorType, Actor, Target, IP string

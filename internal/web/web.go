@@ -25,6 +25,7 @@ import (
 	"github.com/pairgate/pairgate/internal/httpx"
 	"github.com/pairgate/pairgate/internal/printing"
 	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/release"
 	"github.com/pairgate/pairgate/internal/upstream"
 )
 
@@ -80,6 +81,7 @@ type Deps struct {
 	Upstream  *upstream.Service
 	Browsers  *authn.Browsers
 	Printers  *printing.Service // the printers the portal shows a browser
+	Jobs      *release.Service  // the Release Portal's held jobs
 	// Inactivity is the server's inactivity policy, which the console
 	// states (its zero value, the policy off, is a valid one).
 	Inactivity pairgate.InactivityPolicy
@@ -97,6 +99,7 @@ type Pages struct {
 	Consent *ConsentPages // /device and the pairing page: a person approves a device
 	Portal  *PortalPages  // the Self-service Portal
 	Console *ConsolePages // the Admin Console
+	Release *ReleasePages // the Release Portal
 
 	site *site
 }
@@ -124,7 +127,7 @@ type site struct {
 // New prepares the pages.
 func New(d Deps) (*Pages, error) {
 	if d.Issuer == "" || d.Grants == nil || d.Admin == nil || d.Sessions == nil || d.Passwords == nil || d.Upstream == nil || d.Browsers == nil || d.Printers == nil ||
-		d.Audit == nil || d.Now == nil || d.Log == nil {
+		d.Jobs == nil || d.Audit == nil || d.Now == nil || d.Log == nil {
 		return nil, fmt.Errorf("web: every dependency is required")
 	}
 	tmpl, err := parseTemplates()
@@ -146,6 +149,7 @@ func New(d Deps) (*Pages, error) {
 		Consent: &ConsentPages{site: st, grants: d.Grants},
 		Portal:  &PortalPages{site: st, grants: d.Grants, printers: d.Printers},
 		Console: &ConsolePages{site: st, admin: d.Admin, inactivity: d.Inactivity},
+		Release: &ReleasePages{site: st, jobs: d.Jobs},
 		site:    st,
 	}, nil
 }
