@@ -56,7 +56,7 @@ var allowed = map[string][]string{
 	"internal/testenv":         {"", "internal/secret", "internal/admin", "internal/grants", "internal/release", "internal/app"},
 	"cmd/pairgate":             {"internal/cli"},
 	"examples/resource-server": {"verify"},
-	"cmd/pairgate-bench":       {"", "client", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/grants", "internal/admin", "internal/app", "internal/release"},
+	"cmd/pairgate-bench":       {"", "client", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/grants", "internal/admin", "internal/app", "internal/release", "internal/sqlstore", "internal/statuslist"},
 }
 
 // harness are the real parts any package's tests may start: a whole
