@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
@@ -116,6 +117,17 @@ func TestAccessibility(t *testing.T) {
 		admin.Navigate(s.URL + "/admin")
 		deviceID = admin.Attr(`#devices tr[data-method="authorization_code"]`, "data-id")
 	}
+	// A held job of the admin's, from a laptop the admin approved, for
+	// the Release Portal.
+	adminUser, err := s.App.Store.GetUserByUsername(context.Background(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop := s.PairUserDevice(t, "admin-laptop", adminUser)
+	if _, err := client.Print(context.Background(), nil, &client.Credentials{Issuer: s.URL, AccessToken: laptop.Token, TokenType: "Bearer"},
+		s.IPP, client.Job{Name: "quarterly report.pdf", Format: "text/plain", Document: strings.NewReader("Q3\n"), Size: 3}); err != nil {
+		t.Fatal(err)
+	}
 	userCode := startDevice(t, s, "&mode=device&device_name=Printer%204th%20floor")
 	consent := b.Tab(t)
 	consent.Navigate(s.URL + "/device?user_code=" + userCode)
@@ -136,6 +148,7 @@ func TestAccessibility(t *testing.T) {
 		{"console-audit", admin, func() { admin.Navigate(s.URL + "/admin/audit") }},
 		{"console-people", admin, func() { admin.Navigate(s.URL + "/admin/people") }},
 		{"portal-device", admin, func() { admin.Navigate(s.URL + "/portal") }},
+		{"release", admin, func() { admin.Navigate(s.URL + "/release") }},
 		{"not-found", admin, func() { admin.Navigate(s.URL + "/admin/nothing") }},
 	}
 	t.Run("Axe", func(t *testing.T) {
