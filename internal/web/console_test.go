@@ -368,8 +368,9 @@ func TestAuditPageFilters(t *testing.T) {
 
 // TestInventoryPagingAndSearchAtScale: with thousands of devices the
 // Active Devices table shows 50 a page, the Next links walk through every
-// device exactly once, and a search finds one device among them, each page
-// answered quickly.
+// device exactly once, and a search finds one device among them. How fast
+// is the benchmark's to say (pairgate-bench -population), not a timed
+// test's: the times are logged only.
 func TestInventoryPagingAndSearchAtScale(t *testing.T) {
 	s := testenv.StartServer(t)
 	const n = 3000
@@ -426,9 +427,6 @@ func TestInventoryPagingAndSearchAtScale(t *testing.T) {
 		t.Fatalf("paging showed %d devices on %d pages, want %d on %d", len(seen), pages, n+1, (n+1+49)/50)
 	}
 	t.Logf("%d pages, slowest %v", pages, slowest)
-	if slowest > 2*time.Second {
-		t.Errorf("a page of the inventory took %v", slowest)
-	}
 
 	for q, want := range map[string]int{"HW-1234": 1, "Printer 12": 100, "10.0.3.": 250, "no such thing": 0} {
 		t0 := time.Now()
@@ -444,9 +442,7 @@ func TestInventoryPagingAndSearchAtScale(t *testing.T) {
 		if total != want {
 			t.Errorf("search %q found %d devices, want %d", q, total, want)
 		}
-		if d > 2*time.Second {
-			t.Errorf("search %q took %v", q, d)
-		}
+		t.Logf("search %q: first page in %v", q, d)
 	}
 	if r := b.get("/admin?q=" + strings.Repeat("x", 201)); r.status != http.StatusBadRequest {
 		t.Errorf("an overlong search: %d", r.status)
