@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/oauth2"
 
 	"github.com/pairgate/pairgate"
@@ -282,7 +283,9 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("an unauthorized browser is not asked for a code: %q", user.Text("main"))
 		}
 		shot(t, user, "30-portal-ask-code")
-		// Missing code: the dialog.
+		// Missing code: the dialog (with the site's script on, which
+		// makes it modal; without it below).
+		user.AllowScripts(true)
 		if st := user.Submit("#authorize"); st != 400 {
 			t.Errorf("missing code: %d", st)
 		}
@@ -290,7 +293,22 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("missing code dialog title %q", got)
 		}
 		shot(t, user, "31-portal-code-missing")
-		// The dialog closes without JavaScript.
+		// The site's script makes it modal: the page behind is inert and
+		// Escape closes it, and the focus goes back to the code field.
+		if !user.Bool(`document.querySelector("#code-dialog").matches(":modal")`) {
+			t.Error("the code dialog is not modal")
+		}
+		user.Press(kb.Escape)
+		if user.Bool(`document.querySelector("#code-dialog").open`) {
+			t.Error("Escape did not close the code dialog")
+		}
+		if !user.Bool(`document.activeElement && document.activeElement.id === "code"`) {
+			t.Error("closing the code dialog did not return the focus to the code field")
+		}
+		user.AllowScripts(false)
+		user.Submit("#authorize")
+		// OK closes it through its form (method=dialog), which works
+		// without JavaScript too.
 		user.Click("#dialog-ok")
 		if user.Bool(`document.querySelector("#code-dialog").open`) {
 			t.Error("OK did not close the dialog")

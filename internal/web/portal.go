@@ -107,6 +107,11 @@ func (h *PortalPages) portalForm(w http.ResponseWriter, r *http.Request, status 
 	}
 	v.base = h.base("Self-service Portal", u)
 	v.DefaultName = browserName(r.UserAgent())
+	if v.Dialog != "" {
+		// The site's script makes the server-rendered dialog modal;
+		// without it, the dialog still closes by its form.
+		v.Script = copyScriptPath
+	}
 	return h.render(w, status, "portal", v)
 }
 

@@ -6,7 +6,10 @@
 //   time zone, with UTC kept in the title (shown on hover).
 // - confirmations, for a browser that does not know invoker commands
 //   (commandfor, command="show-modal"), which open them without a script
-//   everywhere else.
+//   everywhere else;
+// - a dialog the server rendered open (the portal's "code incorrect"),
+//   reopened as a modal one: the page behind inert, Escape closes it, and
+//   the focus then goes to the field it is about.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   if (!("commandForElement" in HTMLButtonElement.prototype)) {
@@ -24,6 +27,15 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     });
   }
+  document.querySelectorAll("dialog[open][data-return-focus]").forEach(function (d) {
+    if (!d.showModal) return;
+    d.close();
+    d.showModal();
+    d.addEventListener("close", function () {
+      var f = document.getElementById(d.getAttribute("data-return-focus"));
+      if (f) f.focus();
+    });
+  });
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var zone = "";
   try {
