@@ -81,7 +81,9 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("GET", "/api/v1/deployments", adm(a.ListDeployments))
 		apiRoute("DELETE", "/api/v1/deployments/{id}", adm(a.DeleteDeployment))
 		apiRoute("GET", "/api/v1/clients/{id}", adm(a.GetClient))
+		apiRoute("PATCH", "/api/v1/clients/{id}", adm(a.UpdateClient))
 		apiRoute("DELETE", "/api/v1/clients/{id}", adm(a.DeleteClient))
+		apiRoute("POST", "/api/v1/clients/{id}/secret", adm(a.RotateClientSecret))
 		apiRoute("PUT", "/api/v1/clients/{id}/device-flow", adm(a.SetClientDeviceFlow))
 		apiRoute("POST", "/api/v1/api-keys", a.Handle(a.CreateAPIKey))
 		apiRoute("GET", "/api/v1/api-keys", adm(a.ListAPIKeys))
@@ -93,6 +95,8 @@ func (s *Server) routes() *http.ServeMux {
 		apiRoute("PUT", "/api/v1/users/{id}/role", adm(a.SetRole))
 		apiRoute("GET", "/api/v1/audit-events", adm(a.ListAuditEvents))
 		apiRoute("POST", "/api/v1/lockouts/clear", adm(a.ClearLockout))
+		apiRoute("GET", "/api/v1/lockouts", adm(a.ListLockouts))
+		apiRoute("POST", "/api/v1/lockouts/{id}/lift", adm(a.LiftLockout))
 	}
 	for _, p := range paths {
 		mux.Handle(p, api.MethodNotAllowed(allowed[p]))
