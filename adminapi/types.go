@@ -115,10 +115,10 @@ type DeviceQuery struct {
 	State    string // "active", "signed_out", "revoked", "expired"; "" for any
 	// Sort orders the page by one of DeviceSorts ("" by ID), ties broken
 	// by ID; Desc reverses it (order=desc).
-	Sort     string
-	Desc     bool
-	After    string // the Next of the previous page
-	Limit    int    // 1 to MaxPageSize; 0 for the server's default
+	Sort  string
+	Desc  bool
+	After string // the Next of the previous page
+	Limit int    // 1 to MaxPageSize; 0 for the server's default
 }
 
 // The orders of GET /api/v1/devices?sort=: name, state, client, method
