@@ -67,7 +67,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, a Actor, current, next 
 	if !ok {
 		s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditSignInFailed, ActorType: a.Type, ActorID: a.ID,
 			ActorName: a.Name, Details: map[string]string{"username": u.Username, "via": "own password change"}})
-		return pairgate.Errorf(pairgate.EINVALID, "current_password: that is not your current password; nothing changed")
+		return pairgate.Errorf(pairgate.EINVALID, "that is not your current password; nothing was changed")
 	}
 	_, err = s.SetPassword(ctx, a, u.ID, next)
 	return err
