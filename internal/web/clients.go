@@ -177,7 +177,12 @@ func (h *ConsolePages) clientsAnswer(w http.ResponseWriter, r *http.Request, u *
 
 // readClientForm reads the fields of the client form.
 func readClientForm(p url.Values) clientForm {
-	grants := p["grant"]
+	var grants []string
+	for _, g := range pairgate.AllGrantTypes {
+		if p.Get("grant_"+g) == "1" {
+			grants = append(grants, g)
+		}
+	}
 	return clientForm{ID: strings.TrimSpace(p.Get("client_id")), Name: strings.TrimSpace(p.Get("name")),
 		Scopes: strings.TrimSpace(p.Get("scopes")), Public: p.Get("public") == "1", Grants: grantChoices(grants)}
 }
