@@ -151,7 +151,7 @@ func TestAccessibility(t *testing.T) {
 		{"portal-device", admin, func() { admin.Navigate(s.URL + "/portal") }},
 		{"release", admin, func() { admin.Navigate(s.URL + "/release") }},
 		{"not-found", admin, func() { admin.Navigate(s.URL + "/admin/nothing") }},
-		{"console-clients", admin, func() { admin.Navigate(s.URL + "/admin/clients?edit=print-client#edit") }},
+		{"console-clients", admin, func() { admin.Navigate(s.URL + "/admin/clients?edit=print-client") }},
 		{"console-clients-dialog", admin, func() {
 			admin.Navigate(s.URL + "/admin/clients")
 			openDialog(t, admin, `#clients tr[data-id="print-client"] .trash`)
