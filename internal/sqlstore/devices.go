@@ -121,9 +121,34 @@ func (s *Store) likePattern(q string) string {
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
-	limit, err := pageLimit(f.Limit)
+	q, args, err := s.listDevicesQuery(ctx, f)
 	if err != nil {
 		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	defer rows.Close()
+	var out []*pairgate.Device
+	for rows.Next() {
+		d, err := scanDeviceMarked(rows)
+		if err != nil {
+			return nil, s.fail(err, "list devices")
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	return out, nil
+}
+
+// listDevicesQuery is the query of ListDevices for f, and its arguments.
+func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (string, []any, error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return "", nil, err
 	}
 	var conds []string
 	var args []any
@@ -141,7 +166,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		if n := utf8.RuneCountInString(f.Search); n >= 3 {
 			few, err := s.searchFew(ctx, s.likePattern(f.Search))
 			if err != nil {
-				return nil, s.fail(err, "search devices")
+				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
 				match = `id IN (` + s.d.searchIDs(p) + `)` + ` AND ` + match
@@ -163,7 +188,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	}
 	col, ok := deviceSortColumns[f.Sort]
 	if !ok {
-		return nil, pairgate.Errorf(pairgate.EINVALID, "sort must be one of %s", strings.Join(pairgate.DeviceSorts, ", "))
+		return "", nil, pairgate.Errorf(pairgate.EINVALID, "sort must be one of %s", strings.Join(pairgate.DeviceSorts, ", "))
 	}
 	dir, cmp := "", ">"
 	if f.Desc {
@@ -172,7 +197,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.After != "" {
 		key, id, err := pairgate.ParseDeviceCursor(f.Sort, f.After)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if col == "id" {
 			conds = append(conds, `id `+cmp+` `+arg(id))
@@ -199,23 +224,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		q += ` ORDER BY ` + col + dir + `, id` + dir
 	}
 	q += ` LIMIT ` + arg(limit)
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.fail(err, "list devices")
-	}
-	defer rows.Close()
-	var out []*pairgate.Device
-	for rows.Next() {
-		d, err := scanDeviceMarked(rows)
-		if err != nil {
-			return nil, s.fail(err, "list devices")
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "list devices")
-	}
-	return out, nil
+	return q, args, nil
 }
 
 // deviceSortColumns maps each order of the inventory to its column;
