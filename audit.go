@@ -34,6 +34,8 @@ const (
 	AuditKeyRotated        = "signing_key.rotated"
 	AuditClientCreated     = "client.created"
 	AuditClientDeleted     = "client.deleted"
+	AuditClientUpdated     = "client.updated"
+	AuditClientSecret      = "client.secret_rotated"
 	AuditClientDeviceFlow  = "client.device_flow_changed"
 	AuditUserCreated       = "user.created"
 	AuditUserDeleted       = "user.deleted"

@@ -1,6 +1,12 @@
 package pairgate
 
-import "time"
+import (
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Mode says whom a token speaks for. In user mode the token's subject is the
 // person who approved; in device mode it is the device itself.
@@ -109,6 +115,93 @@ type DeviceFilter struct {
 	// AuthMethod selects the devices authorized this way (an AuthBy*
 	// constant).
 	AuthMethod string
-	After      string // cursor: the ID of the last device of the previous page
-	Limit      int
+	// Sort orders the page by one of DeviceSorts ("" or SortByID: by ID),
+	// with ties broken by ID; Desc reverses both.
+	Sort string
+	Desc bool
+	// After is the cursor: the DeviceCursor of the last device of the
+	// previous page in the same order (for the ID order, its ID).
+	After string
+	Limit int
+}
+
+// Orders of the inventory (DeviceFilter.Sort).
+const (
+	SortByID         = "id"
+	SortByName       = "name"
+	SortByState      = "state"
+	SortByClient     = "client"
+	SortByMethod     = "method" // how it was authorized
+	SortByIP         = "ip"     // last seen from
+	SortByAuthorized = "authorized"
+	SortByLastSeen   = "last_seen"
+)
+
+// DeviceSorts lists the orders of the inventory.
+var DeviceSorts = []string{SortByName, SortByState, SortByClient, SortByMethod, SortByIP, SortByAuthorized, SortByLastSeen, SortByID}
+
+// ValidDeviceSort reports whether s is an order of the inventory ("" is
+// the ID order).
+func ValidDeviceSort(s string) bool {
+	return s == "" || slices.Contains(DeviceSorts, s)
+}
+
+// DeviceSortKey is d's value in an order, as a cursor carries it: text
+// as it is, a time as Unix nanoseconds (0 for none). Stores compare it
+// with the column the order reads.
+func DeviceSortKey(d *Device, sort string) string {
+	unix := func(t time.Time) string {
+		if t.IsZero() {
+			return "0"
+		}
+		return strconv.FormatInt(t.UnixNano(), 10)
+	}
+	switch sort {
+	case SortByName:
+		return d.Name
+	case SortByState:
+		return d.State
+	case SortByClient:
+		return d.ClientID
+	case SortByMethod:
+		return d.AuthMethod
+	case SortByIP:
+		return d.LastIP
+	case SortByAuthorized:
+		return unix(d.AuthorizedAt)
+	case SortByLastSeen:
+		return unix(d.LastSeenAt)
+	}
+	return d.ID
+}
+
+// DeviceCursor is the cursor (DeviceFilter.After) of the page that
+// follows d in an order: its ID in the ID order, else its sort key and ID
+// in URL-safe base64, so that the next page starts after d even when
+// devices share d's value, and even when d was deleted or seen again
+// meanwhile.
+func DeviceCursor(d *Device, sort string) string {
+	if sort == "" || sort == SortByID {
+		return d.ID
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(DeviceSortKey(d, sort) + "\x00" + d.ID))
+}
+
+// ParseDeviceCursor splits a cursor of an order into the sort key and the
+// ID. EINVALID for one that is not a cursor of that order.
+func ParseDeviceCursor(sort, cursor string) (key, id string, err error) {
+	if sort == "" || sort == SortByID {
+		return cursor, cursor, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	key, id, ok := strings.Cut(string(b), "\x00")
+	if err != nil || !ok || id == "" {
+		return "", "", Errorf(EINVALID, "after: not a cursor of the %s order (use the next of the previous page)", sort)
+	}
+	if sort == SortByAuthorized || sort == SortByLastSeen {
+		if _, err := strconv.ParseInt(key, 10, 64); err != nil {
+			return "", "", Errorf(EINVALID, "after: not a cursor of the %s order (use the next of the previous page)", sort)
+		}
+	}
+	return key, id, nil
 }

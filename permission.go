@@ -22,6 +22,7 @@ const (
 	PermUsersRead     Permission = "users.read"
 	PermAPIKeysRead   Permission = "apikeys.read"
 	PermAuditRead     Permission = "audit.read"
+	PermLockoutsRead  Permission = "lockouts.read"
 	PermLockoutsWrite Permission = "lockouts.write"
 	// PermUsersWrite (accounts, roles, passwords) is interactive only: a
 	// person signed in with a password or an upstream provider, never an
@@ -46,11 +47,11 @@ var Roles = []string{RoleAdmin, RoleDeviceManager, RoleAuditor, RoleUser}
 
 var rolePermissions = map[string][]Permission{
 	RoleAdmin: {PermCodesRead, PermCodesWrite, PermDevicesRead, PermDevicesWrite, PermPrintersRead, PermPrintersWrite,
-		PermClientsRead, PermClientsWrite, PermUsersRead, PermUsersWrite, PermAPIKeysRead, PermAuditRead, PermLockoutsWrite,
-		PermJobsManage},
+		PermClientsRead, PermClientsWrite, PermUsersRead, PermUsersWrite, PermAPIKeysRead, PermAuditRead, PermLockoutsRead,
+		PermLockoutsWrite, PermJobsManage},
 	RoleDeviceManager: {PermCodesRead, PermCodesWrite, PermDevicesRead, PermDevicesWrite, PermPrintersRead, PermPrintersWrite},
 	RoleAuditor: {PermCodesRead, PermDevicesRead, PermPrintersRead, PermClientsRead, PermUsersRead, PermAPIKeysRead,
-		PermAuditRead},
+		PermAuditRead, PermLockoutsRead},
 	RoleUser: nil,
 }
 
@@ -73,7 +74,7 @@ const (
 
 var scopePermissions = map[string][]Permission{
 	ScopeRead: {PermCodesRead, PermDevicesRead, PermPrintersRead, PermClientsRead, PermUsersRead, PermAPIKeysRead,
-		PermAuditRead},
+		PermAuditRead, PermLockoutsRead},
 	ScopeCodesWrite:    {PermCodesWrite},
 	ScopeDevicesWrite:  {PermDevicesWrite},
 	ScopePrintersWrite: {PermPrintersWrite},

@@ -41,6 +41,13 @@ type Store interface {
 	// (stored as given: the caller normalizes it). ENOTFOUND if there is
 	// no such client.
 	SetClientDeviceFlowPolicy(ctx context.Context, id string, p DeviceFlowPolicy) error
+	// UpdateClient replaces the name, grant types and scopes of client
+	// c.ID; its other fields stay. ENOTFOUND if there is none.
+	UpdateClient(ctx context.Context, c *Client) error
+	// SetClientSecret replaces a confidential client's secret hash: the
+	// old secret stops working from the next lookup. ENOTFOUND if there is
+	// no such client, ECONFLICT for a public client, which has no secret.
+	SetClientSecret(ctx context.Context, id string, hash []byte) error
 	// DeleteClient deletes a client and, in the same transaction, its
 	// devices, pending authorizations and refresh tokens. ENOTFOUND if there
 	// is none.
@@ -428,15 +435,16 @@ type Store interface {
 	// f.Limit as for ListDevices.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
-	// HitRateLimit counts one attempt against the counter key (a keyed
-	// hash, never attacker input) and reports whether it is within limit
-	// attempts per fixed window. The first attempt at or after the end of a
+	// HitRateLimit counts one attempt against the counter c.Key (a keyed
+	// hash, never attacker input) and reports whether it is within c.Limit
+	// attempts per fixed window c.Window. c.Rule, c.Subject and c.Limit
+	// are kept with the counter for ListLockouts. The first attempt at or after the end of a
 	// key's window starts a new window of length window at now. Every
 	// attempt counts, refused ones included. Concurrent attempts are counted
 	// atomically: of any number arriving at once on any replica, exactly as
 	// many as the window has room for are allowed. retryAfter is how long
 	// until the window ends, when the attempt is refused.
-	HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (allowed bool, retryAfter time.Duration, err error)
+	HitRateLimit(ctx context.Context, c RateLimitCounter, now time.Time) (allowed bool, retryAfter time.Duration, err error)
 	// RateLimitHits returns the attempts counted against key in its current
 	// window and when that window ends, without counting one; 0 and the zero
 	// time when there is no running window.
@@ -449,6 +457,15 @@ type Store interface {
 	RefundRateLimit(ctx context.Context, key []byte, now time.Time) error
 	// ResetRateLimit forgets a counter: an admin lifting a lock-out.
 	ResetRateLimit(ctx context.Context, key []byte) error
+	// ListLockouts returns at most limit counters whose window runs at now
+	// and whose hits reached their limit (the next attempt is refused),
+	// the latest to lift first.
+	ListLockouts(ctx context.Context, now time.Time, limit int) ([]*Lockout, error)
+	// LiftLockout forgets the counter key, when its window runs at now,
+	// and returns it as it was. ENOTFOUND when there is no running window
+	// (it lifted by itself, or someone lifted it first: of concurrent
+	// lifts one gets the lock-out).
+	LiftLockout(ctx context.Context, key []byte, now time.Time) (*Lockout, error)
 
 	// GarbageCollect deletes expired grants, authorization codes, refresh
 	// tokens, revocations, keys, rate-limit windows, old audit events and

@@ -188,6 +188,10 @@ func (q DeviceQuery) values() url.Values {
 	set("q", q.Search)
 	set("client_id", q.ClientID)
 	set("state", q.State)
+	set("sort", q.Sort)
+	if q.Desc {
+		v.Set("order", "desc")
+	}
 	set("after", q.After)
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
@@ -320,6 +324,19 @@ func (c *Client) GetClient(ctx context.Context, id string) (*OAuthClient, error)
 	return &out, c.Do(ctx, "GET", idPath("/api/v1/clients/", id), nil, &out)
 }
 
+// UpdateClient changes a client's name, grant types or scopes.
+func (c *Client) UpdateClient(ctx context.Context, id string, p ClientPatch) (*OAuthClient, error) {
+	var out OAuthClient
+	return &out, c.Do(ctx, "PATCH", idPath("/api/v1/clients/", id), p, &out)
+}
+
+// RotateClientSecret gives a confidential client a new secret, in the
+// answer only; the old one stops working.
+func (c *Client) RotateClientSecret(ctx context.Context, id string) (*OAuthClient, error) {
+	var out OAuthClient
+	return &out, c.Do(ctx, "POST", "/api/v1/clients/"+url.PathEscape(id)+"/secret", struct{}{}, &out)
+}
+
 // DeleteClient deletes a client with its devices.
 func (c *Client) DeleteClient(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", idPath("/api/v1/clients/", id), nil, nil)
@@ -435,4 +452,16 @@ func (c *Client) AllAuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 func (c *Client) ClearLockout(ctx context.Context, in Lockout) (*LockoutCleared, error) {
 	var out LockoutCleared
 	return &out, c.Do(ctx, "POST", "/api/v1/lockouts/clear", in, &out)
+}
+
+// ListLockouts returns the guessing limits that refuse someone now.
+func (c *Client) ListLockouts(ctx context.Context) ([]LockoutEntry, error) {
+	var out LockoutList
+	return out.Lockouts, c.Do(ctx, "GET", "/api/v1/lockouts", nil, &out)
+}
+
+// LiftLockout lifts one lock-out by its ID.
+func (c *Client) LiftLockout(ctx context.Context, id string) (*LockoutEntry, error) {
+	var out LockoutEntry
+	return &out, c.Do(ctx, "POST", "/api/v1/lockouts/"+url.PathEscape(id)+"/lift", struct{}{}, &out)
 }

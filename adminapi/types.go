@@ -113,9 +113,17 @@ type DeviceQuery struct {
 	Search   string // q: name, hardware id, client, id or last IP contains it
 	ClientID string
 	State    string // "active", "signed_out", "revoked", "expired"; "" for any
-	After    string // the Next of the previous page
-	Limit    int    // 1 to MaxPageSize; 0 for the server's default
+	// Sort orders the page by one of DeviceSorts ("" by ID), ties broken
+	// by ID; Desc reverses it (order=desc).
+	Sort  string
+	Desc  bool
+	After string // the Next of the previous page
+	Limit int    // 1 to MaxPageSize; 0 for the server's default
 }
+
+// The orders of GET /api/v1/devices?sort=: name, state, client, method
+// (how it was authorized), ip (last seen from), authorized (when), last_seen, id.
+var DeviceSorts = []string{"name", "state", "client", "method", "ip", "authorized", "last_seen", "id"}
 
 // DeviceList is a page of the inventory. Next, when set, is the cursor of
 // the following page; it is empty on the last.
@@ -290,6 +298,15 @@ type OAuthClient struct {
 	DeviceFlowPolicy
 }
 
+// ClientPatch is PATCH /api/v1/clients/{id}: the fields it holds
+// change, the others stay. A field that is not valid is a 400 whose
+// message starts with its name ("grant_types: …"), and nothing changes.
+type ClientPatch struct {
+	Name       *string   `json:"name,omitempty"`
+	GrantTypes *[]string `json:"grant_types,omitempty"`
+	Scopes     *[]string `json:"scopes,omitempty"`
+}
+
 // ClientList is GET /api/v1/clients.
 type ClientList struct {
 	Clients []OAuthClient `json:"clients"`
@@ -426,6 +443,29 @@ type Lockout struct {
 // LockoutCleared names the limits that were lifted.
 type LockoutCleared struct {
 	Cleared []string `json:"cleared"`
+}
+
+// LockoutEntry is one guessing limit that refuses its subject's next
+// attempt (GET /api/v1/lockouts): POST /api/v1/lockouts/{id}/lift lifts it.
+type LockoutEntry struct {
+	ID string `json:"id"`
+	// Rule is what is counted: "signin-ip" and "signin-account" (password
+	// sign-in from an address, at an account), "code-ip" and "code" (user
+	// and pairing codes typed from an address, or at one code),
+	// "authcode-failures-ip" (wrong authorization codes from an address),
+	// "upstream-start-ip", "signin-known" (a browser that signed in before).
+	Rule string `json:"rule"`
+	// Subject is the address (an IPv6 one as its /64) or the account;
+	// empty when it is a secret, such as a code.
+	Subject string    `json:"subject"`
+	Hits    int       `json:"hits"`
+	Limit   int       `json:"limit"`
+	Until   time.Time `json:"until"`
+}
+
+// LockoutList is GET /api/v1/lockouts, the latest to lift first.
+type LockoutList struct {
+	Lockouts []LockoutEntry `json:"lockouts"`
 }
 
 // --- Errors ---

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +142,9 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, f pairgate.DeviceFil
 	if err := pairgate.ValidText("code id", f.AuthCodeID, 64); err != nil {
 		return nil, err
 	}
+	if !pairgate.ValidDeviceSort(f.Sort) {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "sort must be one of %s", strings.Join(pairgate.DeviceSorts, ", "))
+	}
 	return s.store.ListDevices(ctx, f)
 }
 
@@ -270,26 +272,16 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if err := validClientID(nc.ID); err != nil {
 		return nil, "", err
 	}
-	if nc.Name == "" || len(nc.Name) > 128 {
-		return nil, "", pairgate.Errorf(pairgate.EINVALID, "name is required, at most 128 bytes")
+	if err := clientName(nc.Name); err != nil {
+		return nil, "", err
 	}
-	gts := nc.GrantTypes
-	if len(gts) == 0 {
-		return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant_types is required: any of %s", strings.Join(pairgate.AllGrantTypes, ", "))
+	gts, err := clientGrantTypes(nc.GrantTypes)
+	if err != nil {
+		return nil, "", err
 	}
-	for _, g := range gts {
-		if !slices.Contains(pairgate.AllGrantTypes, g) {
-			return nil, "", pairgate.Errorf(pairgate.EINVALID, "grant type '%s' is not supported; use any of %s", pairgate.Printable(g, 80), strings.Join(pairgate.AllGrantTypes, ", "))
-		}
-	}
-	scopes := pairgate.ParseScopes(pairgate.Scopes(nc.Scopes).String())
-	for _, sc := range scopes {
-		if !pairgate.ValidScopeToken(sc) {
-			return nil, "", pairgate.Errorf(pairgate.EINVALID, "scope '%s' is malformed", pairgate.Printable(sc, 80))
-		}
-	}
-	if len(scopes) == 0 {
-		return nil, "", pairgate.Errorf(pairgate.EINVALID, "scopes is required")
+	scopes, err := clientScopes(nc.Scopes)
+	if err != nil {
+		return nil, "", err
 	}
 	if nc.InactiveSignOutDays < 0 || nc.InactiveSignOutDays > 3650 || nc.InactiveRemoveDays < 0 || nc.InactiveRemoveDays > 3650 {
 		return nil, "", pairgate.Errorf(pairgate.EINVALID, "inactive_sign_out_days and inactive_remove_days are days: 0 (the server's) to 3650")
@@ -298,7 +290,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (*pai
 	if err != nil {
 		return nil, "", err
 	}
-	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: slices.Compact(slices.Sorted(slices.Values(gts))),
+	c := &pairgate.Client{ID: nc.ID, Name: nc.Name, Public: nc.Public, GrantTypes: gts,
 		Scopes: scopes, RequireDPoP: nc.RequireDPoP, CreatedAt: s.now(), InactiveSignOutDays: nc.InactiveSignOutDays,
 		InactiveRemoveDays: nc.InactiveRemoveDays, DeviceFlow: policy}
 	var sec string

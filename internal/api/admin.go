@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pairgate/pairgate"
@@ -150,8 +151,9 @@ func limitParam(v string, def int) (int, error) {
 	return n, nil
 }
 
-// ListDevices is GET /api/v1/devices?q=&client_id=&state=&after=&limit=. The
-// answer's "next" is the cursor of the following page, absent on the last.
+// ListDevices is GET /api/v1/devices?q=&client_id=&state=&sort=&order=&after=&limit=.
+// sort is a column (pairgate.DeviceSorts), order asc or desc. The answer's
+// "next" is the cursor of the following page in that order, absent on the last.
 // One more device than the page holds is asked for, to know whether
 // there is a next page.
 func (h *Handlers) ListDevices(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
@@ -163,15 +165,29 @@ func (h *Handlers) ListDevices(w http.ResponseWriter, r *http.Request, a admin.A
 	if err != nil {
 		return err
 	}
+	sort := q.Get("sort")
+	if !pairgate.ValidDeviceSort(sort) {
+		return pairgate.Errorf(pairgate.EINVALID, "sort: '%s' is not a column; use one of %s", pairgate.Printable(sort, 40),
+			strings.Join(pairgate.DeviceSorts, ", "))
+	}
+	var desc bool
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		desc = true
+	default:
+		return pairgate.Errorf(pairgate.EINVALID, "order must be asc or desc")
+	}
 	devs, err := h.admin.ListDevices(r.Context(), a, pairgate.DeviceFilter{Search: q.Get("q"), ClientID: q.Get("client_id"),
-		State: q.Get("state"), AuthCodeID: q.Get("code_id"), AuthMethod: q.Get("method"), After: q.Get("after"), Limit: limit + 1})
+		State: q.Get("state"), AuthCodeID: q.Get("code_id"), AuthMethod: q.Get("method"), Sort: sort, Desc: desc,
+		After: q.Get("after"), Limit: limit + 1})
 	if err != nil {
 		return err
 	}
 	var out adminapi.DeviceList
 	if len(devs) > limit {
 		devs = devs[:limit]
-		out.Next = devs[limit-1].ID
+		out.Next = pairgate.DeviceCursor(devs[limit-1], sort)
 	}
 	out.Devices = make([]adminapi.Device, 0, len(devs))
 	for _, d := range devs {
@@ -284,6 +300,38 @@ func (h *Handlers) GetClient(w http.ResponseWriter, r *http.Request, a admin.Act
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, clientOut(c, ""))
+}
+
+// UpdateClient is PATCH /api/v1/clients/{id} {"name", "grant_types",
+// "scopes"}: the fields given change.
+func (h *Handlers) UpdateClient(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	var in adminapi.ClientPatch
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := h.admin.UpdateClient(r.Context(), a, id, admin.ClientPatch{Name: in.Name, GrantTypes: in.GrantTypes, Scopes: in.Scopes})
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, clientOut(c, ""))
+}
+
+// RotateClientSecret is POST /api/v1/clients/{id}/secret: a confidential
+// client's new secret, in this answer only; the old one stops working.
+func (h *Handlers) RotateClientSecret(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	c, sec, err := h.admin.RotateClientSecret(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, clientOut(c, sec))
 }
 
 // DeleteClient is DELETE /api/v1/clients/{id}: its devices go with it.
@@ -505,4 +553,36 @@ func (h *Handlers) ClearLockout(w http.ResponseWriter, r *http.Request, a admin.
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, adminapi.LockoutCleared{Cleared: cleared})
+}
+
+func lockoutOut(l *pairgate.Lockout) adminapi.LockoutEntry {
+	return adminapi.LockoutEntry{ID: l.ID(), Rule: l.Rule, Subject: l.Subject, Hits: l.Hits, Limit: l.Limit, Until: l.Until.UTC()}
+}
+
+// ListLockouts is GET /api/v1/lockouts: the guessing limits that refuse
+// someone's next attempt, the latest to lift first.
+func (h *Handlers) ListLockouts(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	ls, err := h.admin.ListLockouts(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	out := adminapi.LockoutList{Lockouts: make([]adminapi.LockoutEntry, 0, len(ls))}
+	for _, l := range ls {
+		out.Lockouts = append(out.Lockouts, lockoutOut(l))
+	}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+// LiftLockout is POST /api/v1/lockouts/{id}/lift: 200 with the lock-out
+// as it was, 404 when it lifted by itself meanwhile.
+func (h *Handlers) LiftLockout(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
+	id, err := httpx.PathValue(r, "id")
+	if err != nil {
+		return err
+	}
+	l, err := h.admin.LiftLockout(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, lockoutOut(l))
 }

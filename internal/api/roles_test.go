@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/admin"
@@ -52,6 +53,8 @@ var roleTable = []endpoint{
 	{"GET", "/api/v1/clients", fixed("/api/v1/clients", ""), "YNYN", "YNYN"},
 	{"GET", "/api/v1/clients/{id}", fixed("/api/v1/clients/print-client", ""), "YNYN", "YNYN"},
 	{"DELETE", "/api/v1/clients/{id}", (*roleEnv).client, "YNNN", "YNNN"},
+	{"PATCH", "/api/v1/clients/{id}", (*roleEnv).clientPatch, "YNNN", "YNNN"},
+	{"POST", "/api/v1/clients/{id}/secret", (*roleEnv).clientSecret, "YNNN", "YNNN"},
 	{"PUT", "/api/v1/clients/{id}/device-flow", fixed("/api/v1/clients/print-client/device-flow", `{"approval_network_prefix":24}`), "YNNN", "YNNN"},
 	// Every person makes keys for themselves; a key never makes one.
 	{"POST", "/api/v1/api-keys", fixed("/api/v1/api-keys", `{"name":"more"}`), "YYYY", "NNNN"},
@@ -77,6 +80,8 @@ var roleTable = []endpoint{
 	{"DELETE", "/api/v1/deployments/{id}", (*roleEnv).deployment, "YYNN", "YYNN"},
 	{"GET", "/api/v1/audit-events", fixed("/api/v1/audit-events", ""), "YNYN", "YNYN"},
 	{"POST", "/api/v1/lockouts/clear", fixed("/api/v1/lockouts/clear", `{"ip":"192.0.2.1"}`), "YNNN", "YNNN"},
+	{"GET", "/api/v1/lockouts", fixed("/api/v1/lockouts", ""), "YNYN", "YNYN"},
+	{"POST", "/api/v1/lockouts/{id}/lift", (*roleEnv).lockout, "YNNN", "YNNN"},
 }
 
 // notAdmin are the API routes that are not the admin API.
@@ -174,6 +179,30 @@ func (e *roleEnv) client(t *testing.T, _ string) (string, string) {
 		t.Fatal(err)
 	}
 	return "/api/v1/clients/" + id, ""
+}
+
+func (e *roleEnv) clientPatch(t *testing.T, r string) (string, string) {
+	path, _ := e.client(t, r)
+	return path, `{"name":"Renamed","scopes":["printing","portal"]}`
+}
+
+func (e *roleEnv) clientSecret(t *testing.T, _ string) (string, string) {
+	id := fmt.Sprintf("svc%d", e.seq())
+	if _, _, err := e.s.App.Admin.CreateClient(context.Background(), e.s.AdminActor(t), admin.NewClient{ID: id, Name: "C",
+		GrantTypes: []string{pairgate.GrantRefreshToken}, Scopes: []string{"printing"}}); err != nil {
+		t.Fatal(err)
+	}
+	return "/api/v1/clients/" + id + "/secret", ""
+}
+
+// lockout makes a counter that refuses its next attempt.
+func (e *roleEnv) lockout(t *testing.T, _ string) (string, string) {
+	c := pairgate.RateLimitCounter{Key: []byte(fmt.Sprintf("role test lock-out %d", e.seq())), Limit: 1, Window: time.Hour,
+		Rule: "signin-ip", Subject: "192.0.2.99"}
+	if _, _, err := e.s.App.Store.HitRateLimit(context.Background(), c, e.s.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return "/api/v1/lockouts/" + (&pairgate.Lockout{Key: c.Key}).ID() + "/lift", ""
 }
 
 func (e *roleEnv) ownKey(t *testing.T, role string) (string, string) {

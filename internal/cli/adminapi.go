@@ -43,13 +43,15 @@ func apiCommands() []*command {
 			{name: "revoke-devices", summary: "sign out every device a (leaked) code brought in, and delete the code; shows the count first (--yes, --keep-code)", run: runCodesRevokeDevices},
 		}},
 		{name: "devices", summary: "the device inventory", subs: []*command{
-			{name: "list", summary: "list devices (--search, --state, --limit, --after, --all)", run: runDevicesList},
+			{name: "list", summary: "list devices (--search, --state, --sort, --desc, --limit, --after, --all)", run: runDevicesList},
 			{name: "get", summary: "show one device by ID", run: runDevicesGet},
 			{name: "delete", summary: "delete a device by ID: it is revoked at once and must authorize again", run: runDevicesDelete},
 		}},
 		{name: "clients", summary: "OAuth clients", subs: []*command{
 			{name: "create", summary: "register a client (--id, --name, --public, --grant-types, --scopes, and the device-flow flags)", run: runClientsCreate},
 			{name: "list", summary: "list clients", run: runClientsList},
+			{name: "update", summary: "change a client's name, grant types or scopes (--name, --grant-types, --scopes)", run: runClientsUpdate},
+			{name: "rotate-secret", summary: "give a confidential client a new secret, shown once; the old one stops working", run: runClientsRotateSecret},
 			{name: "device-flow", summary: "set a client's phishing defences (--disabled, --networks, --approval-prefix, --approval-prefix-v6)", run: runClientsDeviceFlow},
 			{name: "delete", summary: "delete a client by ID, with its devices", run: runClientsDelete},
 		}},
@@ -59,6 +61,8 @@ func apiCommands() []*command {
 			{name: "delete", summary: "revoke a key by ID", run: runAPIKeysDelete},
 		}},
 		{name: "lockouts", summary: "guessing limits", subs: []*command{
+			{name: "list", summary: "list the lock-outs in force: what, which rule, until when", run: runLockoutsList},
+			{name: "lift", summary: "lift one lock-out by the ID 'lockouts list' shows", run: runLockoutsLift},
 			{name: "clear", summary: "lift the limits that hold an address (--ip) or an account (--username)", run: runLockoutsClear},
 		}},
 		{name: "audit", summary: "show the audit log (--action, --actor, --target, --since, --limit, --all)", run: runAudit},
@@ -493,11 +497,13 @@ func runDevicesList(ctx context.Context, env Env, args []string) int {
 	var af apiFlags
 	var q adminapi.DeviceQuery
 	var all bool
-	fs := newAPIFlagSet(env, "devices list", "[--search TEXT] [--state STATE] [--limit N] [--after ID] [--all]", &af)
+	fs := newAPIFlagSet(env, "devices list", "[--search TEXT] [--state STATE] [--sort COLUMN [--desc]] [--limit N] [--after CURSOR] [--all]", &af)
 	fs.StringVar(&q.Search, "search", "", "only devices whose name, hardware id, client, id or last IP contains this")
 	fs.StringVar(&q.State, "state", "", "only devices in this state: active, signed_out, revoked or expired")
+	fs.StringVar(&q.Sort, "sort", "", "order by a column: "+strings.Join(adminapi.DeviceSorts, ", ")+" (default: id)")
+	fs.BoolVar(&q.Desc, "desc", false, "in descending order")
 	fs.IntVar(&q.Limit, "limit", 100, "at most this many devices (1 to 1000)")
-	fs.StringVar(&q.After, "after", "", "the page after this device ID (printed at the end of a full page)")
+	fs.StringVar(&q.After, "after", "", "the page after this cursor (printed at the end of a full page; give the same --sort)")
 	fs.BoolVar(&all, "all", false, "every page, to the end of the inventory")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
@@ -820,22 +826,14 @@ var runCodesList = listCommand("codes list", "CODE\tTIME TO LIVE\tEXPIRES\tDEVIC
 		return rows
 	})
 
-var runClientsList = listCommand("clients list", "CLIENT ID\tNAME\tTYPE\tSCOPES\tGRANT TYPES\tDPOP",
+var runClientsList = listCommand("clients list", clientHeader,
 	func(c *apiClient, ctx context.Context) (adminapi.ClientList, error) {
 		l, err := c.ListClients(ctx)
 		return adminapi.ClientList{Clients: l}, err
 	},
 	func(l adminapi.ClientList) (rows [][]string) {
 		for _, k := range l.Clients {
-			kind := "confidential"
-			if k.Public {
-				kind = "public"
-			}
-			dpop := "optional"
-			if k.RequireDPoP {
-				dpop = "required"
-			}
-			rows = append(rows, []string{k.ClientID, k.Name, kind, strings.Join(k.Scopes, " "), strings.Join(k.GrantTypes, " "), dpop})
+			rows = append(rows, clientRow(k))
 		}
 		return rows
 	})

@@ -17,6 +17,11 @@ type Rule struct {
 	Name   string // what is counted, e.g. "usercode-ip"; separates the counters of different rules
 	Limit  int
 	Window time.Duration
+	// Shown keeps the subject with the counter, for an administrator who
+	// lists the lock-outs: an address or an account name. A rule whose
+	// subject is a secret (a code, a browser's token) leaves it false,
+	// and the store never holds it.
+	Shown bool
 }
 
 // Hit is one attempt to count: a rule and the subject it applies to (an IP
@@ -69,7 +74,11 @@ func (l *Limiter) Take(ctx context.Context, hits ...Hit) (*Reservation, error) {
 	res := &Reservation{l: l}
 	for _, h := range hits {
 		key := l.key(h)
-		ok, retry, err := l.store.HitRateLimit(ctx, key, h.Rule.Limit, h.Rule.Window, now)
+		c := pairgate.RateLimitCounter{Key: key, Limit: h.Rule.Limit, Window: h.Rule.Window, Rule: h.Rule.Name}
+		if h.Rule.Shown {
+			c.Subject = h.Subject
+		}
+		ok, retry, err := l.store.HitRateLimit(ctx, c, now)
 		if err != nil {
 			return nil, err
 		}

@@ -16,18 +16,18 @@ import (
 // person mistyping never meets them.
 var (
 	// CodeEntryPerIP: user and pairing codes typed from one address.
-	CodeEntryPerIP = Rule{Name: "code-ip", Limit: 60, Window: 10 * time.Minute}
+	CodeEntryPerIP = Rule{Name: "code-ip", Limit: 60, Window: 10 * time.Minute, Shown: true}
 	// CodeEntryPerCode: attempts at one code, from anywhere.
 	CodeEntryPerCode = Rule{Name: "code", Limit: 10, Window: 10 * time.Minute}
 	// SignInPerIP: sign-in attempts from one address.
-	SignInPerIP = Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute}
+	SignInPerIP = Rule{Name: "signin-ip", Limit: 30, Window: 10 * time.Minute, Shown: true}
 	// UpstreamStartPerIP: sign-ins at an upstream provider started from
 	// one address. Nothing is guessed there, but each start stores a row
 	// until it expires: this bounds what one address can make the store
 	// keep.
-	UpstreamStartPerIP = Rule{Name: "upstream-start-ip", Limit: 60, Window: 10 * time.Minute}
+	UpstreamStartPerIP = Rule{Name: "upstream-start-ip", Limit: 60, Window: 10 * time.Minute, Shown: true}
 	// SignInPerAccount: sign-in attempts at one username, from anywhere.
-	SignInPerAccount = Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute}
+	SignInPerAccount = Rule{Name: "signin-account", Limit: 20, Window: 10 * time.Minute, Shown: true}
 	// SignInKnownBrowser: sign-in attempts from a browser that proved it
 	// signed in to the account before (or is the account's authorized
 	// device). It replaces SignInPerAccount for that browser, so that
@@ -36,7 +36,7 @@ var (
 	// AuthCodeFailuresPerIP: wrong admin-issued codes from one address.
 	// Only failures count: one right code legitimately enrolls hundreds of
 	// devices from behind one NAT address.
-	AuthCodeFailuresPerIP = Rule{Name: "authcode-failures-ip", Limit: 30, Window: 10 * time.Minute}
+	AuthCodeFailuresPerIP = Rule{Name: "authcode-failures-ip", Limit: 30, Window: 10 * time.Minute, Shown: true}
 )
 
 // PerIPRules are the rules whose subject is a source address.

@@ -100,6 +100,37 @@ func (s *Store) SetClientDeviceFlowPolicy(ctx context.Context, id string, p pair
 	return nil
 }
 
+func (s *Store) UpdateClient(ctx context.Context, c *pairgate.Client) error {
+	n, err := affected(s.exec(ctx, `UPDATE clients SET name = $1, grant_types = $2, scopes = $3 WHERE id = $4`,
+		c.Name, joinList(c.GrantTypes), c.Scopes.String(), c.ID))
+	if err != nil {
+		return s.fail(err, "update client")
+	}
+	if n == 0 {
+		return pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
+	}
+	return nil
+}
+
+func (s *Store) SetClientSecret(ctx context.Context, id string, hash []byte) error {
+	if len(hash) == 0 {
+		return pairgate.Errorf(pairgate.EINVALID, "a client secret hash is required")
+	}
+	// Guarded by public = false, so that a client made public meanwhile
+	// never gets a secret.
+	n, err := affected(s.exec(ctx, `UPDATE clients SET secret_hash = $1 WHERE id = $2 AND public = $3`, hash, id, false))
+	if err != nil {
+		return s.fail(err, "set client secret")
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := s.GetClient(ctx, id); err != nil {
+		return err
+	}
+	return pairgate.Errorf(pairgate.ECONFLICT, "client '%s' is public: it has no secret", id)
+}
+
 func (s *Store) DeleteClient(ctx context.Context, id string, now time.Time) error {
 	return s.tx(ctx, "delete client", func(tx *sql.Tx) error {
 		// Devices, their refresh families and tokens, and pending grants go

@@ -121,9 +121,34 @@ func (s *Store) likePattern(q string) string {
 }
 
 func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pairgate.Device, error) {
-	limit, err := pageLimit(f.Limit)
+	q, args, err := s.listDevicesQuery(ctx, f)
 	if err != nil {
 		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	defer rows.Close()
+	var out []*pairgate.Device
+	for rows.Next() {
+		d, err := scanDeviceMarked(rows)
+		if err != nil {
+			return nil, s.fail(err, "list devices")
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list devices")
+	}
+	return out, nil
+}
+
+// listDevicesQuery is the query of ListDevices for f, and its arguments.
+func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (string, []any, error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return "", nil, err
 	}
 	var conds []string
 	var args []any
@@ -141,7 +166,7 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 		if n := utf8.RuneCountInString(f.Search); n >= 3 {
 			few, err := s.searchFew(ctx, s.likePattern(f.Search))
 			if err != nil {
-				return nil, s.fail(err, "search devices")
+				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
 				match = `id IN (` + s.d.searchIDs(p) + `)` + ` AND ` + match
@@ -161,32 +186,52 @@ func (s *Store) ListDevices(ctx context.Context, f pairgate.DeviceFilter) ([]*pa
 	if f.AuthMethod != "" {
 		conds = append(conds, `auth_method = `+arg(f.AuthMethod))
 	}
+	col, ok := deviceSortColumns[f.Sort]
+	if !ok {
+		return "", nil, pairgate.Errorf(pairgate.EINVALID, "sort must be one of %s", strings.Join(pairgate.DeviceSorts, ", "))
+	}
+	dir, cmp := "", ">"
+	if f.Desc {
+		dir, cmp = " DESC", "<"
+	}
 	if f.After != "" {
-		conds = append(conds, `id > `+arg(f.After))
+		key, id, err := pairgate.ParseDeviceCursor(f.Sort, f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		if col == "id" {
+			conds = append(conds, `id `+cmp+` `+arg(id))
+		} else {
+			// Keyset paging on (col, id): the first condition is a range
+			// on the order's index, the second skips the ties already
+			// shown. Written out rather than as a row value, which not
+			// every planner turns into an index range.
+			var k any = key
+			if col == "authorized_at" || col == "last_seen_at" {
+				k, _ = strconv.ParseInt(key, 10, 64)
+			}
+			kp := arg(k)
+			conds = append(conds, ``+col+` `+cmp+`= `+kp+` AND (`+col+` `+cmp+` `+kp+` OR id `+cmp+` `+arg(id)+`)`)
+		}
 	}
 	q := `SELECT ` + deviceRead + ` FROM devices`
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
-	q += ` ORDER BY id LIMIT ` + arg(limit)
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.fail(err, "list devices")
+	if col == "id" {
+		q += ` ORDER BY id` + dir
+	} else {
+		q += ` ORDER BY ` + col + dir + `, id` + dir
 	}
-	defer rows.Close()
-	var out []*pairgate.Device
-	for rows.Next() {
-		d, err := scanDeviceMarked(rows)
-		if err != nil {
-			return nil, s.fail(err, "list devices")
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "list devices")
-	}
-	return out, nil
+	q += ` LIMIT ` + arg(limit)
+	return q, args, nil
 }
+
+// deviceSortColumns maps each order of the inventory to its column;
+// migration 00061 indexes each with id.
+var deviceSortColumns = map[string]string{"": "id", pairgate.SortByID: "id", pairgate.SortByName: "name",
+	pairgate.SortByState: "state", pairgate.SortByClient: "client_id", pairgate.SortByMethod: "auth_method",
+	pairgate.SortByIP: "last_ip", pairgate.SortByAuthorized: "authorized_at", pairgate.SortByLastSeen: "last_seen_at"}
 
 // searchCap is how many matches make a term common.
 const searchCap = 2000

@@ -8,7 +8,8 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-func (s *Store) HitRateLimit(ctx context.Context, key []byte, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
+func (s *Store) HitRateLimit(ctx context.Context, c pairgate.RateLimitCounter, now time.Time) (bool, time.Duration, error) {
+	key, limit, window := c.Key, c.Limit, c.Window
 	if len(key) == 0 || limit < 1 || window <= 0 {
 		return false, 0, pairgate.Errorf(pairgate.EINVALID, "rate limit: empty key, or limit or window not positive")
 	}
@@ -17,11 +18,15 @@ func (s *Store) HitRateLimit(ctx context.Context, key []byte, limit int, window 
 	// writer) and each sees a distinct count: exactly limit of them pass.
 	// A window that has ended restarts at this hit.
 	var hits, end int64
-	err := s.wdb.QueryRowContext(ctx, `INSERT INTO rate_limits (key_hash, hits, window_end) VALUES ($1, 1, $3)
+	// The rule, subject and limit ride along for ListLockouts; a row
+	// written before migration 00060 gets them at its next hit.
+	err := s.wdb.QueryRowContext(ctx, `INSERT INTO rate_limits (key_hash, hits, window_end, rule, subject, hit_limit)
+		VALUES ($1, 1, $3, $4, $5, $6)
 		ON CONFLICT (key_hash) DO UPDATE SET
 			hits = CASE WHEN rate_limits.window_end <= $2 THEN 1 ELSE rate_limits.hits + 1 END,
-			window_end = CASE WHEN rate_limits.window_end <= $2 THEN $3 ELSE rate_limits.window_end END
-		RETURNING hits, window_end`, key, ns(now), ns(now.Add(window))).Scan(&hits, &end)
+			window_end = CASE WHEN rate_limits.window_end <= $2 THEN $3 ELSE rate_limits.window_end END,
+			rule = $4, subject = $5, hit_limit = $6
+		RETURNING hits, window_end`, key, ns(now), ns(now.Add(window)), c.Rule, c.Subject, limit).Scan(&hits, &end)
 	if err != nil {
 		return false, 0, s.fail(err, "hit rate limit")
 	}
@@ -55,4 +60,57 @@ func (s *Store) ResetRateLimit(ctx context.Context, key []byte) error {
 		return s.fail(err, "reset rate limit")
 	}
 	return nil
+}
+
+const lockoutColumns = `key_hash, rule, subject, hits, hit_limit, window_end`
+
+func scanLockout(row interface{ Scan(...any) error }) (*pairgate.Lockout, error) {
+	var l pairgate.Lockout
+	var hits, limit, end int64
+	if err := row.Scan(&l.Key, &l.Rule, &l.Subject, &hits, &limit, &end); err != nil {
+		return nil, err
+	}
+	l.Hits, l.Limit, l.Until = int(hits), int(limit), tm(end)
+	return &l, nil
+}
+
+func (s *Store) ListLockouts(ctx context.Context, now time.Time, limit int) ([]*pairgate.Lockout, error) {
+	if limit < 1 || limit > pairgate.MaxPageSize+1 {
+		return nil, pairgate.Errorf(pairgate.EINVALID, "limit must be between 1 and %d", pairgate.MaxPageSize+1)
+	}
+	// The running windows come from the window_end index, latest first;
+	// hit_limit 0 is a row from before migration 00060 that has not been
+	// hit since, whose limit is unknown.
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+lockoutColumns+` FROM rate_limits
+		WHERE window_end > $1 AND hit_limit > 0 AND hits >= hit_limit ORDER BY window_end DESC, key_hash LIMIT $2`, ns(now), limit)
+	if err != nil {
+		return nil, s.fail(err, "list lock-outs")
+	}
+	defer rows.Close()
+	var out []*pairgate.Lockout
+	for rows.Next() {
+		l, err := scanLockout(rows)
+		if err != nil {
+			return nil, s.fail(err, "list lock-outs")
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list lock-outs")
+	}
+	return out, nil
+}
+
+func (s *Store) LiftLockout(ctx context.Context, key []byte, now time.Time) (*pairgate.Lockout, error) {
+	// One statement: of concurrent lifts, the one whose DELETE finds the
+	// row returns it.
+	l, err := scanLockout(s.wdb.QueryRowContext(ctx, `DELETE FROM rate_limits WHERE key_hash = $1 AND window_end > $2
+		RETURNING `+lockoutColumns, key, ns(now)))
+	if err == sql.ErrNoRows {
+		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "no such lock-out: it may have lifted by itself")
+	}
+	if err != nil {
+		return nil, s.fail(err, "lift lock-out")
+	}
+	return l, nil
 }

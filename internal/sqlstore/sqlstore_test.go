@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/pairgate/pairgate"
@@ -28,4 +29,37 @@ func TestSQLite(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) pairgate.Store { return open(t, testenv.PostgresDSN(t)) })
+}
+
+// TestDeviceSortsUseIndexes: every order of the inventory, both ways, on
+// its own and behind the console's default state filter, with and
+// without a cursor, is read from an index in the order asked for: the
+// database never sorts the inventory to answer a page.
+func TestDeviceSortsUseIndexes(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, dsn(t)).(*sqlstore.Store)
+			ctx := context.Background()
+			for _, sort := range pairgate.DeviceSorts {
+				for _, desc := range []bool{false, true} {
+					for _, f := range []pairgate.DeviceFilter{
+						{Sort: sort, Desc: desc, Limit: 51},
+						{Sort: sort, Desc: desc, Limit: 51, State: pairgate.DeviceActive},
+						{Sort: sort, Desc: desc, Limit: 51, After: pairgate.DeviceCursor(&pairgate.Device{ID: "dev_x", Name: "x", State: "active",
+							ClientID: "c", AuthMethod: "pairing", LastIP: "192.0.2.1"}, sort)},
+					} {
+						plan, err := s.ExplainListDevices(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						sorts := strings.Contains(plan, "TEMP B-TREE") || // SQLite
+							strings.Contains(plan, "Sort  (") || strings.Contains(plan, "Sort (") // PostgreSQL
+						if sorts || strings.Contains(plan, "Seq Scan") {
+							t.Errorf("sort %s desc %v state %q after %q: the plan sorts or scans:\n%s", sort, desc, f.State, f.After, plan)
+						}
+					}
+				}
+			}
+		})
+	}
 }

@@ -13,7 +13,7 @@ func testRateLimit(t *testing.T, s pairgate.Store) {
 	const limit, window = 3, 10 * time.Minute
 	hit := func(k []byte, now time.Time) (bool, time.Duration) {
 		t.Helper()
-		ok, retry, err := s.HitRateLimit(ctx(t), k, limit, window, now)
+		ok, retry, err := s.HitRateLimit(ctx(t), counter(k, limit, window), now)
 		must(t, err)
 		return ok, retry
 	}
@@ -55,7 +55,7 @@ func testRateLimit(t *testing.T, s pairgate.Store) {
 		limit  int
 		window time.Duration
 	}{{nil, 1, time.Minute}, {key, 0, time.Minute}, {key, 1, 0}} {
-		_, _, err := s.HitRateLimit(ctx(t), bad.key, bad.limit, bad.window, t0)
+		_, _, err := s.HitRateLimit(ctx(t), counter(bad.key, bad.limit, bad.window), t0)
 		wantCode(t, err, pairgate.EINVALID)
 	}
 }
@@ -74,7 +74,7 @@ func testRateLimitConcurrent(t *testing.T, s pairgate.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			allowed[i], _, errs[i] = s.HitRateLimit(ctx(t), key, limit, time.Minute, t0)
+			allowed[i], _, errs[i] = s.HitRateLimit(ctx(t), counter(key, limit, time.Minute), t0)
 		}()
 	}
 	close(start)
@@ -97,7 +97,7 @@ func testRateLimitGarbageCollect(t *testing.T, s pairgate.Store) {
 		key    []byte
 		window time.Duration
 	}{{short, time.Minute}, {long, time.Hour}} {
-		_, _, err := s.HitRateLimit(ctx(t), k.key, 1, k.window, t0)
+		_, _, err := s.HitRateLimit(ctx(t), counter(k.key, 1, k.window), t0)
 		must(t, err)
 	}
 	r, err := s.GarbageCollect(ctx(t), t0.Add(time.Minute-time.Nanosecond))
@@ -111,12 +111,12 @@ func testRateLimitGarbageCollect(t *testing.T, s pairgate.Store) {
 		t.Fatalf("GC deleted %d rate-limit windows, want the 1 that ended", r.RateLimits)
 	}
 	// The long window still counts: its one allowed hit is spent.
-	ok, _, err := s.HitRateLimit(ctx(t), long, 1, time.Hour, t0.Add(2*time.Minute))
+	ok, _, err := s.HitRateLimit(ctx(t), counter(long, 1, time.Hour), t0.Add(2*time.Minute))
 	must(t, err)
 	if ok {
 		t.Fatal("GC reset a window that had not ended")
 	}
-	ok, _, err = s.HitRateLimit(ctx(t), short, 1, time.Minute, t0.Add(2*time.Minute))
+	ok, _, err = s.HitRateLimit(ctx(t), counter(short, 1, time.Minute), t0.Add(2*time.Minute))
 	must(t, err)
 	if !ok {
 		t.Fatal("a collected window still refuses")
@@ -131,7 +131,7 @@ func testRateLimitPeekAndReset(t *testing.T, s pairgate.Store) {
 		t.Fatalf("fresh key: %d hits, window end %v", n, end)
 	}
 	for range 4 {
-		_, _, err := s.HitRateLimit(ctx(t), key, 10, time.Minute, t0)
+		_, _, err := s.HitRateLimit(ctx(t), counter(key, 10, time.Minute), t0)
 		must(t, err)
 	}
 	n, end, err = s.RateLimitHits(ctx(t), key, t0.Add(time.Second))
@@ -159,7 +159,7 @@ func testRateLimitRefund(t *testing.T, s pairgate.Store) {
 	key := rnd(32)
 	hit := func(now time.Time) bool {
 		t.Helper()
-		ok, _, err := s.HitRateLimit(ctx(t), key, 2, time.Minute, now)
+		ok, _, err := s.HitRateLimit(ctx(t), counter(key, 2, time.Minute), now)
 		must(t, err)
 		return ok
 	}
@@ -191,7 +191,7 @@ func testRateLimitRefund(t *testing.T, s pairgate.Store) {
 func testGarbageCollectInBatches(t *testing.T, s pairgate.Store) {
 	const n = 1234
 	for range n {
-		_, _, err := s.HitRateLimit(ctx(t), rnd(32), 1, time.Minute, t0)
+		_, _, err := s.HitRateLimit(ctx(t), counter(rnd(32), 1, time.Minute), t0)
 		must(t, err)
 	}
 	r, err := s.GarbageCollect(ctx(t), t0.Add(time.Hour))
@@ -199,4 +199,9 @@ func testGarbageCollectInBatches(t *testing.T, s pairgate.Store) {
 	if r.RateLimits != n {
 		t.Fatalf("GC deleted %d of %d expired windows", r.RateLimits, n)
 	}
+}
+
+// counter is a counter of no rule in particular.
+func counter(key []byte, limit int, window time.Duration) pairgate.RateLimitCounter {
+	return pairgate.RateLimitCounter{Key: key, Limit: limit, Window: window, Rule: "test"}
 }

@@ -100,6 +100,9 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"HeldJobsExpire", testHeldJobsExpire},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
+		{"Lockouts", testLockouts},
+		{"UpdateClient", testUpdateClient},
+		{"ListDevicesSortedByAnyColumn", testListDevicesSorted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

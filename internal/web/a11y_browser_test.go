@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
@@ -150,6 +151,21 @@ func TestAccessibility(t *testing.T) {
 		{"portal-device", admin, func() { admin.Navigate(s.URL + "/portal") }},
 		{"release", admin, func() { admin.Navigate(s.URL + "/release") }},
 		{"not-found", admin, func() { admin.Navigate(s.URL + "/admin/nothing") }},
+		{"console-clients", admin, func() { admin.Navigate(s.URL + "/admin/clients?edit=print-client") }},
+		{"console-clients-dialog", admin, func() {
+			admin.Navigate(s.URL + "/admin/clients")
+			openDialog(t, admin, `#clients tr[data-id="print-client"] .trash`)
+		}},
+		{"console-devices-sorted", admin, func() { admin.Navigate(s.URL + "/admin?sort=last_seen&order=desc") }},
+	}
+	// A lock-out, so that the People page lists one with its Lift button.
+	if _, _, err := s.App.Store.HitRateLimit(context.Background(), pairgate.RateLimitCounter{Key: []byte("a11y lock-out"), Limit: 1,
+		Window: time.Hour, Rule: "signin-account", Subject: "mallory"}, s.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.App.Store.HitRateLimit(context.Background(), pairgate.RateLimitCounter{Key: []byte("a11y lock-out"), Limit: 1,
+		Window: time.Hour, Rule: "signin-account", Subject: "mallory"}, s.Clock.Now()); err != nil {
+		t.Fatal(err)
 	}
 	t.Run("Axe", func(t *testing.T) {
 		for i, p := range pages {

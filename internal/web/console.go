@@ -47,6 +47,7 @@ type consoleCan struct {
 	Devices, DeleteDevices            bool
 	Audit                             bool
 	Printers                          bool
+	Clients                           bool
 	People                            bool
 }
 
@@ -55,7 +56,7 @@ func canOf(u *pairgate.User) consoleCan {
 	return consoleCan{Codes: p.Has(pairgate.PermCodesRead), GenerateCodes: p.Has(pairgate.PermCodesWrite),
 		DeleteCodes: p.Has(pairgate.PermCodesWrite), Devices: p.Has(pairgate.PermDevicesRead),
 		DeleteDevices: p.Has(pairgate.PermDevicesWrite), Audit: p.Has(pairgate.PermAuditRead),
-		Printers: p.Has(pairgate.PermPrintersRead), People: p.Any()}
+		Printers: p.Has(pairgate.PermPrintersRead), Clients: p.Has(pairgate.PermClientsRead), People: p.Any()}
 }
 
 // requireAdmin lets through the people whose role has any
@@ -169,18 +170,23 @@ type deviceQuery struct {
 	Client string
 	Code   string
 	Method string
+	Sort   string // a column (pairgate.DeviceSorts); "" by ID
+	Desc   bool
 	After  string
 }
 
 func (q deviceQuery) values(withAfter bool) url.Values {
 	v := url.Values{}
-	for _, kv := range [][2]string{{"q", q.Search}, {"client", q.Client}, {"code", q.Code}, {"method", q.Method}} {
+	for _, kv := range [][2]string{{"q", q.Search}, {"client", q.Client}, {"code", q.Code}, {"method", q.Method}, {"sort", q.Sort}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
 	}
 	if q.State != "" && q.State != pairgate.DeviceActive {
 		v.Set("state", q.State)
+	}
+	if q.Desc {
+		v.Set("order", "desc")
 	}
 	if withAfter && q.After != "" {
 		v.Set("after", q.After)
@@ -205,7 +211,7 @@ func (q deviceQuery) url(extra ...string) string {
 func (q deviceQuery) hidden() []hidden {
 	var out []hidden
 	v := q.values(true)
-	for _, k := range []string{"q", "state", "client", "code", "method", "after"} {
+	for _, k := range []string{"q", "state", "client", "code", "method", "sort", "order", "after"} {
 		if x := v.Get(k); x != "" {
 			out = append(out, hidden{k, x})
 		}
@@ -215,7 +221,8 @@ func (q deviceQuery) hidden() []hidden {
 
 // filter is the store's filter for the query.
 func (q deviceQuery) filter() pairgate.DeviceFilter {
-	f := pairgate.DeviceFilter{Search: q.Search, ClientID: q.Client, AuthCodeID: q.Code, AuthMethod: q.Method, After: q.After}
+	f := pairgate.DeviceFilter{Search: q.Search, ClientID: q.Client, AuthCodeID: q.Code, AuthMethod: q.Method, After: q.After,
+		Sort: q.Sort, Desc: q.Desc}
 	switch q.State {
 	case "":
 		f.State = pairgate.DeviceActive
@@ -230,9 +237,18 @@ func (q deviceQuery) filter() pairgate.DeviceFilter {
 // reports false when a value is too long or not one of the choices.
 func readDeviceQuery(v url.Values) (deviceQuery, bool) {
 	q := deviceQuery{Search: strings.TrimSpace(v.Get("q")), State: v.Get("state"), Client: v.Get("client"),
-		Code: v.Get("code"), Method: v.Get("method"), After: v.Get("after")}
-	ok := len(q.Search) <= 200 && len(q.After) <= 64 && len(q.Client) <= 64 && len(q.Code) <= 64 &&
-		(q.State == "" || q.State == "all" || pairgate.ValidDeviceState(q.State))
+		Code: v.Get("code"), Method: v.Get("method"), Sort: v.Get("sort"), Desc: v.Get("order") == "desc", After: v.Get("after")}
+	ok := len(q.Search) <= 200 && len(q.After) <= 512 && len(q.Client) <= 64 && len(q.Code) <= 64 &&
+		(q.State == "" || q.State == "all" || pairgate.ValidDeviceState(q.State)) && pairgate.ValidDeviceSort(q.Sort) &&
+		(v.Get("order") == "" || v.Get("order") == "asc" || v.Get("order") == "desc")
+	if q.Sort == pairgate.SortByID {
+		q.Sort = ""
+	}
+	if q.After != "" {
+		if _, _, err := pairgate.ParseDeviceCursor(q.Sort, q.After); err != nil {
+			ok = false
+		}
+	}
 	switch q.Method {
 	case "", pairgate.AuthByAuthorizationCode, pairgate.AuthByDeviceCode, pairgate.AuthByPairing, pairgate.AuthByAdminSignIn:
 	default:
@@ -280,6 +296,7 @@ type consoleView struct {
 	Methods   []choice
 	Heading   string
 	Filtered  bool
+	Columns   map[string]sortColumn // the table's headers, by order
 	Total     int
 	NextURL   string
 	FirstURL  string
@@ -513,7 +530,7 @@ func (h *ConsolePages) consoleDevices(r *http.Request, u *pairgate.User, v *cons
 	if len(devs) > devicePageSize {
 		devs = devs[:devicePageSize]
 		next := q
-		next.After = devs[len(devs)-1].ID
+		next.After = pairgate.DeviceCursor(devs[len(devs)-1], q.Sort)
 		v.NextURL = next.url()
 	}
 	if q.After != "" {
@@ -532,11 +549,50 @@ func (h *ConsolePages) consoleDevices(r *http.Request, u *pairgate.User, v *cons
 		// so that the file is what the table shows.
 		v.CSVURL = "/admin/devices.csv?" + withState(csv.values(false), pairgate.DeviceActive).Encode()
 	}
+	v.Columns = sortColumns(q)
 	if v.Devices, err = h.deviceRows(r, devs, q, v.Can); err != nil {
 		return err
 	}
 	v.Total, err = h.admin.CountDevices(ctx, admin.UserActor(u))
 	return err
+}
+
+// sortColumn is a header of the device table: a link that sorts by its
+// column (the other way round when it already does), and its aria-sort.
+type sortColumn struct {
+	ID, Text string
+	URL      string
+	Sort     string // its aria-sort: ascending, descending or none
+	How      string // what following the link does, for a screen reader
+}
+
+var sortTexts = map[string]string{pairgate.SortByName: "Name", pairgate.SortByState: "State", pairgate.SortByClient: "Client",
+	pairgate.SortByMethod: "Authorized by", pairgate.SortByIP: "Last IP", pairgate.SortByAuthorized: "Authorized",
+	pairgate.SortByLastSeen: "Last seen", pairgate.SortByID: "ID"}
+
+// sortColumns are the headers of the device table for a query: each
+// keeps the search and filters, starts at the first page, and says
+// which way it sorts now.
+func sortColumns(q deviceQuery) map[string]sortColumn {
+	out := map[string]sortColumn{}
+	for _, col := range pairgate.DeviceSorts {
+		next := q
+		next.After = ""
+		next.Sort, next.Desc = col, false
+		c := sortColumn{ID: strings.ReplaceAll(col, "_", "-"), Text: sortTexts[col], Sort: "none", How: "sort ascending"}
+		if q.Sort == col {
+			c.Sort = "ascending"
+			next.Desc = !q.Desc
+			if q.Desc {
+				c.Sort, c.How = "descending", "sorted descending; sort ascending"
+			} else {
+				c.How = "sorted ascending; sort descending"
+			}
+		}
+		c.URL = next.url()
+		out[col] = c
+	}
+	return out
 }
 
 func withState(v url.Values, st string) url.Values {
@@ -866,7 +922,7 @@ func (h *ConsolePages) ConsoleDevicesCSV(w http.ResponseWriter, r *http.Request)
 		if len(page) < f.Limit || len(all) >= maxCSVDevices {
 			break
 		}
-		f.After = page[len(page)-1].ID
+		f.After = pairgate.DeviceCursor(page[len(page)-1], q.Sort)
 	}
 	var users []string
 	for _, d := range all {

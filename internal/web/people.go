@@ -30,12 +30,31 @@ type keyRow struct {
 	Revoke                  *confirmation
 }
 
+type lockoutRow struct {
+	ID, What, Subject string
+	Hits, Limit       int
+	Until             timeView
+}
+
+// lockoutRules say what each guessing limit counts.
+var lockoutRules = map[string]string{
+	"signin-ip":            "Sign-in from an address",
+	"signin-account":       "Sign-in to an account",
+	"signin-known":         "Sign-in from a browser that signed in before",
+	"code-ip":              "Codes typed from an address",
+	"code":                 "Attempts at one code",
+	"authcode-failures-ip": "Wrong authorization codes from an address",
+	"upstream-start-ip":    "Sign-ins at the organisation's provider from an address",
+}
+
 type peopleView struct {
 	base
 	Nav            string
 	Can            consoleCan
 	CanUsers       bool // may manage accounts
 	CanLockouts    bool
+	SeeLockouts    bool
+	Lockouts       []lockoutRow
 	Users          []userRow
 	Keys           []keyRow
 	Roles          []choice
@@ -56,6 +75,8 @@ var peopleNotices = map[string]string{
 	"key_revoked":     "The API key was revoked: it stops working at once.",
 	"key_gone":        "That API key no longer exists.",
 	"lockout_cleared": "The lock-out was lifted.",
+	"lockout_lifted":  "The lock-out was lifted: the next attempt is counted afresh.",
+	"lockout_gone":    "That lock-out had already ended.",
 }
 
 // ConsolePeople is GET /admin/people.
@@ -93,6 +114,21 @@ func (h *ConsolePages) people(r *http.Request, u *pairgate.User, v *peopleView) 
 	v.Help, v.Script = helpURL("administration"), copyScriptPath
 	v.CanUsers = a.Perms.Has(pairgate.PermUsersWrite)
 	v.CanLockouts = a.Perms.Has(pairgate.PermLockoutsWrite)
+	v.SeeLockouts = a.Perms.Has(pairgate.PermLockoutsRead)
+	if v.SeeLockouts {
+		ls, err := h.admin.ListLockouts(ctx, a)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			what := lockoutRules[l.Rule]
+			if what == "" {
+				what = l.Rule
+			}
+			v.Lockouts = append(v.Lockouts, lockoutRow{ID: l.ID(), What: what, Subject: l.Subject, Hits: l.Hits, Limit: l.Limit,
+				Until: timeOf(l.Until)})
+		}
+	}
 	for _, role := range pairgate.Roles {
 		v.Roles = append(v.Roles, choice{Value: role, Label: role, Selected: role == pairgate.RoleUser})
 	}
@@ -160,7 +196,7 @@ func (h *ConsolePages) peopleAnswer(w http.ResponseWriter, r *http.Request, u *p
 // caller's error; other errors go up.
 func (h *ConsolePages) failed(w http.ResponseWriter, r *http.Request, u *pairgate.User, err error, v peopleView) error {
 	switch pairgate.ErrorCode(err) {
-	case pairgate.EINVALID, pairgate.ECONFLICT, pairgate.EFORBIDDEN, pairgate.ENOTFOUND:
+	case pairgate.EINVALID, pairgate.ECONFLICT, pairgate.EFORBIDDEN, pairgate.ENOTFOUND, pairgate.ERATELIMITED:
 		v.Error = sentence(pairgate.ErrorMessage(err))
 		return h.peopleAnswer(w, r, u, httpStatus(err), v)
 	}
@@ -175,12 +211,16 @@ func httpStatus(err error) int {
 		return http.StatusNotFound
 	case pairgate.ECONFLICT:
 		return http.StatusConflict
+	case pairgate.ERATELIMITED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusBadRequest
 }
 
 // ConsoleOwnPassword is POST /admin/password: a person changes
-// their own password. Every session of theirs ends, this one too.
+// their own password, giving the current one (checked, and counted
+// against the account's sign-in limit, by the admin service). Every
+// session of theirs ends, this one too.
 func (h *ConsolePages) ConsoleOwnPassword(w http.ResponseWriter, r *http.Request) error {
 	p, err := form(w, r)
 	if err != nil {
@@ -194,7 +234,10 @@ func (h *ConsolePages) ConsoleOwnPassword(w http.ResponseWriter, r *http.Request
 	if pw != p.Get("confirm_password") {
 		return h.peopleAnswer(w, r, u, http.StatusBadRequest, peopleView{Error: "The two new passwords differ. Type the same one twice."})
 	}
-	if _, err := h.admin.SetPassword(r.Context(), admin.UserActor(u), u.ID, pw); err != nil {
+	if p.Get("current_password") == "" {
+		return h.peopleAnswer(w, r, u, http.StatusBadRequest, peopleView{Error: "Type your current password too: it shows that the change is yours."})
+	}
+	if err := h.admin.ChangeOwnPassword(r.Context(), admin.UserActor(u), p.Get("current_password"), pw); err != nil {
 		return h.failed(w, r, u, err, peopleView{})
 	}
 	return redirect(w, r, signInURL("/admin/people")+"&password_changed=1")
@@ -349,4 +392,24 @@ func (h *ConsolePages) ConsoleClearLockout(w http.ResponseWriter, r *http.Reques
 		return h.failed(w, r, u, err, peopleView{LockoutIP: ip, LockoutAccount: name})
 	}
 	return redirect(w, r, "/admin/people?done=lockout_cleared")
+}
+
+// ConsoleLiftLockout is POST /admin/lockouts/{id}/lift: one lock-out of
+// the list lifted.
+func (h *ConsolePages) ConsoleLiftLockout(w http.ResponseWriter, r *http.Request) error {
+	if _, err := form(w, r); err != nil {
+		return err
+	}
+	u, done, err := h.requireAdmin(w, r)
+	if done {
+		return err
+	}
+	_, err = h.admin.LiftLockout(r.Context(), admin.UserActor(u), r.PathValue("id"))
+	switch pairgate.ErrorCode(err) {
+	case "":
+		return redirect(w, r, "/admin/people?done=lockout_lifted#lockouts")
+	case pairgate.ENOTFOUND:
+		return redirect(w, r, "/admin/people?done=lockout_gone#lockouts")
+	}
+	return h.failed(w, r, u, err, peopleView{})
 }

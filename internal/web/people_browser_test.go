@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/pairgate/pairgate/internal/ratelimit"
+	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
 )
 
@@ -113,7 +116,34 @@ func TestPeopleConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("OwnPassword", func(t *testing.T) {
+		// A wrong current password: a clear error, nothing changes, and
+		// the attempt counts against the account's sign-in limit.
+		limiter := ratelimit.New(s.App.Store, s.App.Keys, s.Clock.Now, func(string) {})
+		counted := func() int {
+			n, _, _ := limiter.Hits(context.Background(), ratelimit.Hit{Rule: ratelimit.SignInPerAccount, Subject: "admin"})
+			return n
+		}
+		before := counted()
 		admin.Navigate(s.URL + "/admin/people")
+		admin.Fill("#current-password", "not my password")
+		admin.Fill("#new-password", "a new long passphrase")
+		admin.Fill("#confirm-password", "a new long passphrase")
+		if st := admin.Submit("#change-password"); st != 400 {
+			t.Fatalf("a wrong current password: %d %s", st, admin.Location())
+		}
+		if got := admin.Text("#error"); !strings.Contains(got, "not your current password") {
+			t.Fatalf("the error: %q", got)
+		}
+		if u, err := s.App.Store.GetUserByUsername(context.Background(), "admin"); err != nil {
+			t.Fatal(err)
+		} else if ok, _ := secret.VerifyPassword(u.PasswordHash, testenv.AdminPassword); !ok {
+			t.Fatal("a wrong current password changed the password")
+		}
+		if n := counted(); n != before+1 {
+			t.Errorf("%d attempts counted against the account, want %d", n, before+1)
+		}
+		admin.Navigate(s.URL + "/admin/people")
+		admin.Fill("#current-password", testenv.AdminPassword)
 		admin.Fill("#new-password", "a new long passphrase")
 		admin.Fill("#confirm-password", "a new long passphrase")
 		admin.Submit("#change-password")

@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pairgate/pairgate"
+)
+
+// ExplainListDevices returns the plan the database chooses for the query
+// of ListDevices with f, one line per step. On PostgreSQL sequential
+// scans and sorts are priced out first, so that an empty table's plan
+// shows what the indexes allow rather than what is cheapest on no rows:
+// a Sort left in the plan means no index gives the order.
+func (s *Store) ExplainListDevices(ctx context.Context, f pairgate.DeviceFilter) (string, error) {
+	q, args, err := s.listDevicesQuery(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	conn, err := s.rdb.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	explain := "EXPLAIN QUERY PLAN "
+	if s.d.name == "postgres" {
+		explain = "EXPLAIN "
+		for _, set := range []string{"enable_seqscan", "enable_sort"} {
+			if _, err := conn.ExecContext(ctx, "SET "+set+" = off"); err != nil {
+				return "", err
+			}
+			defer conn.ExecContext(context.WithoutCancel(ctx), "RESET "+set)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, explain+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
