@@ -387,6 +387,9 @@ type UserList struct {
 // is generated and returned (once).
 type NewPassword struct {
 	Password string `json:"password,omitempty"`
+	// CurrentPassword is required when the account is the caller's own:
+	// a borrowed session must not be enough to take the account over.
+	CurrentPassword string `json:"current_password,omitempty"`
 }
 
 // NewRole is PUT /api/v1/users/{id}/role. The account's sessions end.

@@ -456,7 +456,7 @@ func (h *Handlers) DeleteUser(w http.ResponseWriter, r *http.Request, a admin.Ac
 
 // SetPassword is PUT /api/v1/users/{id}/password {"password"}; without a
 // password, one is generated and returned this once. The account is signed
-// out everywhere.
+// out everywhere. The caller's own account also needs "current_password".
 func (h *Handlers) SetPassword(w http.ResponseWriter, r *http.Request, a admin.Actor) error {
 	var in adminapi.NewPassword
 	if err := httpx.DecodeJSON(w, r, &in); err != nil {
@@ -469,6 +469,16 @@ func (h *Handlers) SetPassword(w http.ResponseWriter, r *http.Request, a admin.A
 	u, err := h.admin.FindUser(r.Context(), id)
 	if err != nil {
 		return err
+	}
+	if a.Type == pairgate.ActorUser && u.ID == a.ID {
+		// One's own password: the current one first, as in the console.
+		if in.Password == "" {
+			return pairgate.Errorf(pairgate.EINVALID, "password: choose the new password of your own account")
+		}
+		if err := h.admin.ChangeOwnPassword(r.Context(), a, in.CurrentPassword, in.Password); err != nil {
+			return err
+		}
+		return httpx.JSON(w, http.StatusOK, adminapi.PasswordSet{ID: u.ID})
 	}
 	generated, err := h.admin.SetPassword(r.Context(), a, u.ID, in.Password)
 	if err != nil {

@@ -360,6 +360,12 @@ func TestUsersAPI(t *testing.T) {
 	if _, err := s.App.Admin.FindUser(context.Background(), "carol"); err != nil {
 		t.Fatal(err)
 	}
+	// One's own password needs the current one, even for an admin.
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{"password":"a new long admin password"}`, person...), 400)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{"password":"a new long admin password","current_password":"not it at all"}`, person...), 400)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{"current_password":"`+testenv.AdminPassword+`"}`, person...), 400)
+	want(t, call(t, nil, "PUT", s.URL+"/api/v1/users/admin/password", `{"password":"a new long admin password","current_password":"`+testenv.AdminPassword+`"}`, person...), 200)
+	person = []string{"Authorization", basicAuth("admin", "a new long admin password")}
 	// The last admin stays.
 	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/admin", "", person...), 409)
 	want(t, call(t, nil, "DELETE", s.URL+"/api/v1/users/carol", "", person...), 204)
