@@ -173,7 +173,7 @@ func runFleet(dbURL, alg string, d time.Duration, conc int) error {
 	// The server's refresh capacity, measured in this run: as many
 	// keep-alive clients as it works on at once (--max-concurrent-writes),
 	// rotating as fast as it answers.
-	conc = cfg.MaxConcurrentWrites
+	conc, d = cfg.MaxConcurrentWrites, max(d, 5*time.Second)
 	b := &bench{base: cfg.Issuer, app: srv.a, d: d, conc: conc, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, IdleConnTimeout: time.Minute}}}
 	r, err := b.refresh()
@@ -262,18 +262,9 @@ func makeHerd(ctx context.Context, a *app.App, cfg app.Config, p herdParams, nai
 					errs <- err
 					return
 				}
-				c := &client.Credentials{Issuer: p.base, ClientID: pairgate.DefaultClientID, TokenEndpoint: p.base + "/oauth/token",
-					AccessToken: "placeholder-" + randHex(16), TokenType: "Bearer", RefreshToken: rt, Expiry: now.Add(p.ttl),
-					DeviceID: dev.ID, Mode: "device", Method: "device_code", AuthorizedAt: now, RefreshedAt: now}
-				// Steady state: each token is somewhere between its
-				// issue and the refresh its device will make of it.
-				life := p.ttl - p.minValid
-				if !naive {
-					life = (&client.TokenSource{MinValidity: p.minValid}).RefreshPoint(c).Sub(now)
-				}
-				age := time.Duration(mrand.Float64() * float64(life))
-				c.Expiry, c.AuthorizedAt, c.RefreshedAt = c.Expiry.Add(-age), now.Add(-age), now.Add(-age)
-				out[i] = c
+				out[i] = &client.Credentials{Issuer: p.base, ClientID: pairgate.DefaultClientID, TokenEndpoint: p.base + "/oauth/token",
+					AccessToken: "placeholder-" + randHex(16), TokenType: "Bearer", RefreshToken: rt,
+					DeviceID: dev.ID, Mode: "device", Method: "device_code"}
 			}
 		}()
 	}
@@ -281,6 +272,19 @@ func makeHerd(ctx context.Context, a *app.App, cfg app.Config, p herdParams, nai
 	close(errs)
 	if err := <-errs; err != nil {
 		return nil, fmt.Errorf("making the fleet: %w", err)
+	}
+	// Steady state from the moment the fleet starts: each token is
+	// somewhere between its issue and the refresh its device will make
+	// of it.
+	now := time.Now()
+	for _, c := range out {
+		c.Expiry, c.AuthorizedAt, c.RefreshedAt = now.Add(p.ttl), now, now
+		life := p.ttl - p.minValid
+		if !naive {
+			life = (&client.TokenSource{MinValidity: p.minValid}).RefreshPoint(c).Sub(now)
+		}
+		age := time.Duration(mrand.Float64() * float64(life))
+		c.Expiry, c.AuthorizedAt, c.RefreshedAt = c.Expiry.Add(-age), now.Add(-age), now.Add(-age)
 	}
 	fmt.Fprintf(os.Stderr, "  made %d devices in %v\n", p.n, time.Since(start).Round(time.Millisecond))
 	return out, nil
