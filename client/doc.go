@@ -14,7 +14,10 @@
 // Either returns [Credentials], which a [Store] keeps between runs
 // ([FileStore] keeps them in a file only its owner can read). From then on a
 // [TokenSource], an [oauth2.TokenSource], hands out access tokens, refreshing
-// them shortly before they expire.
+// each at a point of its own between 70 % and 90 % of its lifetime, so that
+// a fleet never refreshes all at once; when the server is unavailable it
+// keeps using a token that still works, honours Retry-After and otherwise
+// backs off with jitter.
 //
 // # Rotation and crashes
 //

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -221,7 +220,7 @@ func (c *Client) pairDialect(ctx context.Context, hc *http.Client, opts PairOpti
 				continue
 			case "slow_down":
 				interval += 5 * time.Second // RFC 8628 §3.5
-				if ra := retryAfter(re.Response); ra > interval {
+				if ra := retryAfter(re.Response, time.Now()); ra > interval {
 					interval = ra
 				}
 				timer.Reset(interval)
@@ -236,15 +235,4 @@ func (c *Client) pairDialect(ctx context.Context, hc *http.Client, opts PairOpti
 		}
 		return nil, classify(ctx, "pairing", err, ErrExpired)
 	}
-}
-
-func retryAfter(resp *http.Response) time.Duration {
-	if resp == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
 }

@@ -70,6 +70,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pairgate-bench: -duration must be in (0, 5m] and -c in [1, 1024]")
 		os.Exit(2)
 	}
+	fleetOnly(*dbURL, *alg, *duration, *conc) // -fleet: fleet.go
 	if err := run(*duration, *conc, *dbURL, *only, *alg); err != nil {
 		fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
 		pprof.StopCPUProfile()

@@ -126,6 +126,9 @@ func deviceExit(env Env, what string, err error) int {
 		status = ExitCodeRefused
 	case errors.Is(err, client.ErrUnavailable):
 		status, hint = ExitUnavailable, "nothing changed; try again later"
+		if d := client.RetryAfter(err); d > 0 {
+			hint = fmt.Sprintf("nothing changed; the server asks to wait: try again in %v", d.Round(100*time.Millisecond))
+		}
 	case errors.Is(err, client.ErrNoCredentials):
 		status, hint = ExitNotAuthorized, "authorize this device first: pairgate device pair or pairgate device authorize"
 	case errors.Is(err, client.ErrNotAuthorized):
@@ -344,13 +347,18 @@ func runDeviceAuthorize(ctx context.Context, env Env, args []string) int {
 
 func runDeviceToken(ctx context.Context, env Env, args []string) int {
 	var df deviceFlags
-	var minValid time.Duration
+	var minValid, wait time.Duration
 	fs := newDeviceFlagSet(env, "token", "[flags]",
-		"Prints a valid access token. While the stored one has more than --min-valid left it is\n"+
-			"printed without asking the server; otherwise it is refreshed first, and the rotated\n"+
-			"refresh token saved (atomically, under a lock that other `token` processes wait for)\n"+
-			"before the new access token is printed. A deleted device is noticed at that refresh.", &df)
+		"Prints a valid access token. Until its refresh point (a point between 70% and 90% of\n"+
+			"its lifetime, its own, so that a fleet does not refresh all at once) and while it has\n"+
+			"more than --min-valid left, it is printed without asking the server; otherwise it is\n"+
+			"refreshed first, and the rotated refresh token saved (atomically, under a lock that\n"+
+			"other `token` processes wait for) before the new access token is printed. A deleted\n"+
+			"device is noticed at that refresh. When the server is unavailable a token that still\n"+
+			"works is printed; with none left, --wait waits for the server's Retry-After (or a\n"+
+			"back-off with jitter) and tries again, for up to that long, before exit status 4.", &df)
 	fs.DurationVar(&minValid, "min-valid", client.DefaultMinValidity, "refresh first when the access token is valid for less than this")
+	fs.DurationVar(&wait, "wait", 0, "when the server is unavailable and no valid token is left, keep trying (as its Retry-After says, or backing off) for up to this long (0: fail at once)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return flagStatus(err)
 	}
@@ -358,7 +366,11 @@ func runDeviceToken(ctx context.Context, env Env, args []string) int {
 	if !ok {
 		return ExitUsage
 	}
-	ts := &client.TokenSource{Store: store, MinValidity: minValid}
+	if wait < 0 {
+		fmt.Fprintln(env.Stderr, "pairgate device token: --wait must not be negative")
+		return ExitUsage
+	}
+	ts := &client.TokenSource{Store: store, MinValidity: minValid, MaxWait: wait}
 	c, err := ts.Credentials(ctx)
 	if err != nil {
 		return deviceExit(env, "pairgate device token", err)

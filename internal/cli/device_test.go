@@ -19,6 +19,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/client"
+	"github.com/pairgate/pairgate/internal/app"
 	"github.com/pairgate/pairgate/internal/cli"
 	"github.com/pairgate/pairgate/internal/secret"
 	"github.com/pairgate/pairgate/internal/testenv"
@@ -446,5 +447,61 @@ func TestConcurrentTokenProcessesRotateOnce(t *testing.T) {
 	final := load(t, file)
 	if ok, fam := liveToken(t, s, final.RefreshToken); !ok || fam.Generation != 2 {
 		t.Fatalf("after %d concurrent token processes: live %v, family %+v; want exactly one rotation", n, ok, fam)
+	}
+}
+
+// TestDeviceTokenWait: a real server at capacity answers the refresh 503
+// with Retry-After. With the access token expired, `token` fails at once
+// with exit status 4 and says when to come back; with --wait shorter
+// than the Retry-After it fails at once too; with --wait long enough it
+// waits the Retry-After out and prints the refreshed token once the
+// overload ends. A token that still works is printed through the
+// overload without --wait.
+func TestDeviceTokenWait(t *testing.T) {
+	s := testenv.StartServer(t, testenv.WithConfig(func(c *app.Config) {
+		c.MaxConcurrentWrites, c.OverloadWait, c.OverloadRetrySpread = 1, 100*time.Millisecond, 2*time.Second
+	}))
+	file := tokenFile(t)
+	wantExit(t, device(t.Context(), nil, "authorize", "--server", s.URL, "--code", authCode(t, s), "--name", "K", "--token-file", file), 0)
+	orig := load(t, file)
+	release := s.HoldWriteSlot(t)
+
+	// Still valid for an hour, asked for two: refused, the old token is
+	// printed, exit 0.
+	r := device(t.Context(), nil, "token", "--token-file", file, "--min-valid", "2h")
+	wantExit(t, r, 0)
+	if strings.TrimSpace(r.stdout) != orig.AccessToken {
+		t.Fatal("a working token was not printed through the overload")
+	}
+	c := *orig
+	c.Expiry = time.Now().Add(-time.Minute)
+	if err := (&client.FileStore{Path: file}).Save(t.Context(), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{nil, {"--wait", "500ms"}} {
+		start := time.Now()
+		r = device(t.Context(), nil, append([]string{"token", "--token-file", file}, args...)...)
+		wantExit(t, r, cli.ExitUnavailable)
+		if d := time.Since(start); d > 1500*time.Millisecond || !strings.Contains(r.stderr, "try again in") || r.stdout != "" {
+			t.Fatalf("token %v under overload: after %v\n%s", args, d, r.stderr)
+		}
+	}
+	wantExit(t, device(t.Context(), nil, "token", "--token-file", file, "--wait", "-1s"), cli.ExitUsage)
+
+	// --wait: the overload ends a second in; the command waits for its
+	// Retry-After (1-3 s) and prints the new token.
+	time.AfterFunc(time.Second, release)
+	start := time.Now()
+	r = device(t.Context(), nil, "token", "--token-file", file, "--wait", "30s")
+	wantExit(t, r, 0)
+	after := load(t, file)
+	if strings.TrimSpace(r.stdout) != after.AccessToken || after.RefreshToken == orig.RefreshToken {
+		t.Fatal("token --wait did not refresh and save")
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("token --wait succeeded after %v, before the overload ended", d)
+	}
+	if ok, fam := liveToken(t, s, after.RefreshToken); !ok || fam.Generation != 2 {
+		t.Fatalf("after token --wait: live %v, family %+v", ok, fam)
 	}
 }
