@@ -94,3 +94,45 @@ func TestRetryAfterHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRefreshSpreadOverTheTokensTimeLeft: a device whose token
+// still has minutes left does not come back within the server's
+// Retry-After with everyone else; it comes back at a random point in the
+// first half of that time. One whose token is about to run out keeps the
+// server's wait.
+func TestFailedRefreshSpreadOverTheTokensTimeLeft(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	ts := &TokenSource{Rand: r.Float64}
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	long := &Credentials{AccessToken: "a", Expiry: now.Add(10*time.Minute + DefaultMinValidity)}
+	const samples = 2000
+	var above int
+	var sum time.Duration
+	for range samples {
+		w := ts.spreadOver(long, now, 2*time.Second)
+		if w < 2*time.Second || w > 5*time.Minute {
+			t.Fatalf("wait %v outside [2s, 5m]", w)
+		}
+		if !ts.notBefore.Equal(now.Add(w)) && w != 2*time.Second {
+			t.Fatalf("the spread wait %v was not recorded", w)
+		}
+		if w > time.Minute {
+			above++
+		}
+		sum += w
+	}
+	// Uniform over the first half (5 min): about 80 % wait over a minute,
+	// and the mean is near 2.5 min.
+	if above < samples*75/100 {
+		t.Fatalf("only %d of %d waits exceed a minute: not spread over the token's time", above, samples)
+	}
+	if mean := sum / samples; mean < 2*time.Minute || mean > 3*time.Minute {
+		t.Fatalf("mean wait %v, want about 2.5 min", mean)
+	}
+	short := &Credentials{AccessToken: "a", Expiry: now.Add(DefaultMinValidity + 3*time.Second)}
+	for range 100 {
+		if w := ts.spreadOver(short, now, 2*time.Second); w != 2*time.Second {
+			t.Fatalf("a token about to run out waits %v, want the server's 2s", w)
+		}
+	}
+}

@@ -279,6 +279,9 @@ func (ts *TokenSource) attempt(ctx context.Context, force bool) (*Credentials, t
 			return nil, 0, err
 		}
 		wait := ts.failed(err, now)
+		if !force {
+			wait = ts.spreadOver(c, now, wait)
+		}
 		// An outage is no reason to fail while the token still works.
 		if !force && usable(c, now) {
 			ts.cur = c
@@ -314,6 +317,25 @@ func (ts *TokenSource) failed(err error, now time.Time) time.Duration {
 		wait = time.Duration(ts.rand() * float64(backoffCeiling(base, ceil, ts.failures)))
 	}
 	ts.notBefore, ts.lastErr = now.Add(wait), err
+	return wait
+}
+
+// spreadOver stretches the wait after a failed refresh when c's token
+// still has time left: the next attempt falls at a random point in the
+// first half of that time, if that is later than the server asked. After
+// an outage, devices that can wait then come back over minutes instead of
+// all within the server's Retry-After, and those whose token is about to
+// run out (little time left) keep retrying soon.
+func (ts *TokenSource) spreadOver(c *Credentials, now time.Time, wait time.Duration) time.Duration {
+	left := c.Expiry.Add(-ts.minValidity()).Sub(now)
+	if c.AccessToken == "" || left <= 2*wait {
+		return wait
+	}
+	spread := time.Duration(ts.rand() * float64(left) / 2)
+	if spread > wait {
+		wait = spread
+		ts.notBefore = now.Add(wait)
+	}
 	return wait
 }
 

@@ -41,6 +41,15 @@ func LogError(r *http.Request, log *slog.Logger, err error) {
 	case pairgate.EINTERNAL:
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case pairgate.EUNAVAILABLE:
+		if pairgate.RetryAfter(err) > 0 {
+			// Shed on purpose (admission control), and counted in the
+			// metrics: a herd after an outage would otherwise write a
+			// warning per refused request, tens of thousands a minute.
+			if log.Enabled(r.Context(), slog.LevelDebug) {
+				log.DebugContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "retry_after", pairgate.RetryAfter(err))
+			}
+			return
+		}
 		log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		if log.Enabled(r.Context(), slog.LevelDebug) {
