@@ -296,7 +296,20 @@ func (h *site) render(w http.ResponseWriter, status int, name string, data any) 
 }
 
 func (h *site) base(title string, u *pairgate.User) base {
-	return base{Title: title, CSS: stylesheetPath, User: u, Console: u != nil && pairgate.RolePermissions(u.Role).Any(), Help: helpURL("")}
+	return base{Title: title, CSS: stylesheetPath, User: u, Console: u != nil && pairgate.RolePermissions(u.Role).Any(), Help: helpURL(pageHelp[title])}
+}
+
+// pageHelp is the README section that explains the pages a person meets
+// outside the console (the console's pages set their own); a title not
+// named here leads to the README's start.
+var pageHelp = map[string]string{
+	"Connect a device":    "pairing-a-device",
+	"Allow this device?":  "pairing-a-device",
+	"Device connected":    "pairing-a-device",
+	"Request denied":      "pairing-a-device",
+	"Self-service Portal": "administration", // the portal is explained with the console
+	"Release Portal":      "release-portal-held-jobs",
+	"Sign in":             "signing-in-with-your-organisations-identity-provider",
 }
 
 type messageView struct {
