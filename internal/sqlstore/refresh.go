@@ -42,7 +42,7 @@ func (s *Store) insertFamily(ctx context.Context, tx *sql.Tx, fam *pairgate.Refr
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, familyID string, gen int, t pairgate.NewRefreshToken) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id, generation, issued_at, expires_at, rotated_at)
+	_, err := s.txExec(ctx, tx, `INSERT INTO refresh_tokens (hash, family_id, generation, issued_at, expires_at, rotated_at)
 		VALUES ($1, $2, $3, $4, $5, 0)`, t.Hash, familyID, gen, ns(t.IssuedAt), ns(t.ExpiresAt))
 	return err
 }
@@ -108,7 +108,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 	var rot *pairgate.Rotation
 	reused := "" // the family to revoke
 	err := s.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
-		t, err := s.readToken(ctx, tx, old)
+		t, err := s.readToken(ctx, txReads{s, tx}, old)
 		if err == sql.ErrNoRows {
 			return errInvalidRefresh
 		}
@@ -127,13 +127,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 			// others' UPDATEs wait for its row lock, find the row rotated
 			// and change nothing; they read it again below, committed, and
 			// are judged as duplicates.
-			n, err := affected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0`, ns(now), old))
+			n, err := affected(s.txExec(ctx, tx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at = 0`, ns(now), old))
 			if err != nil {
 				return err
 			}
 			if n == 1 {
 				gen := t.gen + 1
-				if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = $1, live_expires_at = $2 WHERE id = $3`, gen, ns(next.ExpiresAt), t.fam.ID); err != nil {
+				if _, err := s.txExec(ctx, tx, `UPDATE refresh_families SET generation = $1, live_expires_at = $2 WHERE id = $3`, gen, ns(next.ExpiresAt), t.fam.ID); err != nil {
 					return err
 				}
 				if err := s.insertToken(ctx, tx, t.fam.ID, gen, next); err != nil {
@@ -143,7 +143,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 				rot = &pairgate.Rotation{Family: &t.fam}
 				return s.touchInTx(ctx, tx, rot, ip, now)
 			}
-			if t, err = s.readToken(ctx, tx, old); err != nil {
+			if t, err = s.readToken(ctx, txReads{s, tx}, old); err != nil {
 				return err
 			}
 			if !t.fam.RevokedAt.IsZero() {
@@ -159,7 +159,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 		// duplicates. The successor must still be live: once the client
 		// has used it, the old token is reuse. Anything else is reuse.
 		if t.gen == t.fam.Generation-1 && now.Sub(tm(t.rotatedAt)) < grace {
-			succ, err := s.readToken(ctx, tx, next.Hash)
+			succ, err := s.readToken(ctx, txReads{s, tx}, next.Hash)
 			if err != nil && err != sql.ErrNoRows {
 				return err
 			}
@@ -186,7 +186,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 }
 
 func (s *Store) touchInTx(ctx context.Context, tx *sql.Tx, rot *pairgate.Rotation, ip string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, rot.Family.DeviceID); err != nil {
+	if _, err := s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, rot.Family.DeviceID); err != nil {
 		return err
 	}
 	d, err := s.deviceInTx(ctx, tx, rot.Family.DeviceID)
