@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"HeldJobsExpire", testHeldJobsExpire},
 		{"NonUTF8InputIsTheCallersError", testNonUTF8Input},
 		{"PagesUpToMaxPageSizePlusOne", testPageLimit},
+		{"ImportDevices", testImportDevices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
