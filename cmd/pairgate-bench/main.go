@@ -70,7 +70,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pairgate-bench: -duration must be in (0, 5m] and -c in [1, 1024]")
 		os.Exit(2)
 	}
-	if err := run(*duration, *conc, *dbURL, *only, *alg); err != nil {
+	runner := run
+	if *populationFlag != "" {
+		runner = runPopulation // population.go
+	}
+	if err := runner(*duration, *conc, *dbURL, *only, *alg); err != nil {
 		fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
