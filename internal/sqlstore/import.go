@@ -142,7 +142,7 @@ func (s *Store) ImportDevices(ctx context.Context, b *pairgate.ImportBatch) erro
 			{"refresh_families", `id, device_id, client_id, subject, scopes, created_at, generation, revoked_at, status_idx, live_expires_at, dpop_jkt`, 11, families, ""},
 			{"refresh_tokens", `hash, family_id, generation, issued_at, expires_at, rotated_at`, 6, tokens, ""},
 			{"token_status", `idx, changed_at`, 2, revoked, " ON CONFLICT (idx) DO NOTHING"},
-			{"audit_events", `id, time, action, actor_type, actor_id, actor_name, target, ip, details`, 9, events, ""},
+			{"audit_events", auditColumns, 9, events, ""},
 		}
 		for _, st := range steps {
 			err := s.insertRows(ctx, tx, st.table, st.cols, st.width, st.vals, st.suffix)
