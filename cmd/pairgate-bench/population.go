@@ -63,8 +63,8 @@ func runPopulation(d time.Duration, conc int, dbURL, only, _ string) error {
 	var sizes []int
 	for _, f := range strings.Split(*populationFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < popSample || n > 10_000_000 {
-			return fmt.Errorf("-population: %q is not a size from %d to 10,000,000", f, popSample)
+		if err != nil || n < 1000 || n > 10_000_000 {
+			return fmt.Errorf("-population: %q is not a size from 1,000 to 10,000,000", f)
 		}
 		sizes = append(sizes, n)
 	}
@@ -438,10 +438,10 @@ func (p *population) fill(ctx context.Context) error {
 			Label: fmt.Sprintf("Site %d", i)}
 		p.codes = append(p.codes, c)
 	}
-	p.refresh = make([]string, popSample)
+	p.refresh = make([]string, min(p.n, popSample))
 	err = p.importAll(ctx, p.n, p.codes, func(i int) pairgate.ImportedDevice {
 		var hash []byte
-		if i < popSample {
+		if i < len(p.refresh) {
 			p.refresh[i] = secret.Token(secret.PrefixRefreshToken)
 			hash = p.a.Keys.Hash(secret.KindRefresh, p.refresh[i])
 		} else {
@@ -491,8 +491,8 @@ func randomHash(i int) []byte {
 // and a browser hold.
 func (p *population) tokens(ctx context.Context) error {
 	st := p.a.Store
-	p.access = make([]string, popSample)
-	for i := range popSample {
+	p.access = make([]string, len(p.refresh))
+	for i := range p.access {
 		id := fmt.Sprintf("dev_pop_%08d", i)
 		tok, _, err := p.a.Tokens.Mint(ctx, accesstoken.Grant{Subject: id, ClientID: pairgate.DefaultClientID, Scopes: pairgate.Scopes{"printing"},
 			DeviceID: id, FamilyID: "fam_pop_" + id[8:]})
