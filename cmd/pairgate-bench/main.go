@@ -71,7 +71,11 @@ func main() {
 		os.Exit(2)
 	}
 	fleetOnly(*dbURL, *alg, *duration, *conc) // -fleet: fleet.go
-	if err := run(*duration, *conc, *dbURL, *only, *alg); err != nil {
+	runner := run
+	if *populationFlag != "" {
+		runner = runPopulation // population.go
+	}
+	if err := runner(*duration, *conc, *dbURL, *only, *alg); err != nil {
 		fmt.Fprintln(os.Stderr, "pairgate-bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)

@@ -10,8 +10,9 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-const insertAuditEvent = `INSERT INTO audit_events (id, time, action, actor_type, actor_id, actor_name, target, ip, details)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const auditColumns = `id, time, action, actor_type, actor_id, actor_name, target, ip, details`
+
+const insertAuditEvent = `INSERT INTO audit_events (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 func auditArgs(e *pairgate.AuditEvent) ([]any, error) {
 	details := "{}"
@@ -40,17 +41,18 @@ func (s *Store) AppendAuditEvents(ctx context.Context, es []*pairgate.AuditEvent
 	if len(es) == 0 {
 		return nil
 	}
-	return s.tx(ctx, "append audit events", func(tx *sql.Tx) error {
-		for _, e := range es {
-			args, err := auditArgs(e)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, insertAuditEvent, args...); err != nil {
-				return err
-			}
+	// One multi-row INSERT: a sweep's batch of 500 events was 500
+	// statements, each a round trip and a plan, with the writer held.
+	var vals []any
+	for _, e := range es {
+		args, err := auditArgs(e)
+		if err != nil {
+			return err
 		}
-		return nil
+		vals = append(vals, args...)
+	}
+	return s.tx(ctx, "append audit events", func(tx *sql.Tx) error {
+		return s.insertRows(ctx, tx, "audit_events", auditColumns, 9, vals, "")
 	})
 }
 

@@ -164,12 +164,13 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		// term: the case a scan is slow for) the page is found among them;
 		// a common term fills a page quickly in id order, index or not.
 		if n := utf8.RuneCountInString(f.Search); n >= 3 {
-			few, err := s.searchFew(ctx, s.likePattern(f.Search))
+			ip := s.d.searchPattern(s, f.Search)
+			few, err := s.searchFew(ctx, ip)
 			if err != nil {
 				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
-				match = `id IN (` + s.d.searchIDs(p) + `)` + ` AND ` + match
+				match = `id IN (` + s.d.searchIDs(arg(ip)) + `)` + ` AND ` + match
 			}
 		}
 		conds = append(conds, match)

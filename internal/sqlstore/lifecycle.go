@@ -101,10 +101,24 @@ func (s *Store) RemoveInactiveDevices(ctx context.Context, p pairgate.Inactivity
 		}
 		// A device that ended (signed out, revoked or expired) and was not
 		// seen since, for the remove cutoff: nothing will bring it back.
-		rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("d.", deviceRow)+` FROM devices d JOIN clients c ON c.id = d.client_id
-			WHERE d.state IN ('expired', 'signed_out', 'revoked') AND d.state_changed_at < $1
-				AND d.last_seen_at <= d.state_changed_at AND d.state_changed_at < `+cutoffSQL("inactive_remove_days", "$2", "$3")+`
-			ORDER BY d.state_changed_at LIMIT $4`+s.d.skipLocked, latest, n, global, limit)
+		// Each state is its own walk of devices_state_changed, which stops
+		// after limit rows; one walk of the three states had to read every
+		// ended device to sort them, for every batch (50,000 ended devices:
+		// 100 batches of 50,000 rows read, with the writer held).
+		var arms []string
+		for _, state := range []string{pairgate.DeviceExpired, pairgate.DeviceSignedOut, pairgate.DeviceRevoked} {
+			arms = append(arms, `SELECT * FROM (SELECT d.id, d.state_changed_at FROM devices d JOIN clients c ON c.id = d.client_id
+				WHERE d.state = '`+state+`' AND d.state_changed_at < $1
+					AND d.last_seen_at <= d.state_changed_at AND d.state_changed_at < `+cutoffSQL("inactive_remove_days", "$2", "$3")+`
+				ORDER BY d.state_changed_at LIMIT $4`+s.d.skipLocked+`) AS `+state)
+		}
+		ids, err := s.pickDevices(ctx, tx, `SELECT id FROM (`+strings.Join(arms, ` UNION ALL `)+`) AS ended
+			ORDER BY state_changed_at LIMIT $4`, latest, n, global, limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		in, args := inList(ids, 1)
+		rows, err := tx.QueryContext(ctx, `SELECT `+deviceRow+` FROM devices WHERE id IN `+in+` ORDER BY state_changed_at`, args...)
 		if err != nil {
 			return err
 		}

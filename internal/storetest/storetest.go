@@ -103,6 +103,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"Lockouts", testLockouts},
 		{"UpdateClient", testUpdateClient},
 		{"ListDevicesSortedByAnyColumn", testListDevicesSorted},
+		{"ImportDevices", testImportDevices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
