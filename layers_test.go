@@ -32,12 +32,13 @@ var allowed = map[string][]string{
 	"internal/ratelimit":   {"", "internal/secret"},
 	"internal/httpx":       {""},
 	"internal/printing":    {""},
-	"internal/sqlstore":    {""},
+	"internal/pace":        {},
+	"internal/sqlstore":    {"", "internal/pace"},
 	"internal/storetest":   {""},
 	"internal/grants":      {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit", "internal/dpop"},
 	"internal/admin":       {"", "internal/secret", "internal/audit", "internal/ratelimit", "internal/printing"},
 	"internal/authn":       {"", "internal/secret", "internal/accesstoken", "internal/audit", "internal/ratelimit", "internal/dpop"},
-	"internal/lifecycle":   {"", "internal/audit"},
+	"internal/lifecycle":   {"", "internal/audit", "internal/pace"},
 	"internal/release":     {"", "internal/secret", "internal/audit", "internal/printing"},
 	"internal/ipp":         {"", "internal/accesstoken", "internal/audit", "internal/authn", "internal/dpop", "internal/httpx", "internal/release"},
 	"internal/upstream":    {"", "internal/secret", "internal/audit", "internal/ratelimit"},
@@ -56,7 +57,7 @@ var allowed = map[string][]string{
 	"internal/testenv":         {"", "internal/secret", "internal/admin", "internal/grants", "internal/release", "internal/app"},
 	"cmd/pairgate":             {"internal/cli"},
 	"examples/resource-server": {"verify"},
-	"cmd/pairgate-bench":       {"", "client", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/grants", "internal/admin", "internal/app", "internal/release", "internal/sqlstore", "internal/statuslist"},
+	"cmd/pairgate-bench":       {"", "client", "internal/authn", "internal/secret", "internal/accesstoken", "internal/dpop", "internal/grants", "internal/admin", "internal/app", "internal/release", "internal/sqlstore", "internal/statuslist"},
 }
 
 // harness are the real parts any package's tests may start: a whole

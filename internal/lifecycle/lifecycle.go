@@ -19,6 +19,7 @@ import (
 
 	"github.com/pairgate/pairgate"
 	"github.com/pairgate/pairgate/internal/audit"
+	"github.com/pairgate/pairgate/internal/pace"
 )
 
 // Deps are what the sweep works with. Every field is required.
@@ -32,8 +33,11 @@ type Deps struct {
 // Config is the server's policy and the size of a batch.
 type Config struct {
 	Policy pairgate.InactivityPolicy
-	Batch  int           // devices per transaction
-	Pause  time.Duration // between batches: the writer is free for others
+	Batch  int           // devices per transaction, at most
+	Pause  time.Duration // between batches, at least: the writer is free for others
+	// Target is how long a batch should hold the writer; batches that
+	// take longer are made smaller. 5 ms when zero.
+	Target time.Duration
 }
 
 // Service sweeps the inventory.
@@ -50,6 +54,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil || d.Audit == nil || d.Log == nil || d.Now == nil || cfg.Batch <= 0 || cfg.Pause < 0 {
 		return nil, errors.New("lifecycle: every dependency and a positive batch size are required")
 	}
+	if cfg.Target <= 0 {
+		cfg.Target = 5 * time.Millisecond
+	}
 	return &Service{store: d.Store, audit: d.Audit, log: d.Log, now: d.Now, cfg: cfg}, nil
 }
 
@@ -65,46 +72,47 @@ type Result struct {
 func (s *Service) Sweep(ctx context.Context) (Result, error) {
 	var r Result
 	p := s.cfg.Policy
-	for {
-		ds, err := s.store.SignOutInactiveDevices(ctx, p, s.now(), s.cfg.Batch)
-		if err != nil {
-			return r, err
-		}
-		s.record(ctx, ds, pairgate.AuditDeviceExpired, func(d *pairgate.Device) string {
-			return "not seen since " + d.LastSeenAt.UTC().Format(time.RFC3339)
-		})
-		r.SignedOut += len(ds)
-		if len(ds) < s.cfg.Batch || !s.pause(ctx) {
-			break
-		}
+	// Each step paces its batches: a few milliseconds of the writer each,
+	// and as long free after (package pace).
+	steps := []func(n int) (int, error){
+		func(n int) (int, error) {
+			ds, err := s.store.SignOutInactiveDevices(ctx, p, s.now(), n)
+			s.record(ctx, ds, pairgate.AuditDeviceExpired, func(d *pairgate.Device) string {
+				return "not seen since " + d.LastSeenAt.UTC().Format(time.RFC3339)
+			})
+			r.SignedOut += len(ds)
+			return len(ds), err
+		},
+		func(n int) (int, error) {
+			ds, err := s.store.RemoveInactiveDevices(ctx, p, s.now(), n)
+			s.record(ctx, ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
+				return fmt.Sprintf("%s since %s and not seen since", d.State, d.StateChangedAt.UTC().Format(time.RFC3339))
+			})
+			r.Removed += len(ds)
+			return len(ds), err
+		},
+		func(n int) (int, error) {
+			ds, err := s.store.RemoveEphemeralDevices(ctx, s.now(), n)
+			s.recordAs(ctx, "ephemeral device", ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
+				if d.State != pairgate.DeviceActive {
+					return d.State
+				}
+				return fmt.Sprintf("not seen for %s (since %s)", d.EphemeralIdle, d.LastSeenAt.UTC().Format(time.RFC3339))
+			})
+			r.Ephemeral += len(ds)
+			return len(ds), err
+		},
 	}
-	for {
-		ds, err := s.store.RemoveInactiveDevices(ctx, p, s.now(), s.cfg.Batch)
-		if err != nil {
-			return r, err
-		}
-		s.record(ctx, ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
-			return fmt.Sprintf("%s since %s and not seen since", d.State, d.StateChangedAt.UTC().Format(time.RFC3339))
-		})
-		r.Removed += len(ds)
-		if len(ds) < s.cfg.Batch || !s.pause(ctx) {
-			break
-		}
-	}
-	for {
-		ds, err := s.store.RemoveEphemeralDevices(ctx, s.now(), s.cfg.Batch)
-		if err != nil {
-			return r, err
-		}
-		s.recordAs(ctx, "ephemeral device", ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
-			if d.State != pairgate.DeviceActive {
-				return d.State
+	for _, step := range steps {
+		pc := pace.New(s.cfg.Target, minBatch, s.cfg.Batch, s.cfg.Pause)
+		for {
+			n, err := step(pc.Next())
+			if err != nil {
+				return r, err
 			}
-			return fmt.Sprintf("not seen for %s (since %s)", d.EphemeralIdle, d.LastSeenAt.UTC().Format(time.RFC3339))
-		})
-		r.Ephemeral += len(ds)
-		if len(ds) < s.cfg.Batch || !s.pause(ctx) {
-			break
+			if !pc.Done(ctx, n) {
+				break
+			}
 		}
 	}
 	if r.SignedOut > 0 || r.Removed > 0 || r.Ephemeral > 0 {
@@ -113,19 +121,8 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 	return r, nil
 }
 
-func (s *Service) pause(ctx context.Context) bool {
-	if s.cfg.Pause == 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(s.cfg.Pause)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// minBatch is the smallest batch the pacer goes down to.
+const minBatch = 10
 
 func (s *Service) record(ctx context.Context, ds []*pairgate.Device, action string, why func(*pairgate.Device) string) {
 	s.recordAs(ctx, "inactivity policy", ds, action, why)

@@ -7,33 +7,30 @@ import (
 	"time"
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/pace"
 )
 
-// gcBatch is how many rows one cleanup statement touches: small enough
-// that a statement holds SQLite's single writer for a few milliseconds, so
-// that a backlog of a hundred thousand expired rows is worked off between
-// the requests rather than in front of them. Every condition below has an
-// index (migration 00032), so a batch never scans a table.
-const gcBatch = 500
+// gcBatch is the most rows one cleanup statement touches, and
+// gcTarget how long one should hold the writer: every batch is timed,
+// and one that took longer halves the next (package pace), so that a
+// backlog of a hundred thousand expired rows is worked off between the
+// requests rather than in front of them, whatever the inventory's size.
+// Every condition below has an index (migration 00032), so a batch never
+// scans a table.
+const (
+	gcBatch  = 500
+	gcMin    = 10
+	gcTarget = 5 * time.Millisecond
+)
 
-// gcPause is the rest between two full batches: the requests waiting for
-// the writer (SQLite) or for the processor take their turn, so that a
-// backlog is worked off beside them. Back to back, the batches of a
+// gcPause is the least rest between two full batches (and at least as
+// long as the batch took): the requests waiting for the writer (SQLite)
+// or for the processor take their turn. Back to back, the batches of a
 // cleanup of 100,000 lapsed authorizations raised the p99 of refresh and
 // device authorization 2.4 times.
 const gcPause = 20 * time.Millisecond
 
-// rest pauses for gcPause; false when ctx ended.
-func rest(ctx context.Context) bool {
-	t := time.NewTimer(gcPause)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func gcPacer() *pace.Pacer { return pace.New(gcTarget, gcMin, gcBatch, gcPause) }
 
 func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCResult, error) {
 	var r pairgate.GCResult
@@ -44,14 +41,15 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 	// the device update is guarded by its state, and a family deleted by
 	// one is not found by another.
 	lapseAll := func() error {
+		pc := gcPacer()
 		for {
-			moved, fams, done, err := s.lapseFamilies(ctx, n)
+			moved, fams, err := s.lapseFamilies(ctx, n, pc.Next())
 			if err != nil {
 				return s.fail(err, "garbage collect: lapsed families")
 			}
 			r.DevicesExpired += moved
 			r.RefreshFamilies += fams
-			if done || !rest(ctx) {
+			if !pc.Done(ctx, int(fams)) {
 				return nil
 			}
 		}
@@ -86,14 +84,15 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 				return r, err
 			}
 		}
+		pc := gcPacer()
 		for {
 			c, err := affected(s.exec(ctx, `DELETE FROM `+st.table+` WHERE `+s.d.rowID+` IN (SELECT `+s.d.rowID+` FROM `+st.table+
-				` WHERE `+st.cond+` LIMIT `+itoa(gcBatch)+s.d.skipLockedRows+`)`, st.arg))
+				` WHERE `+st.cond+` LIMIT $2`+s.d.skipLockedRows+`)`, st.arg, pc.Next()))
 			if err != nil {
 				return r, s.fail(err, "garbage collect "+st.table)
 			}
 			*st.count += c
-			if c < gcBatch || !rest(ctx) {
+			if !pc.Done(ctx, int(c)) {
 				break
 			}
 		}
@@ -104,11 +103,11 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 // lapseFamilies ends one batch of families whose live token expired:
 // their devices expire, their status indexes are set (an access token of
 // theirs may outlive a short refresh lifetime), and they are deleted with
-// their tokens. done is true when the batch was the last.
-func (s *Store) lapseFamilies(ctx context.Context, n int64) (moved, families int64, done bool, err error) {
+// their tokens, at most limit of them.
+func (s *Store) lapseFamilies(ctx context.Context, n int64, limit int) (moved, families int64, err error) {
 	err = s.tx(ctx, "lapse families", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, device_id FROM refresh_families WHERE revoked_at = 0 AND live_expires_at <= $1
-			LIMIT `+itoa(gcBatch)+s.d.skipLockedRows, n)
+			LIMIT $2`+s.d.skipLockedRows, n, limit)
 		if err != nil {
 			return err
 		}
@@ -126,7 +125,6 @@ func (s *Store) lapseFamilies(ctx context.Context, n int64) (moved, families int
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		done = len(ids) < gcBatch
 		if len(ids) == 0 {
 			return nil
 		}
@@ -151,7 +149,7 @@ func (s *Store) lapseFamilies(ctx context.Context, n int64) (moved, families int
 		families, err = affected(tx.ExecContext(ctx, `DELETE FROM refresh_families WHERE id IN `+only, idArgs...))
 		return err
 	})
-	return moved, families, done, err
+	return moved, families, err
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,50 @@
+package pace
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestBatchesShrinkWhenSlowAndGrowWhenQuick: a batch over the target
+// halves the next, down to min; quick batches grow back to max; the rest
+// after a batch is at least as long as the batch took.
+func TestBatchesShrinkWhenSlowAndGrowWhenQuick(t *testing.T) {
+	ctx := context.Background()
+	p := New(5*time.Millisecond, 10, 400, time.Millisecond)
+	if p.Next() != 400 {
+		t.Fatalf("the first batch takes %d rows, want max 400", p.Size())
+	}
+	// Slow batches: 400 → 200 → 100 → 50 → 25 → 12 → 10 → 10.
+	want := []int{200, 100, 50, 25, 12, 10, 10}
+	for i, w := range want {
+		n := p.Next()
+		time.Sleep(8 * time.Millisecond)
+		t0 := time.Now()
+		if !p.Done(ctx, n) {
+			t.Fatal("a full batch ended the work")
+		}
+		if rested := time.Since(t0); rested < 8*time.Millisecond {
+			t.Fatalf("rested %v after a batch of 8 ms: the writer was not left free as long as it was held", rested)
+		}
+		if p.Size() != w {
+			t.Fatalf("after slow batch %d the size is %d, want %d", i+1, p.Size(), w)
+		}
+	}
+	// Quick batches grow it again, up to max and no further.
+	for range 30 {
+		p.Done(ctx, p.Next())
+	}
+	if p.Size() != 400 {
+		t.Fatalf("after quick batches the size is %d, want 400", p.Size())
+	}
+	// A batch that was not full is the last; so is one after ctx ended.
+	if p.Done(ctx, p.Next()-1) {
+		t.Fatal("a batch short of its size did not end the work")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if p.Done(cctx, p.Next()) {
+		t.Fatal("the work went on after its context ended")
+	}
+}
