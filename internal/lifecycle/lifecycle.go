@@ -74,9 +74,10 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 	p := s.cfg.Policy
 	// Each step paces its batches: a few milliseconds of the writer each,
 	// and as long free after (package pace).
+	var bctx context.Context // the batch's: it carries its pacer to the store
 	steps := []func(n int) (int, error){
 		func(n int) (int, error) {
-			ds, err := s.store.SignOutInactiveDevices(ctx, p, s.now(), n)
+			ds, err := s.store.SignOutInactiveDevices(bctx, p, s.now(), n)
 			s.record(ctx, ds, pairgate.AuditDeviceExpired, func(d *pairgate.Device) string {
 				return "not seen since " + d.LastSeenAt.UTC().Format(time.RFC3339)
 			})
@@ -84,7 +85,7 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 			return len(ds), err
 		},
 		func(n int) (int, error) {
-			ds, err := s.store.RemoveInactiveDevices(ctx, p, s.now(), n)
+			ds, err := s.store.RemoveInactiveDevices(bctx, p, s.now(), n)
 			s.record(ctx, ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
 				return fmt.Sprintf("%s since %s and not seen since", d.State, d.StateChangedAt.UTC().Format(time.RFC3339))
 			})
@@ -92,7 +93,7 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 			return len(ds), err
 		},
 		func(n int) (int, error) {
-			ds, err := s.store.RemoveEphemeralDevices(ctx, s.now(), n)
+			ds, err := s.store.RemoveEphemeralDevices(bctx, s.now(), n)
 			s.recordAs(ctx, "ephemeral device", ds, pairgate.AuditDeviceRemoved, func(d *pairgate.Device) string {
 				if d.State != pairgate.DeviceActive {
 					return d.State
@@ -105,6 +106,7 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 	}
 	for _, step := range steps {
 		pc := pace.New(s.cfg.Target, minBatch, s.cfg.Batch, s.cfg.Pause)
+		bctx = pc.Attach(ctx)
 		for {
 			n, err := step(pc.Next())
 			if err != nil {

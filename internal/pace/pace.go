@@ -76,5 +76,23 @@ func (p *Pacer) Done(ctx context.Context, n int) bool {
 	}
 }
 
+type startKey struct{}
+
+// Attach returns ctx carrying the pacer, for the store to mark (Started)
+// when the batch run with ctx got the writer.
+func (p *Pacer) Attach(ctx context.Context) context.Context {
+	return context.WithValue(ctx, startKey{}, p)
+}
+
+// Started marks that the batch of the pacer ctx carries, if any, now
+// holds the writer: the time it waited for it behind requests is not the
+// batch's, and counting it would shrink batches to nothing on a busy
+// server (where they wait the longest) without sparing anyone.
+func Started(ctx context.Context) {
+	if p, ok := ctx.Value(startKey{}).(*Pacer); ok {
+		p.start = time.Now()
+	}
+}
+
 // Size is the size the next batch will have.
 func (p *Pacer) Size() int { return p.size }

@@ -48,3 +48,26 @@ func TestBatchesShrinkWhenSlowAndGrowWhenQuick(t *testing.T) {
 		t.Fatal("the work went on after its context ended")
 	}
 }
+
+// TestWaitingForTheWriterIsNotTheBatchs: the time before the store marks
+// Started (waiting behind requests) does not shrink the batch; the time
+// after does.
+func TestWaitingForTheWriterIsNotTheBatchs(t *testing.T) {
+	p := New(5*time.Millisecond, 10, 400, 0)
+	ctx := p.Attach(context.Background())
+	n := p.Next()
+	time.Sleep(20 * time.Millisecond) // waiting for the writer
+	Started(ctx)
+	p.Done(ctx, n)
+	if p.Size() != 400 {
+		t.Fatalf("a batch that waited 20 ms and then held the writer for no time shrank to %d", p.Size())
+	}
+	n = p.Next()
+	Started(ctx)
+	time.Sleep(20 * time.Millisecond) // holding it
+	p.Done(ctx, n)
+	if p.Size() != 200 {
+		t.Fatalf("a batch that held the writer 20 ms left the size at %d, want 200", p.Size())
+	}
+	Started(context.Background()) // no pacer: nothing to mark, no panic
+}

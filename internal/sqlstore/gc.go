@@ -42,8 +42,9 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 	// one is not found by another.
 	lapseAll := func() error {
 		pc := gcPacer()
+		pctx := pc.Attach(ctx)
 		for {
-			moved, fams, err := s.lapseFamilies(ctx, n, pc.Next())
+			moved, fams, err := s.lapseFamilies(pctx, n, pc.Next())
 			if err != nil {
 				return s.fail(err, "garbage collect: lapsed families")
 			}
@@ -85,11 +86,18 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (pairgate.GCR
 			}
 		}
 		pc := gcPacer()
+		pctx := pc.Attach(ctx)
+		q := `DELETE FROM ` + st.table + ` WHERE ` + s.d.rowID + ` IN (SELECT ` + s.d.rowID + ` FROM ` + st.table +
+			` WHERE ` + st.cond + ` LIMIT $2` + s.d.skipLockedRows + `)`
 		for {
-			c, err := affected(s.exec(ctx, `DELETE FROM `+st.table+` WHERE `+s.d.rowID+` IN (SELECT `+s.d.rowID+` FROM `+st.table+
-				` WHERE `+st.cond+` LIMIT $2`+s.d.skipLockedRows+`)`, st.arg, pc.Next()))
+			var c int64
+			limit := pc.Next()
+			err := s.tx(pctx, "garbage collect "+st.table, func(tx *sql.Tx) (err error) {
+				c, err = affected(s.txExec(pctx, tx, q, st.arg, limit))
+				return err
+			})
 			if err != nil {
-				return r, s.fail(err, "garbage collect "+st.table)
+				return r, err
 			}
 			*st.count += c
 			if !pc.Done(ctx, int(c)) {

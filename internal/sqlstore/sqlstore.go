@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/pairgate/pairgate"
+	"github.com/pairgate/pairgate/internal/pace"
 )
 
 //go:embed migrations
@@ -241,6 +242,7 @@ func (s *Store) tx(ctx context.Context, what string, fn func(tx *sql.Tx) error) 
 	if err != nil {
 		return s.fail(err, what+": begin")
 	}
+	pace.Started(ctx) // a paced batch holds the writer from here
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return s.fail(err, what)
