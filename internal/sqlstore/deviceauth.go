@@ -235,7 +235,7 @@ func (s *Store) bindRedeemed(ctx context.Context, tx *sql.Tx, authzID, fresh, cl
 }
 
 func (s *Store) deviceInTx(ctx context.Context, tx *sql.Tx, id string) (*pairgate.Device, error) {
-	d, err := scanDeviceMarked(txReads{s, tx}.QueryRowContext(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = $1`, id))
+	d, err := scanDeviceMarked(txReads{s, tx}.QueryRowContext(ctx, `SELECT `+s.deviceRead+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}

@@ -18,7 +18,7 @@ const deviceColumns = `id, client_id, name, hardware_id, mode, auth_method, auth
 // deviceRow is every column scanDevice reads.
 const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 
-// deviceRead is deviceRow and the mark of docs/design.md 2.1, computed when
+// deviceReadOf is deviceRow and the mark of docs/design.md 2.1, computed when
 // read, from a query whose table is devices: the oldest other device of
 // the same client that claims the same hardware id. Computing it keeps it
 // true whatever happens to the other device, with no column to keep in
@@ -26,8 +26,10 @@ const deviceRow = deviceColumns + `, state, state_changed_at, family_id`
 // The test that o's hardware id is not empty is implied by the others;
 // written out, it lets SQLite use that partial index instead of walking
 // every device in id order for each row read.
-const deviceRead = deviceRow + `, COALESCE((SELECT MIN(o.id) FROM devices o WHERE o.client_id = devices.client_id
+func deviceReadOf(d dialect) string {
+	return deviceRow + `, COALESCE((SELECT MIN(o.id) FROM ` + d.sameHardwareFrom + ` WHERE o.client_id = devices.client_id
 	AND o.hardware_id = devices.hardware_id AND o.hardware_id <> '' AND o.id <> devices.id AND devices.hardware_id <> ''), '')`
+}
 
 func scanDevice(row interface{ Scan(...any) error }) (*pairgate.Device, error) {
 	return scanDeviceInto(row)
@@ -102,7 +104,7 @@ func authorizedIP(d *pairgate.Device) string {
 }
 
 func (s *Store) GetDevice(ctx context.Context, id string) (*pairgate.Device, error) {
-	d, err := scanDeviceMarked(s.readRow(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = $1`, id))
+	d, err := scanDeviceMarked(s.readRow(ctx, `SELECT `+s.deviceRead+` FROM devices WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 	}
@@ -215,7 +217,7 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 			conds = append(conds, ``+col+` `+cmp+`= `+kp+` AND (`+col+` `+cmp+` `+kp+` OR id `+cmp+` `+arg(id)+`)`)
 		}
 	}
-	q := `SELECT ` + deviceRead + ` FROM devices`
+	q := `SELECT ` + s.deviceRead + ` FROM devices`
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}

@@ -18,6 +18,16 @@ func (s *Store) ExplainListDevices(ctx context.Context, f pairgate.DeviceFilter)
 	if err != nil {
 		return "", err
 	}
+	return s.explain(ctx, q, args...)
+}
+
+// ExplainDeviceRead is the plan of reading one device with its
+// same-hardware mark (a refresh, the device API, the console).
+func (s *Store) ExplainDeviceRead(ctx context.Context) (string, error) {
+	return s.explain(ctx, `SELECT `+s.deviceRead+` FROM devices WHERE id = $1`, "dev_x")
+}
+
+func (s *Store) explain(ctx context.Context, q string, args ...any) (string, error) {
 	conn, err := s.rdb.Conn(ctx)
 	if err != nil {
 		return "", err

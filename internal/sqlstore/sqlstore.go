@@ -42,8 +42,11 @@ type Store struct {
 	rdb *sql.DB
 
 	reads, writes *stmtCache
-	onError       func(kind string)
-	proofs        *proofBatcher // the DPoP replay cache's group commit
+	// deviceRead is the columns of a device read with its same-hardware
+	// mark (deviceReadOf).
+	deviceRead string
+	onError    func(kind string)
+	proofs     *proofBatcher // the DPoP replay cache's group commit
 
 	// printerSnap is the latest printerSnapshot this replica read.
 	printerSnap atomic.Pointer[printerSnapshot]
@@ -163,7 +166,7 @@ func openPostgres(dsn string) (*Store, error) {
 }
 
 func newStore(d dialect, wdb, rdb *sql.DB) *Store {
-	s := &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}}
+	s := &Store{d: d, wdb: wdb, rdb: rdb, reads: &stmtCache{db: rdb}, writes: &stmtCache{db: wdb}, deviceRead: deviceReadOf(d)}
 	s.startProofBatcher()
 	return s
 }

@@ -31,6 +31,26 @@ func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) pairgate.Store { return open(t, testenv.PostgresDSN(t)) })
 }
 
+// TestDeviceReadProbesTheHardwareIndex: a device read finds the other
+// devices claiming its hardware id with one probe of the (client,
+// hardware) index, never by walking the client's devices in id order
+// through the inventory's sort index (which made every refresh at
+// 100,000 devices walk them all).
+func TestDeviceReadProbesTheHardwareIndex(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, dsn(t)).(*sqlstore.Store)
+			plan, err := s.ExplainDeviceRead(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, "devices_client_hardware") || strings.Contains(plan, "devices_sort_client") {
+				t.Errorf("the same-hardware probe does not use devices_client_hardware:\n%s", plan)
+			}
+		})
+	}
+}
+
 // TestDeviceSortsUseIndexes: every order of the inventory, both ways, on
 // its own and behind the console's default state filter, with and
 // without a cursor, is read from an index in the order asked for: the
