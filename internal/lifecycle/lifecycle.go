@@ -124,7 +124,7 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 }
 
 // minBatch is the smallest batch the pacer goes down to.
-const minBatch = 10
+const minBatch = 50
 
 func (s *Service) record(ctx context.Context, ds []*pairgate.Device, action string, why func(*pairgate.Device) string) {
 	s.recordAs(ctx, "inactivity policy", ds, action, why)

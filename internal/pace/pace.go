@@ -23,7 +23,9 @@ type Pacer struct {
 	min, max int
 	rest     time.Duration
 	size     int
-	start    time.Time
+	// next is when the batch began; start when it got the writer
+	// (Started), or next if the store never said.
+	next, start time.Time
 }
 
 // New returns a pacer whose batches aim to hold the writer for at most
@@ -47,26 +49,34 @@ func max1(n int) int {
 // Next starts a batch and returns how many rows it may take.
 func (p *Pacer) Next() int {
 	p.start = time.Now()
+	p.next = p.start
 	return p.size
 }
 
 // Done ends the batch Next started, having taken n rows. It returns false
 // when the work is over: the batch was not full (nothing is left), or ctx
 // ended. Otherwise it rests — at least the pacer's rest, and at least as
-// long as the batch took — and returns true.
+// long as the batch held the writer, less the time it waited for it —
+// and returns true.
 func (p *Pacer) Done(ctx context.Context, n int) bool {
-	took := time.Since(p.start)
+	took, waited := time.Since(p.start), p.start.Sub(p.next)
 	full := n >= p.size
 	switch {
 	case took > p.target && p.size > p.min:
 		p.size = max(p.min, p.size/2)
 	case took < p.target/2 && p.size < p.max:
-		p.size = min(p.max, p.size+p.size/2+1)
+		p.size = min(p.max, 2*p.size)
 	}
 	if !full || ctx.Err() != nil {
 		return false
 	}
-	t := time.NewTimer(max(p.rest, took))
+	// The time the batch waited for the writer, others had it: it counts
+	// towards the rest.
+	rest := max(p.rest, took) - waited
+	if rest <= 0 {
+		return true
+	}
+	t := time.NewTimer(rest)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

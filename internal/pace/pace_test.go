@@ -31,7 +31,7 @@ func TestBatchesShrinkWhenSlowAndGrowWhenQuick(t *testing.T) {
 			t.Fatalf("after slow batch %d the size is %d, want %d", i+1, p.Size(), w)
 		}
 	}
-	// Quick batches grow it again, up to max and no further.
+	// Quick batches grow it again (doubling), up to max and no further.
 	for range 30 {
 		p.Done(ctx, p.Next())
 	}
@@ -70,4 +70,28 @@ func TestWaitingForTheWriterIsNotTheBatchs(t *testing.T) {
 		t.Fatalf("a batch that held the writer 20 ms left the size at %d, want 200", p.Size())
 	}
 	Started(context.Background()) // no pacer: nothing to mark, no panic
+}
+
+// TestTheWaitForTheWriterCountsAsRest: while a batch waited for the
+// writer, requests had it; the rest after the batch is shorter by that.
+func TestTheWaitForTheWriterCountsAsRest(t *testing.T) {
+	p := New(5*time.Millisecond, 10, 400, 30*time.Millisecond)
+	ctx := p.Attach(context.Background())
+	n := p.Next()
+	time.Sleep(40 * time.Millisecond) // behind requests
+	Started(ctx)
+	t0 := time.Now()
+	if !p.Done(ctx, n) {
+		t.Fatal("a full batch ended the work")
+	}
+	if d := time.Since(t0); d > 15*time.Millisecond {
+		t.Fatalf("rested %v after waiting 40 ms for the writer: the wait did not count", d)
+	}
+	n = p.Next()
+	Started(ctx)
+	t0 = time.Now()
+	p.Done(ctx, n)
+	if d := time.Since(t0); d < 30*time.Millisecond {
+		t.Fatalf("rested %v after a batch that did not wait: less than the 30 ms rest", d)
+	}
 }

@@ -19,7 +19,7 @@ import (
 // scans a table.
 const (
 	gcBatch  = 500
-	gcMin    = 10
+	gcMin    = 50
 	gcTarget = 5 * time.Millisecond
 )
 
