@@ -63,8 +63,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopJobs()
-	go a.Server.RunJobs(jobs)
+	jobsDone := make(chan struct{})
+	go func() { a.Server.RunJobs(jobs); close(jobsDone) }()
+	// The background jobs end before Serve returns, so that the store
+	// is not closed under a cleanup batch (Close follows Serve).
+	defer func() { stopJobs(); <-jobsDone }()
 	errc := make(chan error, 3)
 	go func() {
 		if hs.TLSConfig != nil {

@@ -116,6 +116,9 @@ func (s *Server) RunJobs(ctx context.Context) {
 func (s *Server) runJobsOnce(ctx context.Context) {
 	now := s.now()
 	r, err := s.store.GarbageCollect(ctx, now)
+	if ctx.Err() != nil {
+		return // shutting down: what was left is done at the next start
+	}
 	if err != nil {
 		s.log.Warn("garbage collection failed", "err", err)
 	} else if r.Total() > 0 {
@@ -123,10 +126,13 @@ func (s *Server) runJobsOnce(ctx context.Context) {
 			"refresh_families", r.RefreshFamilies, "revoked_access_tokens", r.RevokedAccessTokens, "signing_keys", r.SigningKeys,
 			"sessions", r.Sessions, "rate_limits", r.RateLimits, "authorization_codes", r.AuthorizationCodes, "audit_events", r.AuditEvents)
 	}
-	if _, err := s.sweep.Sweep(ctx); err != nil {
+	if _, err := s.sweep.Sweep(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("inactivity sweep failed", "err", err)
 	}
-	if n, err := s.jobs.Expire(ctx); err != nil {
+	if ctx.Err() != nil {
+		return
+	}
+	if n, err := s.jobs.Expire(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("held job expiry failed", "err", err)
 	} else if n > 0 {
 		s.log.Info("held jobs expired", "jobs", n)
