@@ -566,18 +566,25 @@ func (s *Service) SetRole(ctx context.Context, a Actor, id, role string) (*pairg
 	return u, nil
 }
 
-// SetPassword replaces an account's password (empty: a random one,
-// returned this once); the account is signed out everywhere. A person may
-// change their own; an admin anyone's. Never with an API key.
+// SetPassword replaces another account's password (empty: a random one,
+// returned this once); the account is signed out everywhere. An admin
+// only, never with an API key; a person's own password changes through
+// ChangeOwnPassword, with the current one, so that a borrowed session is
+// not enough to take the account over.
 func (s *Service) SetPassword(ctx context.Context, a Actor, id, password string) (string, error) {
 	if !a.Interactive() {
 		return "", pairgate.Errorf(pairgate.EFORBIDDEN, "passwords are changed by a person signed in, not by an API key")
 	}
-	if id != a.Owner || a.Type != pairgate.ActorUser {
-		if err := a.need(pairgate.PermUsersWrite); err != nil {
-			return "", err
-		}
+	if a.Type == pairgate.ActorUser && id == a.ID {
+		return "", pairgate.Errorf(pairgate.EINVALID, "current_password: to change your own password, give your current one as well")
 	}
+	if err := a.need(pairgate.PermUsersWrite); err != nil {
+		return "", err
+	}
+	return s.setPassword(ctx, a, id, password)
+}
+
+func (s *Service) setPassword(ctx context.Context, a Actor, id, password string) (string, error) {
 	generated := ""
 	if password == "" {
 		password = secret.Password()

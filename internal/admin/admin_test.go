@@ -114,7 +114,7 @@ func TestActorsReachWhatTheirPermissionsAllow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manager, _, err := s.CreateUser(ctx, host, "manager", pairgate.RoleDeviceManager, "")
+	manager, managerPassword, err := s.CreateUser(ctx, host, "manager", pairgate.RoleDeviceManager, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +148,12 @@ func TestActorsReachWhatTheirPermissionsAllow(t *testing.T) {
 	if _, err := s.ListDevices(ctx, UserActor(manager), pairgate.DeviceFilter{Limit: 10}); err != nil {
 		t.Errorf("a device manager lists devices: %v", err)
 	}
-	// A person changes their own password; not someone else's.
-	if _, err := s.SetPassword(ctx, UserActor(manager), manager.ID, "a new long passphrase"); err != nil {
+	// A person changes their own password, with the current one; not
+	// someone else's.
+	if _, err := s.SetPassword(ctx, UserActor(manager), manager.ID, "a new long passphrase"); pairgate.ErrorCode(err) != pairgate.EINVALID {
+		t.Errorf("own password without the current one: %v, want invalid", err)
+	}
+	if err := s.ChangeOwnPassword(ctx, UserActor(manager), managerPassword, "a new long passphrase"); err != nil {
 		t.Errorf("own password: %v", err)
 	}
 	_, err = s.SetPassword(ctx, UserActor(manager), admin.ID, "a new long passphrase")

@@ -69,6 +69,6 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, a Actor, current, next 
 			ActorName: a.Name, Details: map[string]string{"username": u.Username, "via": "own password change"}})
 		return pairgate.Errorf(pairgate.EINVALID, "that is not your current password; nothing was changed")
 	}
-	_, err = s.SetPassword(ctx, a, u.ID, next)
+	_, err = s.setPassword(ctx, a, u.ID, next)
 	return err
 }

@@ -470,8 +470,9 @@ func (h *Handlers) SetPassword(w http.ResponseWriter, r *http.Request, a admin.A
 	if err != nil {
 		return err
 	}
-	if a.Type == pairgate.ActorUser && u.ID == a.ID {
-		// One's own password: the current one first, as in the console.
+	if a.Type == pairgate.ActorUser && u.ID == a.ID && in.CurrentPassword != "" {
+		// One's own password: with the current one (SetPassword refuses
+		// it without).
 		if in.Password == "" {
 			return pairgate.Errorf(pairgate.EINVALID, "password: choose the new password of your own account")
 		}
