@@ -161,6 +161,13 @@ func TestAdminCLIOverTheAPI(t *testing.T) {
 		t.Fatalf("a wrong password of --as: %d %s", code, errs)
 	}
 	a.ok(me, "users", "delete", "--server", s.URL, "--username", "eve")
+	// One's own password over the API: the password of --as is the
+	// current one the server asks for; the old one stops working.
+	a.ok(me+"the admin's new long password\n", "users", "set-password", "--server", s.URL, "--username", "admin", "--password-stdin")
+	if code, _, _ := a.run(me, "users", "list", "--server", s.URL); code != cli.ExitNotAuthorized {
+		t.Fatalf("the old password still works over the API: %d", code)
+	}
+	a.ok("the admin's new long password\n", "users", "list", "--server", s.URL)
 
 	// A key from the environment wins over the saved one; a bad one is 5.
 	a.env = map[string]string{"PAIRGATE_API_KEY": "pgk_" + strings.Repeat("x", 43)}

@@ -134,7 +134,7 @@ func (u *usersTarget) open(ctx context.Context, env Env, cmd string, stdin *bufi
 		if password == "" {
 			return nil, usageError{errors.New("with --server, the first line of standard input is the password of --as " + u.as)}
 		}
-		return apiUsers{&apiClient{Client: c.WithPassword(u.as, password), server: c.server, out: c.out}}, nil
+		return apiUsers{c: &apiClient{Client: c.WithPassword(u.as, password), server: c.server, out: c.out}, as: u.as, password: password}, nil
 	}
 	host, err := u.host.open(ctx, env)
 	if err != nil {
@@ -194,7 +194,12 @@ func plain(err error) error {
 	return errors.New(pairgate.ErrorMessage(err))
 }
 
-type apiUsers struct{ c *apiClient }
+type apiUsers struct {
+	c *apiClient
+	// as and password are the person acting, whose password is also the
+	// current one when they change their own.
+	as, password string
+}
 
 func (a apiUsers) close() {}
 
@@ -220,7 +225,11 @@ func (a apiUsers) delete(ctx context.Context, username string) error {
 }
 
 func (a apiUsers) setPassword(ctx context.Context, username, password string) error {
-	_, err := a.c.SetPassword(ctx, username, adminapi.NewPassword{Password: password})
+	in := adminapi.NewPassword{Password: password}
+	if strings.EqualFold(username, a.as) {
+		in.CurrentPassword = a.password
+	}
+	_, err := a.c.SetPassword(ctx, username, in)
 	return err
 }
 
