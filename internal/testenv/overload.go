@@ -25,7 +25,15 @@ func (s *Server) HoldWriteSlot(t testing.TB) (release func()) {
 	if strings.HasPrefix(s.DB, "postgres") {
 		t.Fatal("HoldWriteSlot: only for servers on SQLite")
 	}
-	db, err := sql.Open("sqlite", s.DB)
+	// The server may be writing at this moment (a last-seen time, the
+	// cleanup): wait for the lock rather than fail on SQLITE_BUSY.
+	dsn := s.DB
+	if strings.Contains(dsn, "?") {
+		dsn += "&_pragma=busy_timeout(5000)"
+	} else {
+		dsn += "?_pragma=busy_timeout(5000)"
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		t.Fatalf("HoldWriteSlot: %v", err)
 	}
