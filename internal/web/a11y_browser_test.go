@@ -277,7 +277,16 @@ func keyboardWalk(t *testing.T, tab *testenv.Tab, name string) {
 		t.Fatalf("%s: no controls", name)
 	}
 	// A page may start with the focus in a field (autofocus): the walk
-	// starts there.
+	// starts there. Chromium applies autofocus at a rendering update after
+	// the load, so wait for it rather than race it.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if tab.Bool(`(() => {
+			const a = Array.from(document.querySelectorAll("[autofocus]")).find(e => !e.closest("dialog:not([open]), [inert]") && e.getClientRects().length > 0);
+			return !a || document.activeElement === a;
+		})()`) {
+			break
+		}
+	}
 	var start int
 	tab.JSON(`window.__controls.indexOf(document.activeElement)`, &start)
 	var stops []focusStop
