@@ -31,10 +31,10 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *pairgate.AuditEvent) er
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, insertAuditEvent, args...); err != nil {
-		return s.fail(err, "append audit event")
-	}
-	return nil
+	return s.gtx(ctx, "append audit event", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, insertAuditEvent, args...)
+		return err
+	})
 }
 
 func (s *Store) AppendAuditEvents(ctx context.Context, es []*pairgate.AuditEvent) error {

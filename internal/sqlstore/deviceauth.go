@@ -27,21 +27,20 @@ func scanAuthz(row interface{ Scan(...any) error }) (*pairgate.DeviceAuthorizati
 }
 
 func (s *Store) CreateDeviceAuthorization(ctx context.Context, a *pairgate.DeviceAuthorization) error {
-	_, err := s.exec(ctx, `INSERT INTO device_authorizations (`+authzColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		a.ID, a.Kind, a.DeviceCodeHash, a.UserCodeHash, a.ClientID, a.Scopes.String(), string(a.Mode), a.HardwareID,
-		a.DeviceName, a.RequestIP, a.UserAgent, ns(a.CreatedAt), ns(a.ExpiresAt), a.Interval.Milliseconds(),
-		a.State, a.UserID, a.DeviceID, ns(a.DecidedAt), a.DPoPJKT)
-	if s.d.isUnique(err) {
-		return pairgate.Errorf(pairgate.ECONFLICT, "code collides with a stored one")
-	}
-	if s.d.isForeignKey(err) {
-		return pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
-	}
-	if err != nil {
-		return s.fail(err, "create device authorization")
-	}
-	return nil
+	return s.gtx(ctx, "create device authorization", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `INSERT INTO device_authorizations (`+authzColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			a.ID, a.Kind, a.DeviceCodeHash, a.UserCodeHash, a.ClientID, a.Scopes.String(), string(a.Mode), a.HardwareID,
+			a.DeviceName, a.RequestIP, a.UserAgent, ns(a.CreatedAt), ns(a.ExpiresAt), a.Interval.Milliseconds(),
+			a.State, a.UserID, a.DeviceID, ns(a.DecidedAt), a.DPoPJKT)
+		if s.d.isUnique(err) {
+			return pairgate.Errorf(pairgate.ECONFLICT, "code collides with a stored one")
+		}
+		if s.d.isForeignKey(err) {
+			return pairgate.Errorf(pairgate.ENOTFOUND, "client not found")
+		}
+		return err
+	})
 }
 
 func (s *Store) getAuthz(ctx context.Context, q rowQuerier, column string, arg any) (*pairgate.DeviceAuthorization, error) {
@@ -112,7 +111,7 @@ func (s *Store) decideError(ctx context.Context, tx *sql.Tx, id string, now time
 
 func (s *Store) ApproveDeviceAuthorization(ctx context.Context, id string, d *pairgate.Device, now time.Time) (*pairgate.DeviceAuthorization, error) {
 	var out *pairgate.DeviceAuthorization
-	err := s.tx(ctx, "approve device authorization", func(tx *sql.Tx) error {
+	err := s.gtx(ctx, "approve device authorization", func(ctx context.Context, tx *sql.Tx) error {
 		dev, err := s.upsertDevice(ctx, tx, d)
 		if err != nil {
 			return err
@@ -152,7 +151,7 @@ func (s *Store) DenyDeviceAuthorization(ctx context.Context, id, userID string, 
 func (s *Store) RedeemDeviceAuthorization(ctx context.Context, id string, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken, now time.Time) (*pairgate.Device, error) {
 	var dev *pairgate.Device
 	subject := fam.Subject
-	err := s.tx(ctx, "redeem device authorization", func(tx *sql.Tx) error {
+	err := s.gtx(ctx, "redeem device authorization", func(ctx context.Context, tx *sql.Tx) error {
 		// docs/design.md 2.3: of any number of concurrent polls, on any number
 		// of replicas, only the one whose UPDATE changes the row goes on to
 		// issue tokens. On PostgreSQL the losers' UPDATEs wait for the

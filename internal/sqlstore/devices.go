@@ -290,8 +290,8 @@ func (s *Store) RenameDevice(ctx context.Context, id, name string) error {
 }
 
 func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id); err != nil {
-		return s.fail(err, "touch device")
-	}
-	return nil
+	return s.gtx(ctx, "touch device", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id)
+		return err
+	})
 }

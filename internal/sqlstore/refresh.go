@@ -50,7 +50,7 @@ func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, familyID string, ge
 func (s *Store) IssueRefreshFamily(ctx context.Context, d *pairgate.Device, fam *pairgate.RefreshFamily, first pairgate.NewRefreshToken) (*pairgate.Device, error) {
 	var dev *pairgate.Device
 	subject := fam.Subject
-	err := s.tx(ctx, "issue refresh family", func(tx *sql.Tx) error {
+	err := s.gtx(ctx, "issue refresh family", func(ctx context.Context, tx *sql.Tx) error {
 		if d.AuthCodeID != "" {
 			if err := s.useAuthCode(ctx, tx, d.AuthCodeID, d.AuthorizedAt); err != nil {
 				return err
@@ -107,7 +107,8 @@ var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh tok
 func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration) (*pairgate.Rotation, error) {
 	var rot *pairgate.Rotation
 	reused := "" // the family to revoke
-	err := s.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+	err := s.gtx(ctx, "rotate refresh token", func(ctx context.Context, tx *sql.Tx) error {
+		rot, reused = nil, ""
 		t, err := s.readToken(ctx, txReads{s, tx}, old)
 		if err == sql.ErrNoRows {
 			return errInvalidRefresh
