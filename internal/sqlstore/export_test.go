@@ -27,6 +27,11 @@ func (s *Store) ExplainDeviceRead(ctx context.Context) (string, error) {
 	return s.explain(ctx, `SELECT `+s.deviceRead+` FROM devices WHERE id = $1`, "dev_x")
 }
 
+// ExplainInactivitySweep is the plan of the inactivity sweep's pick.
+func (s *Store) ExplainInactivitySweep(ctx context.Context) (string, error) {
+	return s.explain(ctx, s.inactiveDevicesQuery(), int64(1e18), int64(2e18), int64(1e18), 500)
+}
+
 func (s *Store) explain(ctx context.Context, q string, args ...any) (string, error) {
 	conn, err := s.rdb.Conn(ctx)
 	if err != nil {

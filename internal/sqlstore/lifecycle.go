@@ -43,6 +43,15 @@ func (s *Store) latestCutoff(ctx context.Context, tx *sql.Tx, column string, glo
 	return since - int64(shortest), true, nil
 }
 
+// inactiveDevicesQuery picks the oldest-seen active devices past their
+// client's (or the global) inactivity limit: $1 the latest cutoff of any
+// client, $2 now, $3 the global cutoff, $4 the batch size.
+func (s *Store) inactiveDevicesQuery() string {
+	return `SELECT d.id FROM devices d JOIN clients c ON c.id = d.client_id
+			WHERE d.state = 'active' AND d.last_seen_at < $1 AND d.last_seen_at < ` + cutoffSQL("inactive_sign_out_days", "$2", "$3") + `
+			ORDER BY d.last_seen_at LIMIT $4` + s.d.skipLocked
+}
+
 func (s *Store) SignOutInactiveDevices(ctx context.Context, p pairgate.InactivityPolicy, now time.Time, limit int) ([]*pairgate.Device, error) {
 	var out []*pairgate.Device
 	n := ns(now)
@@ -55,9 +64,7 @@ func (s *Store) SignOutInactiveDevices(ctx context.Context, p pairgate.Inactivit
 		if p.SignOutAfter > 0 {
 			global = n - int64(p.SignOutAfter)
 		}
-		ids, err := s.pickDevices(ctx, tx, `SELECT d.id FROM devices d JOIN clients c ON c.id = d.client_id
-			WHERE d.state = 'active' AND d.last_seen_at < $1 AND d.last_seen_at < `+cutoffSQL("inactive_sign_out_days", "$2", "$3")+`
-			ORDER BY d.last_seen_at LIMIT $4`+s.d.skipLocked, latest, n, global, limit)
+		ids, err := s.pickDevices(ctx, tx, s.inactiveDevicesQuery(), latest, n, global, limit)
 		if err != nil || len(ids) == 0 {
 			return err
 		}

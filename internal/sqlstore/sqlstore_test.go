@@ -51,6 +51,25 @@ func TestDeviceReadProbesTheHardwareIndex(t *testing.T) {
 	}
 }
 
+// TestInactivitySweepReadsAnIndex: the sweep's pick walks the active
+// devices in last-seen order from an index (00062 dropped one of two that
+// could serve it: a test that it still has the other).
+func TestInactivitySweepReadsAnIndex(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, dsn(t)).(*sqlstore.Store)
+			plan, err := s.ExplainInactivitySweep(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, "devices_state_sort_last_seen") || strings.Contains(plan, "TEMP B-TREE") ||
+				strings.Contains(plan, "Sort  (") || strings.Contains(plan, "Sort (") {
+				t.Errorf("the inactivity sweep does not walk devices_state_sort_last_seen:\n%s", plan)
+			}
+		})
+	}
+}
+
 // TestDeviceSortsUseIndexes: every order of the inventory, both ways, on
 // its own and behind the console's default state filter, with and
 // without a cursor, is read from an index in the order asked for: the
