@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, o Options) (*App, error) {
 		}
 	}
 	m := metrics.New()
-	store, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Log: o.Log, OnError: m.StoreError})
+	store, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Log: o.Log, OnError: m.StoreError, OnCommit: m.StoreCommit})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", RedactDSN(dsn), err)
 	}

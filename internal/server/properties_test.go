@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,6 +380,16 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The two device authorizations went through SQLite's group committer.
+	var writes float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "pairgate_store_commit_writes_sum "); ok {
+			writes, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if writes < 2 {
+		t.Errorf("pairgate_store_commit_writes_sum is %v, want at least the 2 device authorizations", writes)
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", body)

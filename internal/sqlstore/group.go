@@ -71,12 +71,12 @@ type groupCommitter struct {
 	quit chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
-	// onBatch is told each committed batch's size (metrics, tests).
-	onBatch func(n int)
+	// onCommit is told how many writes each of its commits carried.
+	onCommit func(writes int)
 }
 
-func (s *Store) startGroupCommitter() {
-	g := &groupCommitter{in: make(chan *groupWrite, 4*maxGroup), quit: make(chan struct{})}
+func (s *Store) startGroupCommitter(onCommit func(int)) {
+	g := &groupCommitter{in: make(chan *groupWrite, 4*maxGroup), quit: make(chan struct{}), onCommit: onCommit}
 	s.group = g
 	g.wg.Add(1)
 	go func() {
@@ -179,9 +179,7 @@ func (s *Store) commitGroup(batch []*groupWrite) {
 		}
 		return
 	}
-	if s.group.onBatch != nil {
-		s.group.onBatch(len(live))
-	}
+	s.group.committed(len(live))
 	for i, w := range live {
 		w.done <- errs[i]
 	}
@@ -190,7 +188,22 @@ func (s *Store) commitGroup(batch []*groupWrite) {
 func (s *Store) runAlone(w *groupWrite) error {
 	ctx, cancel := context.WithTimeout(w.ctx, groupTimeout)
 	defer cancel()
-	return s.tx(ctx, w.what, func(tx *sql.Tx) error { return w.fn(ctx, tx) })
+	committed := false
+	err := s.tx(ctx, w.what, func(tx *sql.Tx) error {
+		err := w.fn(ctx, tx)
+		committed = err == nil
+		return err
+	})
+	if err == nil && committed {
+		s.group.committed(1)
+	}
+	return err
+}
+
+func (g *groupCommitter) committed(writes int) {
+	if g.onCommit != nil {
+		g.onCommit(writes)
+	}
 }
 
 // errGroupAborted marks a batch that cannot go on: SQLite rolled the

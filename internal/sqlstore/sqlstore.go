@@ -60,6 +60,9 @@ type Options struct {
 	// the database cannot be reached, "internal" for anything unexpected
 	// (for metrics). Nil: nobody.
 	OnError func(kind string)
+	// OnCommit is told how many writes each commit of SQLite's group
+	// committer carried (1 when the server is idle; see group.go).
+	OnCommit func(writes int)
 }
 
 var _ pairgate.Store = (*Store)(nil)
@@ -83,7 +86,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if IsPostgres(dsn) {
 		s, err = openPostgres(dsn)
 	} else {
-		s, err = openSQLite(dsn)
+		s, err = openSQLite(dsn, o.OnCommit)
 	}
 	if err != nil {
 		return nil, err
@@ -96,7 +99,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	return s, nil
 }
 
-func openSQLite(path string) (*Store, error) {
+func openSQLite(path string, onCommit func(int)) (*Store, error) {
 	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
@@ -150,7 +153,7 @@ func openSQLite(path string) (*Store, error) {
 	rdb.SetConnMaxIdleTime(0)
 	rdb.SetConnMaxLifetime(0)
 	s := newStore(sqliteDialect, wdb, rdb)
-	s.startGroupCommitter()
+	s.startGroupCommitter(onCommit)
 	return s, nil
 }
 
