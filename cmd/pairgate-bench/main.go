@@ -70,6 +70,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pairgate-bench: -duration must be in (0, 5m] and -c in [1, 1024]")
 		os.Exit(2)
 	}
+	if *serveAlone != "" {
+		serveAloneMain() // alone.go
+	}
 	fleetOnly(*dbURL, *alg, *duration, *conc) // -fleet: fleet.go
 	runner := run
 	if *populationFlag != "" {

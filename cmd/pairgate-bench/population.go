@@ -316,6 +316,15 @@ func (p *population) run() ([]result, string, error) {
 		p.n, importTime.Round(time.Second), float64(size)/1e6, float64(rss)/1e6)
 	fmt.Println(line)
 
+	if p.want("server_alone") {
+		alone, err := p.serverAlone() // alone.go
+		if err != nil {
+			return nil, "", fmt.Errorf("server alone: %w", err)
+		}
+		fmt.Println(alone)
+		line += "\n" + alone
+	}
+
 	if p.want("sweeps") {
 		if err := p.cleanupBeside(ctx); err != nil {
 			return nil, "", fmt.Errorf("cleanup: %w", err)
@@ -529,18 +538,7 @@ func (p *population) tokens(ctx context.Context) error {
 		CreatedAt: time.Now(), LastSeenAt: time.Now(), ExpiresAt: time.Now().Add(12 * time.Hour), IP: "127.0.0.1", UserAgent: "pairgate-bench"})
 }
 
-func (p *population) sampleRSS() {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			p.rss = max(p.rss, kb*1024)
-		}
-	}
-}
+func (p *population) sampleRSS() { p.rss = max(p.rss, procRSS(os.Getpid(), "VmRSS:")) }
 
 func (p *population) dbSize(ctx context.Context) (int64, error) {
 	if !strings.HasPrefix(p.dsn, "postgres") {

@@ -167,12 +167,21 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		// a common term fills a page quickly in id order, index or not.
 		if n := utf8.RuneCountInString(f.Search); n >= 3 {
 			ip := s.d.searchPattern(s, f.Search)
-			few, err := s.searchFew(ctx, ip)
+			ids := func(arg func(any) string) string { return s.d.searchIDs(arg(ip)) }
+			if grams := s.rarest(f.Search); len(grams) > 0 {
+				// SQLite: the rarest few of the term's trigrams, and LIKE
+				// on what they find (search.go).
+				m := matchExpr(grams)
+				ids = func(arg func(any) string) string {
+					return `SELECT id FROM devices_search WHERE devices_search MATCH ` + arg(m) + ` AND +text LIKE ` + arg(ip)
+				}
+			}
+			few, err := s.searchFew(ctx, ids)
 			if err != nil {
 				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
-				match = `id IN (` + s.d.searchIDs(arg(ip)) + `)` + ` AND ` + match
+				match = `id IN (` + ids(arg) + `)` + ` AND ` + match
 			}
 		}
 		conds = append(conds, match)
@@ -239,11 +248,16 @@ var deviceSortColumns = map[string]string{"": "id", pairgate.SortByID: "id", pai
 // searchCap is how many matches make a term common.
 const searchCap = 2000
 
-// searchFew reports whether the pattern matches at most searchCap devices,
-// asking the trigram index.
-func (s *Store) searchFew(ctx context.Context, pattern string) (bool, error) {
+// searchFew reports whether the query of ids that ids builds (given how
+// to add an argument) finds at most searchCap devices.
+func (s *Store) searchFew(ctx context.Context, ids func(arg func(any) string) string) (bool, error) {
+	var args []any
+	q := ids(func(v any) string {
+		args = append(args, v)
+		return s.d.param(len(args))
+	})
 	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+s.d.searchIDs("$1")+` LIMIT `+strconv.Itoa(searchCap+1)+`) AS m`, pattern).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+q+` LIMIT `+strconv.Itoa(searchCap+1)+`) AS m`, args...).Scan(&n)
 	return n <= searchCap, err
 }
 

@@ -46,8 +46,9 @@ type Store struct {
 	// mark (deviceReadOf).
 	deviceRead string
 	onError    func(kind string)
-	proofs     *proofBatcher   // the DPoP replay cache's group commit
-	group      *groupCommitter // SQLite's shared write transactions (gtx); nil on PostgreSQL
+	proofs     *proofBatcher    // the DPoP replay cache's group commit
+	group      *groupCommitter  // SQLite's shared write transactions (gtx); nil on PostgreSQL
+	trigrams   *trigramEstimate // SQLite: which trigrams of a search term are rare (search.go)
 
 	// printerSnap is the latest printerSnapshot this replica read.
 	printerSnap atomic.Pointer[printerSnapshot]
@@ -154,6 +155,7 @@ func openSQLite(path string, onCommit func(int)) (*Store, error) {
 	rdb.SetConnMaxLifetime(0)
 	s := newStore(sqliteDialect, wdb, rdb)
 	s.startGroupCommitter(onCommit)
+	s.trigrams = &trigramEstimate{now: time.Now}
 	return s, nil
 }
 
@@ -218,6 +220,7 @@ func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 func (s *Store) Close() error {
 	s.proofs.stop()
 	s.group.stop()
+	s.trigrams.stop()
 	s.reads.close()
 	s.writes.close()
 	err := s.wdb.Close()

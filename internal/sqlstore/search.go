@@ -1,0 +1,157 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Choosing what to ask SQLite's trigram index. FTS5 answers LIKE '%term%'
+// with every trigram of the term, and reading a trigram's list costs as
+// many devices as have it: a serial number's "sn0" and "000" are in every
+// device of a fleet, so a search for one serial read two million-entry
+// lists (33 ms at a million devices) to find one device. A device that
+// contains the term contains each of its trigrams, so any few of them find
+// a superset of the matches, which LIKE then checks row by row; the few
+// asked for are the rarest, as estimated from a sample of the inventory's
+// search texts. A stale or unlucky estimate costs time, never a match.
+
+const (
+	// sampleSize is how many devices the estimate reads (about 12 ms at a
+	// million devices, on a read connection, in the background).
+	sampleSize = 2000
+	// sampleEvery is how long an estimate serves before the next search
+	// has a new one taken.
+	sampleEvery = 10 * time.Minute
+	// matchTrigrams is how many of a term's trigrams are asked for.
+	matchTrigrams = 3
+)
+
+// trigramSample is the share of a sample of devices whose search text has
+// each trigram, by count of sampled devices.
+type trigramSample struct {
+	taken  time.Time
+	n      int
+	counts map[string]uint16
+}
+
+type trigramEstimate struct {
+	cur      atomic.Pointer[trigramSample]
+	sampling atomic.Bool
+	wg       sync.WaitGroup
+	// now is the clock (tests move it).
+	now func() time.Time
+}
+
+// rarest returns up to matchTrigrams of term's trigrams, the rarest
+// first, or nil when there is no estimate yet or the term does not suit
+// (shorter than three characters, or not ASCII, which the index folds
+// by Unicode rules that this estimate does not repeat). It has a new
+// estimate taken in the background when this one is old.
+func (s *Store) rarest(term string) []string {
+	e := s.trigrams
+	if e == nil {
+		return nil
+	}
+	cur := e.cur.Load()
+	if cur == nil || e.now().Sub(cur.taken) > sampleEvery {
+		e.resample(s)
+	}
+	if cur == nil || len(term) < 3 {
+		return nil
+	}
+	for i := 0; i < len(term); i++ {
+		if term[i] >= 0x80 {
+			return nil
+		}
+	}
+	grams := trigramsOf(s.d.lower(term))
+	slices.SortStableFunc(grams, func(a, b string) int { return int(cur.counts[a]) - int(cur.counts[b]) })
+	return grams[:min(len(grams), matchTrigrams)]
+}
+
+// trigramsOf returns the distinct trigrams of an ASCII text.
+func trigramsOf(text string) []string {
+	var out []string
+	for i := 0; i+3 <= len(text); i++ {
+		if g := text[i : i+3]; !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// matchExpr is an FTS5 query for rows that have all of grams.
+func matchExpr(grams []string) string {
+	q := make([]string, len(grams))
+	for i, g := range grams {
+		q[i] = `"` + strings.ReplaceAll(g, `"`, `""`) + `"`
+	}
+	return strings.Join(q, " AND ")
+}
+
+// resample takes a new estimate in the background, one at a time.
+func (e *trigramEstimate) resample(s *Store) {
+	if !e.sampling.CompareAndSwap(false, true) {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.sampling.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sample, err := s.sampleTrigrams(ctx)
+		if err != nil {
+			// The searches go on with the old estimate, or the whole
+			// pattern; the next one tries again.
+			return
+		}
+		e.cur.Store(sample)
+	}()
+}
+
+// sampleTrigrams reads the search texts of up to sampleSize devices at
+// random rowids and counts, for each trigram, the devices that have it.
+func (s *Store) sampleTrigrams(ctx context.Context) (*trigramSample, error) {
+	var hi int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM devices`).Scan(&hi); err != nil {
+		return nil, err
+	}
+	sample := &trigramSample{taken: s.trigrams.now(), counts: map[string]uint16{}}
+	if hi == 0 {
+		return sample, nil
+	}
+	ids := make([]int64, sampleSize)
+	for i := range ids {
+		ids[i] = 1 + rand.Int64N(hi)
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices WHERE rowid IN (SELECT value FROM json_each($1))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return nil, err
+		}
+		sample.n++
+		for _, g := range trigramsOf(text) {
+			sample.counts[g]++
+		}
+	}
+	return sample, rows.Err()
+}
+
+func (e *trigramEstimate) stop() {
+	if e != nil {
+		e.wg.Wait()
+	}
+}
