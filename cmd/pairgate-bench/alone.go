@@ -30,6 +30,9 @@ var serveAlone = flag.String("serve-alone", "", "internal: serve this data direc
 var (
 	serveAloneDB  = flag.String("serve-alone-db", "", "internal: the database of -serve-alone (default: the data directory's SQLite file)")
 	serveAloneAlg = flag.String("serve-alone-alg", "RS256", "internal: the signing algorithm of -serve-alone")
+	// The address the bench's own server had: its tokens name it as their
+	// issuer and audience.
+	serveAloneAddr = flag.String("serve-alone-addr", "127.0.0.1:0", "internal: the loopback address of -serve-alone")
 )
 
 // serveAloneMain is the child: the server the population step configures,
@@ -46,7 +49,7 @@ func serveAloneMain() {
 	cfg.PollInterval = time.Second
 	cfg.RatePerSource, cfg.RatePerClient = 1e9, 1e9
 	cfg.GCInterval = 24 * time.Hour
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", *serveAloneAddr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve-alone:", err)
 		os.Exit(1)
@@ -74,6 +77,7 @@ func serveAloneMain() {
 // from a child process, drives the requests of this size at it and
 // reports its memory; the in-process server is started again afterwards.
 func (p *population) serverAlone() (string, error) {
+	addr := strings.TrimPrefix(p.b.base, "http://")
 	p.stop()
 	defer func() {
 		if err := p.startApp("RS256"); err != nil {
@@ -84,7 +88,7 @@ func (p *population) serverAlone() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{"-serve-alone", p.dir + "/data", "-serve-alone-alg", "RS256"}
+	args := []string{"-serve-alone", p.dir + "/data", "-serve-alone-alg", "RS256", "-serve-alone-addr", addr}
 	if p.dbURL != "" {
 		args = append(args, "-serve-alone-db", p.dsn)
 	}
