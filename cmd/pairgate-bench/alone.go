@@ -80,7 +80,7 @@ func (p *population) serverAlone() (string, error) {
 	addr := strings.TrimPrefix(p.b.base, "http://")
 	p.stop()
 	defer func() {
-		if err := p.startApp("RS256"); err != nil {
+		if err := p.startApp("RS256", addr); err != nil {
 			panic(err) // the next steps need it; startApp succeeded before
 		}
 	}()

@@ -163,7 +163,11 @@ func (p *population) want(step string) bool {
 	return slices.Contains(strings.Split(p.only, ","), step)
 }
 
-func (p *population) startApp(alg string) error {
+// startApp serves the population's store in this process, at addr
+// ("" for a new port): the bench's access tokens name the address they
+// were minted at as their issuer, so a server started again must listen
+// where the first one did.
+func (p *population) startApp(alg, addr string) error {
 	ctx := context.Background()
 	cfg := app.Default()
 	cfg.DataDir = filepath.Join(p.dir, "data")
@@ -177,7 +181,10 @@ func (p *population) startApp(alg string) error {
 	// requests it measures.
 	cfg.GCInterval = 24 * time.Hour
 	cfg.DB = p.dsn
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -215,7 +222,7 @@ func (p *population) run() ([]result, string, error) {
 		defer drop()
 		p.dsn = dsn
 	}
-	if err := p.startApp("RS256"); err != nil {
+	if err := p.startApp("RS256", ""); err != nil {
 		return nil, "", err
 	}
 	defer func() { p.stop() }()
@@ -337,8 +344,9 @@ func (p *population) run() ([]result, string, error) {
 	if p.want("refresh_es256") {
 		// The signing algorithm is the server's: the same store, served
 		// again with ES256 (the keyring rotates to an ES256 key).
+		addr := strings.TrimPrefix(p.b.base, "http://")
 		p.stop()
-		if err := p.startApp("ES256"); err != nil {
+		if err := p.startApp("ES256", addr); err != nil {
 			return nil, "", err
 		}
 		r, err := p.refreshRun("refresh (ES256)")
@@ -743,6 +751,7 @@ func (p *population) warm() error {
 func (p *population) driveMix(kinds []kind, minD, maxD time.Duration, done <-chan struct{}) []result {
 	lat := make([][]time.Duration, p.conc)
 	errs := make([]int, p.conc)
+	firstErr := make([]string, p.conc)
 	start := time.Now()
 	var stopped atomic.Bool
 	go func() {
@@ -766,6 +775,9 @@ func (p *population) driveMix(kinds []kind, minD, maxD time.Duration, done <-cha
 				resp, err := p.b.client.Do(req)
 				if err != nil {
 					errs[w]++
+					if firstErr[w] == "" {
+						firstErr[w] = err.Error()
+					}
 					continue
 				}
 				body, _ := io.ReadAll(resp.Body)
@@ -773,6 +785,9 @@ func (p *population) driveMix(kinds []kind, minD, maxD time.Duration, done <-cha
 				lat[w] = append(lat[w], time.Since(t0))
 				if !check(resp.StatusCode, body) {
 					errs[w]++
+					if firstErr[w] == "" {
+						firstErr[w] = fmt.Sprintf("%d %s", resp.StatusCode, body)
+					}
 				}
 			}
 		}()
@@ -782,13 +797,16 @@ func (p *population) driveMix(kinds []kind, minD, maxD time.Duration, done <-cha
 	out := make([]result, len(kinds))
 	for i, k := range kinds {
 		var all []time.Duration
-		e := 0
+		e, note := 0, ""
 		for w := i; w < p.conc; w += len(kinds) {
 			all = append(all, lat[w]...)
 			e += errs[w]
+			if note == "" && firstErr[w] != "" {
+				note = "first error: " + truncate(firstErr[w], 120)
+			}
 		}
 		slices.Sort(all)
-		out[i] = result{name: k.name, n: len(all), errors: e, elapsed: elapsed}
+		out[i] = result{name: k.name, n: len(all), errors: e, elapsed: elapsed, note: note}
 		if len(all) > 0 {
 			out[i].p50, out[i].p99 = all[len(all)/2], all[len(all)*99/100]
 		}
@@ -803,7 +821,11 @@ func compare(title string, took time.Duration, without, with []result) {
 	fmt.Fprintln(tw, "request\twithout: req/s\tp99\twith: req/s\tp99\tp99 ratio\terrors\t")
 	for i := range without {
 		a, b := without[i], with[i]
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.0f\t%s\t%.2f\t%d\t\n", a.name, a.rps(), ms(a.p99), b.rps(), ms(b.p99), float64(b.p99)/float64(a.p99), a.errors+b.errors)
+		note := a.note
+		if note == "" {
+			note = b.note
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.0f\t%s\t%.2f\t%d\t%s\n", a.name, a.rps(), ms(a.p99), b.rps(), ms(b.p99), float64(b.p99)/float64(a.p99), a.errors+b.errors, note)
 	}
 	tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,7 +134,7 @@ func (s *Store) gtx(ctx context.Context, what string, fn func(ctx context.Contex
 	if err := ctx.Err(); err != nil {
 		return s.fail(err, what)
 	}
-	w := &groupWrite{what: what, ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
+	w := &groupWrite{what: what, ctx: context.WithoutCancel(ctx), fn: recovering(what, fn), done: make(chan error, 1)}
 	select {
 	case s.group.in <- w:
 	case <-s.group.quit:
@@ -151,7 +152,27 @@ func (s *Store) gtx(ctx context.Context, what string, fn func(ctx context.Contex
 		if w.state.CompareAndSwap(writeQueued, writeAbandoned) {
 			return s.fail(ctx.Err(), what)
 		}
-		return <-w.done
+	case <-s.group.quit:
+		// The store is closing: the committer finishes the batch it has
+		// and takes no other.
+		if w.state.CompareAndSwap(writeQueued, writeAbandoned) {
+			return &pairgate.Error{Code: pairgate.EUNAVAILABLE, Message: "database closed"}
+		}
+	}
+	return <-w.done
+}
+
+// recovering turns a panic of fn into its error: fn runs on the
+// committer's goroutine, where a panic would end the process rather than
+// one request.
+func recovering(what string, fn func(ctx context.Context, tx *sql.Tx) error) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%s: panic: %v\n%s", what, r, debug.Stack())
+			}
+		}()
+		return fn(ctx, tx)
 	}
 }
 

@@ -288,3 +288,59 @@ func TestGroupCommitAbandonedWriteNeverRuns(t *testing.T) {
 		t.Fatalf("abandoned write ran %v, rows %v", ran.Load(), got)
 	}
 }
+
+// A write that panics fails alone, with an error; the committer and the
+// writes beside it go on.
+func TestGroupCommitSurvivesAPanickingWrite(t *testing.T) {
+	s, _ := groupStore(t)
+	ctx := context.Background()
+	release := holdWriter(t, s)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		if i > 0 {
+			waitQueued(t, s, i)
+		}
+		wg.Go(func() {
+			fn := insertG(fmt.Sprintf("k%d", i))
+			if i == 1 {
+				fn = func(context.Context, *sql.Tx) error { panic("a bug in a write") }
+			}
+			errs[i] = s.gtx(ctx, "test write", fn)
+		})
+	}
+	waitQueued(t, s, 3)
+	release()
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || pairgate.ErrorCode(errs[1]) != pairgate.EINTERNAL {
+		t.Fatalf("errors %v, want the panicking write's alone, internal", errs)
+	}
+	if err := s.gtx(ctx, "after", insertG("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(t, s); !got["k0"] || !got["k2"] || !got["after"] || len(got) != 3 {
+		t.Fatalf("rows %v", got)
+	}
+}
+
+// Closing the store answers the writes still waiting for the committer.
+func TestGroupCommitClosingAnswersWaitingWrites(t *testing.T) {
+	s, _ := groupStore(t)
+	release := holdWriter(t, s)
+	done := make(chan error, 1)
+	go func() { done <- s.gtx(context.Background(), "late", insertG("late")) }()
+	waitQueued(t, s, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		release()
+	}()
+	s.Close()
+	select {
+	case err := <-done:
+		if err != nil && pairgate.ErrorCode(err) != pairgate.EUNAVAILABLE {
+			t.Fatalf("a write waiting at close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write waiting at close was never answered")
+	}
+}
