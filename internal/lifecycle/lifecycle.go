@@ -123,8 +123,12 @@ func (s *Service) Sweep(ctx context.Context) (Result, error) {
 	return r, nil
 }
 
-// minBatch is the smallest batch the pacer goes down to.
-const minBatch = 50
+// minBatch is the smallest batch the pacer goes down to. A device's
+// sign-out or removal touches a dozen indexes: at 50, the smallest batch
+// held SQLite's writer 15 ms or more, beyond the pacer's 5 ms target, and
+// refresh p99 beside a sweep of 100,000 devices was 2.15x; at 10 it is
+// 1.24x, and the sweep takes 4 min instead of 1 min 22 s.
+const minBatch = 10
 
 func (s *Service) record(ctx context.Context, ds []*pairgate.Device, action string, why func(*pairgate.Device) string) {
 	s.recordAs(ctx, "inactivity policy", ds, action, why)
