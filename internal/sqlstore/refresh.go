@@ -186,11 +186,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 	return rot, nil
 }
 
+// touchInTx records the refresh as the device's last request and reads
+// the device back in the same statement (without the same-hardware mark,
+// whose probe a refresh has no use for).
 func (s *Store) touchInTx(ctx context.Context, tx *sql.Tx, rot *pairgate.Rotation, ip string, now time.Time) error {
-	if _, err := s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, rot.Family.DeviceID); err != nil {
-		return err
+	d, err := scanDevice(txReads{s, tx}.QueryRowContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3 RETURNING `+deviceRow,
+		ns(now), ip, rot.Family.DeviceID))
+	if err == sql.ErrNoRows {
+		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
-	d, err := s.deviceInTx(ctx, tx, rot.Family.DeviceID)
 	rot.Device = d
 	return err
 }
