@@ -26,7 +26,7 @@ import (
 
 var serveAlone = flag.String("serve-alone", "", "internal: serve this data directory's database as a process of its own (the population's server_alone step)")
 
-// serveAloneFlags are what the child is started with besides -serve-alone.
+// What the child is started with besides -serve-alone.
 var (
 	serveAloneDB  = flag.String("serve-alone-db", "", "internal: the database of -serve-alone (default: the data directory's SQLite file)")
 	serveAloneAlg = flag.String("serve-alone-alg", "RS256", "internal: the signing algorithm of -serve-alone")
@@ -39,16 +39,7 @@ var (
 // on a loopback port it prints, until its standard input closes or it is
 // told to stop.
 func serveAloneMain() {
-	cfg := app.Default()
-	cfg.DataDir = *serveAlone
-	cfg.DB = *serveAloneDB
-	cfg.AdminPassword = "bench password, not for use"
-	cfg.MetricsAddr = ""
-	cfg.SigningAlg = *serveAloneAlg
-	cfg.LogLevel = "warn"
-	cfg.PollInterval = time.Second
-	cfg.RatePerSource, cfg.RatePerClient = 1e9, 1e9
-	cfg.GCInterval = 24 * time.Hour
+	cfg := populationConfig(*serveAlone, *serveAloneDB, *serveAloneAlg)
 	ln, err := net.Listen("tcp", *serveAloneAddr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve-alone:", err)

@@ -163,14 +163,12 @@ func (p *population) want(step string) bool {
 	return slices.Contains(strings.Split(p.only, ","), step)
 }
 
-// startApp serves the population's store in this process, at addr
-// ("" for a new port): the bench's access tokens name the address they
-// were minted at as their issuer, so a server started again must listen
-// where the first one did.
-func (p *population) startApp(alg, addr string) error {
-	ctx := context.Background()
+// populationConfig is the server of a population run, in this process or
+// on its own (alone.go).
+func populationConfig(dataDir, dsn, alg string) app.Config {
 	cfg := app.Default()
-	cfg.DataDir = filepath.Join(p.dir, "data")
+	cfg.DataDir = dataDir
+	cfg.DB = dsn
 	cfg.AdminPassword = "bench password, not for use"
 	cfg.MetricsAddr = ""
 	cfg.SigningAlg = alg
@@ -180,7 +178,16 @@ func (p *population) startApp(alg, addr string) error {
 	// The cleanup and the sweep run when the bench says, beside the
 	// requests it measures.
 	cfg.GCInterval = 24 * time.Hour
-	cfg.DB = p.dsn
+	return cfg
+}
+
+// startApp serves the population's store in this process, at addr
+// ("" for a new port): the bench's access tokens name the address they
+// were minted at as their issuer, so a server started again must listen
+// where the first one did.
+func (p *population) startApp(alg, addr string) error {
+	ctx := context.Background()
+	cfg := populationConfig(filepath.Join(p.dir, "data"), p.dsn, alg)
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}

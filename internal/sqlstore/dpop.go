@@ -51,17 +51,7 @@ func (s *Store) startProofBatcher() {
 			case <-b.quit:
 				return
 			case u := <-b.in:
-				batch := []proofUse{u}
-			drain:
-				for len(batch) < maxProofBatch {
-					select {
-					case u := <-b.in:
-						batch = append(batch, u)
-					default:
-						break drain
-					}
-				}
-				s.insertProofs(batch)
+				s.insertProofs(gather([]proofUse{u}, b.in, maxProofBatch))
 			}
 		}
 	}()

@@ -88,21 +88,27 @@ func (s *Store) startGroupCommitter(onCommit func(int)) {
 			case <-g.quit:
 				return
 			case w := <-g.in:
-				batch = append(batch[:0], w)
-			drain:
-				for len(batch) < maxGroup {
-					select {
-					case w := <-g.in:
-						batch = append(batch, w)
-					default:
-						break drain
-					}
-				}
+				batch = gather(append(batch[:0], w), g.in, maxGroup)
 				s.commitGroup(batch)
 				clear(batch)
 			}
 		}
 	}()
+}
+
+// gather appends to batch what is waiting in in, without waiting, up to
+// max in all: a group commit takes the callers that arrived while the
+// last one was being written.
+func gather[T any](batch []T, in <-chan T, max int) []T {
+	for len(batch) < max {
+		select {
+		case v := <-in:
+			batch = append(batch, v)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (g *groupCommitter) stop() {
@@ -209,13 +215,8 @@ func (s *Store) commitGroup(batch []*groupWrite) {
 func (s *Store) runAlone(w *groupWrite) error {
 	ctx, cancel := context.WithTimeout(w.ctx, groupTimeout)
 	defer cancel()
-	committed := false
-	err := s.tx(ctx, w.what, func(tx *sql.Tx) error {
-		err := w.fn(ctx, tx)
-		committed = err == nil
-		return err
-	})
-	if err == nil && committed {
+	err := s.tx(ctx, w.what, func(tx *sql.Tx) error { return w.fn(ctx, tx) })
+	if err == nil {
 		s.group.committed(1)
 	}
 	return err
@@ -236,7 +237,8 @@ var errGroupAborted = errors.New("shared transaction aborted")
 // It returns each write's own error, or an error of the batch when the
 // transaction did not commit (nothing of it is kept then).
 func (s *Store) runShared(batch []*groupWrite) ([]error, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	deadline := time.Now().Add(groupTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -248,7 +250,7 @@ func (s *Store) runShared(batch []*groupWrite) ([]error, error) {
 			tx.Rollback()
 			return nil, fmt.Errorf("%w: %v", errGroupAborted, err)
 		}
-		wctx, wcancel := context.WithDeadline(w.ctx, deadlineOf(ctx))
+		wctx, wcancel := context.WithDeadline(w.ctx, deadline)
 		ferr := w.fn(wctx, tx)
 		wcancel()
 		if ferr != nil {
@@ -267,9 +269,4 @@ func (s *Store) runShared(batch []*groupWrite) ([]error, error) {
 		return nil, err
 	}
 	return errs, nil
-}
-
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
 }

@@ -14,23 +14,28 @@ import (
 	"github.com/pairgate/pairgate"
 )
 
-// groupStore opens a SQLite store with a scratch table and records the
-// most writes one commit carried.
-func groupStore(t *testing.T) (*Store, *atomic.Int64) {
+// tempSQLite opens a SQLite store in a fresh file, closed with the test.
+func tempSQLite(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "g.db"), Options{})
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "pairgate.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// groupStore opens a SQLite store with a scratch table and records the
+// most writes one commit carried.
+func groupStore(t *testing.T) (*Store, *atomic.Int64) {
+	t.Helper()
+	s := tempSQLite(t)
 	if _, err := s.wdb.Exec(`CREATE TABLE g (k TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)`); err != nil {
 		t.Fatal(err)
 	}
 	var largest atomic.Int64
-	s.group.onCommit = func(n int) {
-		for m := largest.Load(); int64(n) > m && !largest.CompareAndSwap(m, int64(n)); m = largest.Load() {
-		}
-	}
+	// Told by the committer's one goroutine; read by the test's.
+	s.group.onCommit = func(n int) { largest.Store(max(largest.Load(), int64(n))) }
 	return s, &largest
 }
 

@@ -32,8 +32,8 @@ const (
 	matchTrigrams = 3
 )
 
-// trigramSample is the share of a sample of devices whose search text has
-// each trigram, by count of sampled devices.
+// trigramSample counts, for each trigram, the devices of a sample of n
+// whose search text has it.
 type trigramSample struct {
 	taken  time.Time
 	n      int

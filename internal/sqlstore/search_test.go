@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +18,7 @@ import (
 // the term, as a scan of every device would.
 func TestSearchByRarestTrigrams(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tempSQLite(t)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	if err := s.CreateClient(ctx, &pairgate.Client{ID: pairgate.DefaultClientID, Name: "Print Client", Public: true,
 		GrantTypes: pairgate.AllGrantTypes, Scopes: pairgate.ParseScopes("printing"), CreatedAt: t0}); err != nil {
@@ -104,11 +99,7 @@ func TestSearchByRarestTrigrams(t *testing.T) {
 // taken in the background; one older than sampleEvery is taken again.
 func TestSearchEstimateIsTakenAndRenewed(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tempSQLite(t)
 	now := time.Now()
 	s.trigrams.now = func() time.Time { return now }
 	if _, err := s.ListDevices(ctx, pairgate.DeviceFilter{Search: "printer"}); err != nil {

@@ -113,17 +113,15 @@ func openSQLite(path string, onCommit func(int)) (*Store, error) {
 	// synchronous=NORMAL in WAL mode keeps every committed transaction
 	// across a process crash (kill -9); only a power loss can roll back the
 	// last transactions, and never corrupts the file.
-	pragmas := url.Values{"_pragma": {
-		"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)",
-	}}
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w := url.Values{"_pragma": append(pragmas["_pragma"][:len(pragmas["_pragma"]):len(pragmas["_pragma"])],
+	w := url.Values{"_txlock": {"immediate"}, "_pragma": {
+		"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)",
 		// A shared transaction (group.go) puts each write in a savepoint,
 		// whose undo pages SQLite otherwise spills to a temporary file
 		// past 64 KiB: that file's writes were a fifth of the writer's
 		// time. In memory it is truncated when the savepoint is released.
-		"temp_store(MEMORY)")}
-	w.Set("_txlock", "immediate")
+		"temp_store(MEMORY)",
+	}}
 	wdb, err := sql.Open("sqlite", u+"?"+w.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

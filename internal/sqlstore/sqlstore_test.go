@@ -31,43 +31,49 @@ func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) pairgate.Store { return open(t, testenv.PostgresDSN(t)) })
 }
 
+// onBothStores runs f on a fresh SQLite and a fresh PostgreSQL store.
+func onBothStores(t *testing.T, f func(t *testing.T, s *sqlstore.Store)) {
+	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
+		t.Run(name, func(t *testing.T) { f(t, open(t, dsn(t)).(*sqlstore.Store)) })
+	}
+}
+
+// planSorts reports whether a query plan sorts rows: SQLite's TEMP
+// B-TREE, PostgreSQL's Sort node.
+func planSorts(plan string) bool {
+	return strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort  (") || strings.Contains(plan, "Sort (")
+}
+
 // TestDeviceReadProbesTheHardwareIndex: a device read finds the other
 // devices claiming its hardware id with one probe of the (client,
 // hardware) index, never by walking the client's devices in id order
 // through the inventory's sort index (which made every refresh at
 // 100,000 devices walk them all).
 func TestDeviceReadProbesTheHardwareIndex(t *testing.T) {
-	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
-		t.Run(name, func(t *testing.T) {
-			s := open(t, dsn(t)).(*sqlstore.Store)
-			plan, err := s.ExplainDeviceRead(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(plan, "devices_client_hardware") || strings.Contains(plan, "devices_sort_client") {
-				t.Errorf("the same-hardware probe does not use devices_client_hardware:\n%s", plan)
-			}
-		})
-	}
+	onBothStores(t, func(t *testing.T, s *sqlstore.Store) {
+		plan, err := s.ExplainDeviceRead(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "devices_client_hardware") || strings.Contains(plan, "devices_sort_client") {
+			t.Errorf("the same-hardware probe does not use devices_client_hardware:\n%s", plan)
+		}
+	})
 }
 
 // TestInactivitySweepReadsAnIndex: the sweep's pick walks the active
 // devices in last-seen order from an index (00062 dropped one of two that
 // could serve it: a test that it still has the other).
 func TestInactivitySweepReadsAnIndex(t *testing.T) {
-	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
-		t.Run(name, func(t *testing.T) {
-			s := open(t, dsn(t)).(*sqlstore.Store)
-			plan, err := s.ExplainInactivitySweep(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(plan, "devices_state_sort_last_seen") || strings.Contains(plan, "TEMP B-TREE") ||
-				strings.Contains(plan, "Sort  (") || strings.Contains(plan, "Sort (") {
-				t.Errorf("the inactivity sweep does not walk devices_state_sort_last_seen:\n%s", plan)
-			}
-		})
-	}
+	onBothStores(t, func(t *testing.T, s *sqlstore.Store) {
+		plan, err := s.ExplainInactivitySweep(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "devices_state_sort_last_seen") || planSorts(plan) {
+			t.Errorf("the inactivity sweep does not walk devices_state_sort_last_seen:\n%s", plan)
+		}
+	})
 }
 
 // TestDeviceSortsUseIndexes: every order of the inventory, both ways, on
@@ -75,30 +81,25 @@ func TestInactivitySweepReadsAnIndex(t *testing.T) {
 // without a cursor, is read from an index in the order asked for: the
 // database never sorts the inventory to answer a page.
 func TestDeviceSortsUseIndexes(t *testing.T) {
-	for name, dsn := range map[string]func(testing.TB) string{"SQLite": testenv.SQLiteDSN, "Postgres": testenv.PostgresDSN} {
-		t.Run(name, func(t *testing.T) {
-			s := open(t, dsn(t)).(*sqlstore.Store)
-			ctx := context.Background()
-			for _, sort := range pairgate.DeviceSorts {
-				for _, desc := range []bool{false, true} {
-					for _, f := range []pairgate.DeviceFilter{
-						{Sort: sort, Desc: desc, Limit: 51},
-						{Sort: sort, Desc: desc, Limit: 51, State: pairgate.DeviceActive},
-						{Sort: sort, Desc: desc, Limit: 51, After: pairgate.DeviceCursor(&pairgate.Device{ID: "dev_x", Name: "x", State: "active",
-							ClientID: "c", AuthMethod: "pairing", LastIP: "192.0.2.1"}, sort)},
-					} {
-						plan, err := s.ExplainListDevices(ctx, f)
-						if err != nil {
-							t.Fatal(err)
-						}
-						sorts := strings.Contains(plan, "TEMP B-TREE") || // SQLite
-							strings.Contains(plan, "Sort  (") || strings.Contains(plan, "Sort (") // PostgreSQL
-						if sorts || strings.Contains(plan, "Seq Scan") {
-							t.Errorf("sort %s desc %v state %q after %q: the plan sorts or scans:\n%s", sort, desc, f.State, f.After, plan)
-						}
+	onBothStores(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		for _, sort := range pairgate.DeviceSorts {
+			for _, desc := range []bool{false, true} {
+				for _, f := range []pairgate.DeviceFilter{
+					{Sort: sort, Desc: desc, Limit: 51},
+					{Sort: sort, Desc: desc, Limit: 51, State: pairgate.DeviceActive},
+					{Sort: sort, Desc: desc, Limit: 51, After: pairgate.DeviceCursor(&pairgate.Device{ID: "dev_x", Name: "x", State: "active",
+						ClientID: "c", AuthMethod: "pairing", LastIP: "192.0.2.1"}, sort)},
+				} {
+					plan, err := s.ExplainListDevices(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if planSorts(plan) || strings.Contains(plan, "Seq Scan") {
+						t.Errorf("sort %s desc %v state %q after %q: the plan sorts or scans:\n%s", sort, desc, f.State, f.After, plan)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
