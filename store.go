@@ -373,7 +373,13 @@ type Store interface {
 	// with another next) revokes the whole family and returns
 	// EREUSEDETECTED. Unknown, expired or revoked tokens are
 	// EINVALIDGRANT. The device is touched with ip in the same transaction.
-	RotateRefreshToken(ctx context.Context, old []byte, next NewRefreshToken, ip string, now time.Time, grace time.Duration) (*Rotation, error)
+	//
+	// check, when not nil, judges the request against the token's family
+	// (its client, key binding, scopes) once the token is known and its
+	// family not revoked, before anything else: its error is returned as
+	// it is and nothing changes, so that a request that is not the
+	// family's to make can neither rotate it nor revoke it by reuse.
+	RotateRefreshToken(ctx context.Context, old []byte, next NewRefreshToken, ip string, now time.Time, grace time.Duration, check func(*RefreshFamily) error) (*Rotation, error)
 	// LookupRefreshToken returns the family of a refresh token and whether the
 	// token is the family's live one. ENOTFOUND for unknown tokens.
 	LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (fam *RefreshFamily, live bool, err error)

@@ -34,9 +34,6 @@ type NewRefreshToken struct {
 // Rotation is the result of a successful refresh.
 type Rotation struct {
 	Family *RefreshFamily
-	// Device is the device as the rotation left it; its SameHardwareAs
-	// is not computed (a refresh has no use for it).
-	Device *Device
 	Grace  bool // a duplicate within the grace window: the successor the first rotation made
 }
 

@@ -180,7 +180,14 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	// compared with their mean: on a shared machine the bare baseline
 	// drifts by a third from one run to the next, and a ratio against a
 	// single, stale baseline would measure the drift.
-	var refreshed result // the refresh run, for its signature bound
+	// The refresh is measured between two runs of its signature bound
+	// too, for the same reason.
+	signing, stopSigning, err := b.signatureBound()
+	if err != nil {
+		return err
+	}
+	defer stopSigning()
+	var refreshed, sigBefore, sigAfter result // the refresh run and its signature bound
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "endpoint\treq/s\tp50\tp99\tbare req/s\tvs bare\terrors\t")
 	for _, s := range steps {
@@ -191,18 +198,26 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		if err != nil {
 			return fmt.Errorf("bare: %w", err)
 		}
+		if s.name == "refresh" {
+			if sigBefore, err = signing(); err != nil {
+				return fmt.Errorf("signature bound: %w", err)
+			}
+		}
 		r, err := s.fn()
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if s.name == "refresh" {
+			refreshed = r
+			if sigAfter, err = signing(); err != nil {
+				return fmt.Errorf("signature bound: %w", err)
+			}
 		}
 		after, err := bareRun()
 		if err != nil {
 			return fmt.Errorf("bare: %w", err)
 		}
 		baseRPS := (base.rps() + after.rps()) / 2
-		if s.name == "refresh" {
-			refreshed = r
-		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.2f\t%d\t%s\n", r.name, r.rps(), ms(r.p50), ms(r.p99), baseRPS, r.rps()/baseRPS, r.errors, r.note)
 		fmt.Fprintf(os.Stderr, "  measured %s\n", r.name)
 	}
@@ -210,9 +225,10 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 		return err
 	}
 	if refreshed.n > 0 {
-		if err := b.signatureBound(refreshed, alg); err != nil {
-			return err
-		}
+		bound := (sigBefore.rps() + sigAfter.rps()) / 2
+		fmt.Printf("\nsignature bound: a bare handler signing one %s access token a request: %.0f req/s (%.0f before the refresh run, %.0f after; p99 %s, %s);\n"+
+			"refresh (rotation) %.0f req/s = %.2f× its signature bound\n", alg, bound, sigBefore.rps(), sigAfter.rps(), ms(sigBefore.p99), ms(sigAfter.p99),
+			refreshed.rps(), refreshed.rps()/bound)
 	}
 	if len(want) == 0 || want["refresh_dpop"] || want["dpop_cost"] {
 		return b.dpopCost()
@@ -220,16 +236,15 @@ func run(d time.Duration, conc int, dbURL, only, alg string) error {
 	return nil
 }
 
-// signatureBound compares the refresh run with the most a refresh could
-// do on this machine if it cost nothing but its signature: a bare net/http
-// handler that reads the same form and signs one access token a request
-// with the server's own key and claims (Issuer.Mint), run right after.
-func (b *bench) signatureBound(refresh result, alg string) error {
+// signatureBound starts the most a refresh could do on this machine if it
+// cost nothing but its signature: a bare net/http handler that reads the
+// same form and signs one access token a request with the server's own
+// key and claims (Issuer.Mint). It returns a run of it and its stop.
+func (b *bench) signatureBound() (func() (result, error), func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer ln.Close()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, err.Error(), 400)
@@ -246,17 +261,13 @@ func (b *bench) signatureBound(refresh result, alg string) error {
 		json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
 	u := "http://" + ln.Addr().String() + "/oauth/token"
-	sig, err := b.drive("bare net/http signing "+alg, func(int) (*http.Request, func(int, []byte) bool) {
-		return form(u, "grant_type=refresh_token&client_id=print-client&refresh_token=x"), func(s int, _ []byte) bool { return s == 200 }
-	})
-	if err != nil {
-		return err
+	run := func() (result, error) {
+		return b.drive("bare net/http signing", func(int) (*http.Request, func(int, []byte) bool) {
+			return form(u, "grant_type=refresh_token&client_id=print-client&refresh_token=x"), func(s int, _ []byte) bool { return s == 200 }
+		})
 	}
-	fmt.Printf("\nsignature bound: a bare handler signing one %s access token a request: %.0f req/s (p50 %s, p99 %s);\n"+
-		"refresh (rotation) %.0f req/s = %.2f× its signature bound\n", alg, sig.rps(), ms(sig.p50), ms(sig.p99), refresh.rps(), refresh.rps()/sig.rps())
-	return nil
+	return run, func() { srv.Close() }, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

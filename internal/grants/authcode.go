@@ -75,7 +75,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, r TokenRequest) (
 	s.audit.Record(ctx, pairgate.AuditEvent{Action: pairgate.AuditCodeRedeemed, ActorType: pairgate.ActorClient, ActorID: c.ID,
 		Target: ac.ID, IP: r.IP, Details: map[string]string{"device_id": dev.ID, "device_name": dev.Name, "hardware_id": dev.HardwareID}})
 	s.log.Info("device authorized with an authorization code", "code_id", ac.ID, "client_id", c.ID, "device_id", dev.ID, "ip", r.IP)
-	return s.respond(ctx, pairgate.GrantAuthorizationCode, dev, fam, c.ID, scopes, refresh, jkt)
+	return s.authorized(ctx, pairgate.GrantAuthorizationCode, dev, fam, c.ID, scopes, refresh, jkt)
 }
 
 // lookUpAuthorizationCode finds an admin-issued code as typed, at the token

@@ -102,7 +102,7 @@ func (s *Service) poll(ctx context.Context, r TokenRequest, grantType, kind stri
 		return nil, err
 	}
 	s.polls.forget(key)
-	return s.respond(ctx, grantType, d, fam, c.ID, scopes, refresh, jkt)
+	return s.authorized(ctx, grantType, d, fam, c.ID, scopes, refresh, jkt)
 }
 
 var errBoundCode = pairgate.Errorf(pairgate.EINVALIDGRANT, "the code is bound to the key of the device that asked for it; poll with a DPoP proof by that key")

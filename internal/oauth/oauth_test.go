@@ -658,6 +658,11 @@ func TestRefreshScopeMayNarrowNotWiden(t *testing.T) {
 	}
 	// A refresh token is bound to its client.
 	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+again.body["refresh_token"].(string)), 400, "invalid_grant")
+	// Neither that nor another client replaying a rotated-out token (which
+	// from its owner would be reuse) touched the family: the owner's
+	// token still rotates.
+	wantError(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=print-client&refresh_token="+rt), 400, "invalid_grant")
+	wantTokens(t, post(t, s.URL+"/oauth/token", formType, "grant_type=refresh_token&client_id=wide&refresh_token="+again.body["refresh_token"].(string)))
 }
 
 func TestDiscoveryDocuments(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pairgate/pairgate"
 )
@@ -43,16 +42,17 @@ import (
 // others to run first.
 const maxGroup = 64
 
-// groupTimeout bounds a batch; the callers' own deadlines do not apply
-// inside it (see groupWrite).
-const groupTimeout = 15 * time.Second
-
 // A groupWrite is one caller's transaction body waiting for the committer.
 type groupWrite struct {
 	what string
 	// ctx carries the caller's values without its cancellation: a caller
 	// that hangs up mid-statement would make SQLite interrupt, and an
-	// interrupted write rolls back the whole shared transaction.
+	// interrupted write rolls back the whole shared transaction. Nor does
+	// a deadline of the committer's apply: a context that can end costs
+	// the driver a goroutine and a progress handler on every statement
+	// (a seventh of a rotation's time on the writer), and the one wait a
+	// write can meet inside, for another process's lock on the file, is
+	// bounded by busy_timeout.
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
@@ -213,9 +213,7 @@ func (s *Store) commitGroup(batch []*groupWrite) {
 }
 
 func (s *Store) runAlone(w *groupWrite) error {
-	ctx, cancel := context.WithTimeout(w.ctx, groupTimeout)
-	defer cancel()
-	err := s.tx(ctx, w.what, func(tx *sql.Tx) error { return w.fn(ctx, tx) })
+	err := s.tx(w.ctx, w.what, func(tx *sql.Tx) error { return w.fn(w.ctx, tx) })
 	if err == nil {
 		s.group.committed(1)
 	}
@@ -237,9 +235,7 @@ var errGroupAborted = errors.New("shared transaction aborted")
 // It returns each write's own error, or an error of the batch when the
 // transaction did not commit (nothing of it is kept then).
 func (s *Store) runShared(batch []*groupWrite) ([]error, error) {
-	deadline := time.Now().Add(groupTimeout)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+	ctx := context.Background()
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -250,9 +246,7 @@ func (s *Store) runShared(batch []*groupWrite) ([]error, error) {
 			tx.Rollback()
 			return nil, fmt.Errorf("%w: %v", errGroupAborted, err)
 		}
-		wctx, wcancel := context.WithDeadline(w.ctx, deadline)
-		ferr := w.fn(wctx, tx)
-		wcancel()
+		ferr := w.fn(w.ctx, tx)
 		if ferr != nil {
 			errs[i] = s.fail(ferr, w.what)
 			if _, err := s.txExec(ctx, tx, `ROLLBACK TO write`); err != nil {

@@ -104,7 +104,7 @@ func (s *Store) readToken(ctx context.Context, q rowQuerier, hash []byte) (*toke
 
 var errInvalidRefresh = pairgate.Errorf(pairgate.EINVALIDGRANT, "the refresh token is invalid, expired or revoked")
 
-func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration) (*pairgate.Rotation, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgate.NewRefreshToken, ip string, now time.Time, grace time.Duration, check func(*pairgate.RefreshFamily) error) (*pairgate.Rotation, error) {
 	var rot *pairgate.Rotation
 	reused := "" // the family to revoke
 	err := s.gtx(ctx, "rotate refresh token", func(ctx context.Context, tx *sql.Tx) error {
@@ -118,6 +118,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 		}
 		if !t.fam.RevokedAt.IsZero() {
 			return errInvalidRefresh
+		}
+		if check != nil {
+			if err := check(&t.fam); err != nil {
+				return err
+			}
 		}
 		if t.rotatedAt == 0 {
 			if t.expiresAt <= ns(now) {
@@ -186,16 +191,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next pairgat
 	return rot, nil
 }
 
-// touchInTx records the refresh as the device's last request and reads
-// the device back in the same statement (without the same-hardware mark,
-// whose probe a refresh has no use for).
 func (s *Store) touchInTx(ctx context.Context, tx *sql.Tx, rot *pairgate.Rotation, ip string, now time.Time) error {
-	d, err := scanDevice(txReads{s, tx}.QueryRowContext(ctx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3 RETURNING `+deviceRow,
-		ns(now), ip, rot.Family.DeviceID))
-	if err == sql.ErrNoRows {
+	n, err := affected(s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, rot.Family.DeviceID))
+	if err == nil && n == 0 {
 		return pairgate.Errorf(pairgate.EINVALIDGRANT, "the device was deleted")
 	}
-	rot.Device = d
 	return err
 }
 

@@ -34,10 +34,12 @@ func testDeviceStates(t *testing.T, s pairgate.Store) {
 	// Rotation keeps the family.
 	now := t0.Add(time.Hour)
 	next := newToken(now)
-	rot, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 0)
+	rot, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 0, nil)
 	must(t, err)
-	if rot.Device.FamilyID != fam.ID || rot.Device.State != pairgate.DeviceActive {
-		t.Fatalf("device after rotation: %+v", rot.Device)
+	after, err := s.GetDevice(ctx(t), rot.Family.DeviceID)
+	must(t, err)
+	if rot.Family.ID != fam.ID || after.ID != dev.ID || after.FamilyID != fam.ID || after.State != pairgate.DeviceActive {
+		t.Fatalf("device after rotation: %+v, family %+v", after, rot.Family)
 	}
 
 	// RFC 7009: the device signed out.
@@ -89,10 +91,10 @@ func testDeviceStates(t *testing.T, s pairgate.Store) {
 
 	// Reuse detection revokes the device.
 	r1 := again.Add(time.Minute)
-	_, err = s.RotateRefreshToken(ctx(t), tok3.Hash, newToken(r1), "", r1, 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), tok3.Hash, newToken(r1), "", r1, 10*time.Second, nil)
 	must(t, err)
 	r2 := r1.Add(time.Minute)
-	_, err = s.RotateRefreshToken(ctx(t), tok3.Hash, newToken(r2), "", r2, 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), tok3.Hash, newToken(r2), "", r2, 10*time.Second, nil)
 	wantCode(t, err, pairgate.EREUSEDETECTED)
 	wantState(t, s, dev.ID, pairgate.DeviceRevoked, r2)
 }
@@ -200,7 +202,7 @@ func testDevicesExpire(t *testing.T, s pairgate.Store) {
 	idle, _, _ := issued(t, s, c, "hw-idle")
 	busy, _, tok := issued(t, s, c, "hw-busy")
 	mid := t0.Add(60 * 24 * time.Hour)
-	_, err := s.RotateRefreshToken(ctx(t), tok, newToken(mid), "", mid, 0)
+	_, err := s.RotateRefreshToken(ctx(t), tok, newToken(mid), "", mid, 0, nil)
 	must(t, err)
 	r, err := s.GarbageCollect(ctx(t), mid)
 	must(t, err)

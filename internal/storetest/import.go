@@ -80,9 +80,9 @@ func testImportDevices(t *testing.T, s pairgate.Store) {
 	if !isLive || fam.ID != "dev_imp_a_00007_f2" || fam.Generation != 2 || fam.DeviceID != "dev_imp_a_00007" || fam.Subject != "dev_imp_a_00007" {
 		t.Fatalf("imported live token: live %v, family %+v", isLive, fam)
 	}
-	rot, err := s.RotateRefreshToken(ctx(t), live[7], newToken(t0), "192.0.2.8", t0, time.Minute)
+	rot, err := s.RotateRefreshToken(ctx(t), live[7], newToken(t0), "192.0.2.8", t0, time.Minute, nil)
 	must(t, err)
-	if rot.Family.Generation != 3 || rot.Device.ID != "dev_imp_a_00007" {
+	if rot.Family.Generation != 3 || rot.Family.DeviceID != "dev_imp_a_00007" {
 		t.Fatalf("rotating an imported token: %+v", rot.Family)
 	}
 	// Every family got its own status index; the revoked ones are

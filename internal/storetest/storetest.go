@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"DPoPProofUsedOnceUnderConcurrency", testDPoPProofOnce},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuse},
+		{"RefreshCheckRefusesFirst", testRefreshCheck},
 		{"RefreshGraceWindow", testRefreshGrace},
 		{"RefreshConcurrentRotationLeavesOneLiveToken", testRefreshConcurrent},
 		{"RefreshGraceNeedsTheSameSuccessor", testRefreshGraceNeedsTheSameSuccessor},
@@ -550,13 +551,13 @@ func testRefreshRotation(t *testing.T, s pairgate.Store) {
 	dev, fam, tok := issued(t, s, c, "hw-rot")
 	now := t0.Add(time.Hour)
 	next := newToken(now)
-	rot, err := s.RotateRefreshToken(ctx(t), tok, next, "198.51.100.4", now, 0)
+	rot, err := s.RotateRefreshToken(ctx(t), tok, next, "198.51.100.4", now, 0, nil)
 	must(t, err)
-	if rot.Family.ID != fam.ID || rot.Family.Generation != 2 || rot.Grace || rot.Device.ID != dev.ID {
+	if rot.Family.ID != fam.ID || rot.Family.Generation != 2 || rot.Grace || rot.Family.DeviceID != dev.ID {
 		t.Fatalf("rotation: %+v", rot)
 	}
-	if rot.Device.LastIP != "198.51.100.4" || !rot.Device.LastSeenAt.Equal(now) {
-		t.Fatalf("rotation did not touch the device: %+v", rot.Device)
+	if touched, err := s.GetDevice(ctx(t), dev.ID); err != nil || touched.LastIP != "198.51.100.4" || !touched.LastSeenAt.Equal(now) {
+		t.Fatalf("rotation did not touch the device: %+v, %v", touched, err)
 	}
 	if _, live, _ := s.LookupRefreshToken(ctx(t), tok, now); live {
 		t.Fatal("old token still live after rotation")
@@ -565,12 +566,12 @@ func testRefreshRotation(t *testing.T, s pairgate.Store) {
 		t.Fatal("new token not live after rotation")
 	}
 	third := newToken(now)
-	rot, err = s.RotateRefreshToken(ctx(t), next.Hash, third, "", now, 0)
+	rot, err = s.RotateRefreshToken(ctx(t), next.Hash, third, "", now, 0, nil)
 	must(t, err)
 	if rot.Family.Generation != 3 {
 		t.Fatalf("generation = %d", rot.Family.Generation)
 	}
-	_, err = s.RotateRefreshToken(ctx(t), rnd(32), newToken(now), "", now, 0)
+	_, err = s.RotateRefreshToken(ctx(t), rnd(32), newToken(now), "", now, 0, nil)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 }
 
@@ -579,17 +580,60 @@ func testRefreshReuse(t *testing.T, s pairgate.Store) {
 	_, _, tok := issued(t, s, c, "hw-reuse")
 	now := t0.Add(time.Hour)
 	next := newToken(now)
-	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second, nil)
 	must(t, err)
 	// Outside the grace window the old token is reuse.
 	later := now.Add(time.Minute)
-	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(later), "", later, 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(later), "", later, 10*time.Second, nil)
 	wantCode(t, err, pairgate.EREUSEDETECTED)
 	// The whole family is dead, including the token that was live.
-	_, err = s.RotateRefreshToken(ctx(t), next.Hash, newToken(later), "", later, 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), next.Hash, newToken(later), "", later, 10*time.Second, nil)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 	if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, later); live {
 		t.Fatal("live token survived reuse detection")
+	}
+}
+
+// testRefreshCheck: a rotation's check sees the token's family and, when it
+// refuses, its error comes back unchanged and nothing changes — neither a
+// rotation of the live token nor a revocation for a rotated-out one.
+func testRefreshCheck(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	_, fam, tok := issued(t, s, c, "hw-check")
+	refusal := pairgate.Errorf(pairgate.EINVALIDSCOPE, "not this family's request")
+	var seen *pairgate.RefreshFamily
+	refuse := func(f *pairgate.RefreshFamily) error { seen = f; return refusal }
+	now := t0.Add(time.Hour)
+	next := newToken(now)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second, refuse)
+	if err != refusal {
+		t.Fatalf("a refused rotation: %v, want the check's error", err)
+	}
+	if seen == nil || seen.ID != fam.ID || seen.ClientID != c.ID || seen.DeviceID == "" || seen.Scopes.String() != fam.Scopes.String() {
+		t.Fatalf("the check saw %+v, want family %+v", seen, fam)
+	}
+	if _, live, _ := s.LookupRefreshToken(ctx(t), tok, now); !live {
+		t.Fatal("a refused rotation rotated the token")
+	}
+	// Rotated for real, the old token presented again after grace is
+	// reuse; refused by the check, it revokes nothing.
+	_, err = s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second, func(*pairgate.RefreshFamily) error { return nil })
+	must(t, err)
+	later := now.Add(time.Minute)
+	seen = nil
+	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(later), "", later, 10*time.Second, refuse)
+	if err != refusal || seen == nil || seen.ID != fam.ID {
+		t.Fatalf("a refused replay: %v (saw %+v), want the check's error", err, seen)
+	}
+	if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, later); !live {
+		t.Fatal("a replay refused by the check revoked the family")
+	}
+	// Unknown tokens never reach the check.
+	seen = nil
+	_, err = s.RotateRefreshToken(ctx(t), rnd(32), newToken(later), "", later, 10*time.Second, refuse)
+	wantCode(t, err, pairgate.EINVALIDGRANT)
+	if seen != nil {
+		t.Fatal("the check ran for an unknown token")
 	}
 }
 
@@ -605,15 +649,15 @@ func testRefreshGrace(t *testing.T, s pairgate.Store) {
 	_, fam, tok := issued(t, s, c, "hw-grace")
 	now := t0.Add(time.Hour)
 	next := newToken(now)
-	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second, nil)
 	must(t, err)
 	// The response carrying next never arrived; the client retries with
 	// the same token, twice, and gets the same successor each time.
 	for _, d := range []time.Duration{3 * time.Second, 9 * time.Second} {
 		retry := now.Add(d)
-		rot, err := s.RotateRefreshToken(ctx(t), tok, again(next, retry), "", retry, 10*time.Second)
+		rot, err := s.RotateRefreshToken(ctx(t), tok, again(next, retry), "", retry, 10*time.Second, nil)
 		must(t, err)
-		if !rot.Grace || rot.Family.ID != fam.ID || rot.Family.Generation != 2 || rot.Device == nil {
+		if !rot.Grace || rot.Family.ID != fam.ID || rot.Family.Generation != 2 || rot.Family.DeviceID == "" {
 			t.Fatalf("retry after %v: %+v", d, rot)
 		}
 		if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, retry); !live {
@@ -626,14 +670,14 @@ func testRefreshGrace(t *testing.T, s pairgate.Store) {
 	// The successor rotates normally.
 	later := now.Add(5 * time.Second)
 	third := newToken(later)
-	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, third, "", later, 10*time.Second)
+	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, third, "", later, 10*time.Second, nil)
 	must(t, err)
 	if rot.Grace || rot.Family.Generation != 3 {
 		t.Fatalf("rotating the successor: %+v", rot)
 	}
 	// The first token is two generations back now: reuse, even within
 	// the window, and the family dies.
-	_, err = s.RotateRefreshToken(ctx(t), tok, again(next, later), "", later, 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), tok, again(next, later), "", later, 10*time.Second, nil)
 	wantCode(t, err, pairgate.EREUSEDETECTED)
 	if _, live, _ := s.LookupRefreshToken(ctx(t), third.Hash, later); live {
 		t.Fatal("the live token survived reuse detection")
@@ -648,9 +692,9 @@ func testRefreshGraceNeedsTheSameSuccessor(t *testing.T, s pairgate.Store) {
 	_, _, tok := issued(t, s, c, "hw-grace-other")
 	now := t0.Add(time.Hour)
 	next := newToken(now)
-	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second)
+	_, err := s.RotateRefreshToken(ctx(t), tok, next, "", now, 10*time.Second, nil)
 	must(t, err)
-	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(now), "", now.Add(time.Second), 10*time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(now), "", now.Add(time.Second), 10*time.Second, nil)
 	wantCode(t, err, pairgate.EREUSEDETECTED)
 	if _, live, _ := s.LookupRefreshToken(ctx(t), next.Hash, now); live {
 		t.Fatal("the successor survived reuse detection")
@@ -676,7 +720,7 @@ func testRefreshDuplicatesGetOneSuccessor(t *testing.T, s pairgate.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			rots[i], errs[i] = s.RotateRefreshToken(ctx(t), tok, again(next, now), "", now, 30*time.Second)
+			rots[i], errs[i] = s.RotateRefreshToken(ctx(t), tok, again(next, now), "", now, 30*time.Second, nil)
 		}()
 	}
 	close(start)
@@ -686,7 +730,7 @@ func testRefreshDuplicatesGetOneSuccessor(t *testing.T, s pairgate.Store) {
 		if errs[i] != nil {
 			t.Fatalf("duplicate %d of %d failed: %v", i, n, errs[i])
 		}
-		if rots[i].Family.ID != fam.ID || rots[i].Family.Generation != 2 || rots[i].Device == nil {
+		if rots[i].Family.ID != fam.ID || rots[i].Family.Generation != 2 || rots[i].Family.DeviceID == "" {
 			t.Fatalf("duplicate %d: %+v", i, rots[i])
 		}
 		if !rots[i].Grace {
@@ -705,7 +749,7 @@ func testRefreshDuplicatesGetOneSuccessor(t *testing.T, s pairgate.Store) {
 		t.Fatal("the rotated token is still live")
 	}
 	// The successor rotates on.
-	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, newToken(now), "", now.Add(time.Minute), 30*time.Second)
+	rot, err := s.RotateRefreshToken(ctx(t), next.Hash, newToken(now), "", now.Add(time.Minute), 30*time.Second, nil)
 	must(t, err)
 	if rot.Family.Generation != 3 {
 		t.Fatalf("next rotation: %+v", rot)
@@ -727,7 +771,7 @@ func testRefreshConcurrent(t *testing.T, s pairgate.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, errs[i] = s.RotateRefreshToken(ctx(t), tok, nexts[i], "", now, 0)
+			_, errs[i] = s.RotateRefreshToken(ctx(t), tok, nexts[i], "", now, 0, nil)
 		}()
 	}
 	close(start)
@@ -754,7 +798,7 @@ func testRefreshExpiry(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	_, _, tok := issued(t, s, c, "hw-exp")
 	late := t0.Add(90 * 24 * time.Hour)
-	_, err := s.RotateRefreshToken(ctx(t), tok, newToken(late), "", late, 0)
+	_, err := s.RotateRefreshToken(ctx(t), tok, newToken(late), "", late, 0, nil)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 	if _, live, _ := s.LookupRefreshToken(ctx(t), tok, late); live {
 		t.Fatal("expired token reported live")
@@ -781,7 +825,7 @@ func testDeleteDevice(t *testing.T, s pairgate.Store) {
 	must(t, s.DeleteDevice(ctx(t), dev.ID, t0))
 	_, err := s.GetDevice(ctx(t), dev.ID)
 	wantCode(t, err, pairgate.ENOTFOUND)
-	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(t0), "", t0, time.Minute)
+	_, err = s.RotateRefreshToken(ctx(t), tok, newToken(t0), "", t0, time.Minute, nil)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
 	_, err = s.GetSession(ctx(t), sess.IDHash, t0)
 	wantCode(t, err, pairgate.ENOTFOUND)
