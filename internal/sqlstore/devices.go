@@ -168,19 +168,20 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		if n := utf8.RuneCountInString(f.Search); n >= 3 {
 			ip := s.d.searchPattern(s, f.Search)
 			ids := func(arg func(any) string) string { return s.d.searchIDs(arg(ip)) }
-			if grams := s.rarest(f.Search); len(grams) > 0 {
-				// SQLite: the rarest few of the term's trigrams, and LIKE
-				// on what they find (search.go).
-				m := matchExpr(grams)
-				ids = func(arg func(any) string) string {
-					return `SELECT id FROM devices_search WHERE devices_search MATCH ` + arg(m) + ` AND +text LIKE ` + arg(ip)
-				}
+			grams := s.rarest(f.Search)
+			if len(grams) > 0 {
+				// The rarest few of the term's trigrams, and LIKE on what
+				// they find (search.go).
+				ids = func(arg func(any) string) string { return s.d.rareIDs(grams, ip, arg) }
 			}
 			few, err := s.searchFew(ctx, ids)
 			if err != nil {
 				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
+				if len(grams) > 0 {
+					match = s.d.recheck(p)
+				}
 				match = `id IN (` + ids(arg) + `)` + ` AND ` + match
 			}
 		}

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -55,6 +57,20 @@ type dialect struct {
 	searchIDs func(p string) string
 	// searchPattern is the pattern searchIDs takes for a term.
 	searchPattern func(s *Store, term string) string
+	// rareIDs is searchIDs through a few of the term's trigrams, grams,
+	// rather than all of them (search.go), checking pattern p with LIKE
+	// on what they find; arg binds a value and names its parameter.
+	rareIDs func(grams []string, p string, arg func(any) string) string
+	// recheck is a LIKE with the search pattern p that no index answers:
+	// the check of the few devices rareIDs found, which the planner must
+	// not turn back into a lookup of every trigram of the term.
+	recheck func(p string) string
+	// indexedTrigram reports whether the trigram index holds g wherever
+	// a search text contains it.
+	indexedTrigram func(g string) bool
+	// sampleSearchTexts returns the lower-cased search texts of about
+	// sampleSize devices taken at random, without reading them all.
+	sampleSearchTexts func(ctx context.Context, s *Store) (*sql.Rows, error)
 	// searchText is what a search matches, as the indexes hold it: the
 	// searched columns joined by U+001F, which nobody types.
 	searchText string
@@ -124,7 +140,29 @@ var sqliteDialect = dialect{
 	// the devices query's own.
 	searchIDs:     func(p string) string { return `SELECT id FROM devices_search WHERE text LIKE ` + p },
 	searchPattern: func(s *Store, term string) string { return "%" + s.d.lower(term) + "%" },
-	searchText:    `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`,
+	rareIDs: func(grams []string, p string, arg func(any) string) string {
+		return `SELECT id FROM devices_search WHERE devices_search MATCH ` + arg(matchExpr(grams)) + ` AND +text LIKE ` + arg(p)
+	},
+	recheck: func(p string) string {
+		return `lower(name || char(31) || hardware_id || char(31) || id || char(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
+	},
+	// The trigram tokenizer indexes every three characters of the text.
+	indexedTrigram: func(string) bool { return true },
+	sampleSearchTexts: func(ctx context.Context, s *Store) (*sql.Rows, error) {
+		// Rowids are dense enough: a few deleted devices make the sample
+		// a little smaller, not skewed.
+		var hi int64
+		if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM devices`).Scan(&hi); err != nil {
+			return nil, err
+		}
+		ids := make([]int64, sampleSize)
+		for i := range ids {
+			ids[i] = 1 + rand.Int64N(max(hi, 1))
+		}
+		list, _ := json.Marshal(ids)
+		return s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices WHERE rowid IN (SELECT value FROM json_each($1))`, string(list))
+	},
+	searchText: `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`,
 	// SQLite's lower() knows the ASCII letters only.
 	lower: func(s string) string {
 		b := []byte(s)
@@ -212,8 +250,47 @@ var postgresDialect = dialect{
 		return `SELECT id FROM devices WHERE lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
 	},
 	searchPattern: (*Store).likePattern,
-	searchText:    `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
-	lower:         strings.ToLower,
-	param:         func(n int) string { return "$" + strconv.Itoa(n) },
-	snapshot:      &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	// pg_trgm reads LIKE '%abc%' as the trigram abc alone, so the few
+	// trigrams are one LIKE each, and the check of the whole pattern is
+	// on an expression the index does not hold.
+	rareIDs: func(grams []string, p string, arg func(any) string) string {
+		var q strings.Builder
+		q.WriteString(`SELECT id FROM devices WHERE `)
+		for _, g := range grams {
+			q.WriteString(`lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + arg("%"+g+"%") + ` AND `)
+		}
+		q.WriteString(postgresRecheck(arg(p)))
+		return q.String()
+	},
+	recheck: postgresRecheck,
+	// pg_trgm indexes the trigrams of words, letters and digits, padded
+	// at their edges: three letters or digits are a trigram of every text
+	// that contains them; one with anything else in it may be none.
+	indexedTrigram: func(g string) bool {
+		for i := 0; i < len(g); i++ {
+			if c := g[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+				return false
+			}
+		}
+		return true
+	},
+	sampleSearchTexts: func(ctx context.Context, s *Store) (*sql.Rows, error) {
+		// SYSTEM sampling reads the pages it picks, not the table.
+		n, err := s.CountDevices(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pct := min(100, 100*float64(sampleSize)/float64(max(n, 1)))
+		return s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices TABLESAMPLE SYSTEM ($1) LIMIT $2`, pct, sampleSize)
+	},
+	searchText: `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
+	lower:      strings.ToLower,
+	param:      func(n int) string { return "$" + strconv.Itoa(n) },
+	snapshot:   &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+}
+
+// postgresRecheck is LIKE p on an expression that is not the pg_trgm
+// index's (migration 00034), so that the planner checks it row by row.
+func postgresRecheck(p string) string {
+	return `(lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) || '') LIKE ` + p + ` ESCAPE '\'`
 }

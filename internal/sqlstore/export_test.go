@@ -32,6 +32,11 @@ func (s *Store) ExplainInactivitySweep(ctx context.Context) (string, error) {
 	return s.explain(ctx, s.inactiveDevicesQuery(), int64(1e18), int64(2e18), int64(1e18), 500)
 }
 
+// SearchQuery is the query of a search for term, and its arguments.
+func (s *Store) SearchQuery(ctx context.Context, term string) (string, []any, error) {
+	return s.listDevicesQuery(ctx, pairgate.DeviceFilter{Search: term})
+}
+
 func (s *Store) explain(ctx context.Context, q string, args ...any) (string, error) {
 	conn, err := s.rdb.Conn(ctx)
 	if err != nil {
@@ -68,3 +73,29 @@ func (s *Store) explain(ctx context.Context, q string, args ...any) (string, err
 	}
 	return strings.Join(lines, "\n"), rows.Err()
 }
+
+// SampleTrigrams takes a search estimate now and returns how many devices
+// it read and how many of them had each trigram; the store goes on with
+// the estimate it had.
+func (s *Store) SampleTrigrams(ctx context.Context) (int, map[string]uint16, error) {
+	sample, err := s.sampleTrigrams(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return sample.n, sample.counts, nil
+}
+
+// UseTrigramEstimate makes searches choose their trigrams by counts, as
+// if a sample of n devices had found them.
+func (s *Store) UseTrigramEstimate(n int, counts map[string]uint16) {
+	s.trigrams.cur.Store(&trigramSample{taken: s.trigrams.now(), n: n, counts: counts})
+}
+
+// RarestTrigrams is what a search for term asks the trigram index for
+// (nil: every trigram of the term, as the database chooses).
+func (s *Store) RarestTrigrams(term string) []string { return s.rarest(term) }
+
+// Lower lower-cases as the database does.
+func (s *Store) Lower(text string) string { return s.d.lower(text) }
+
+const MatchTrigrams = matchTrigrams

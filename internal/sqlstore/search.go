@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -11,15 +9,17 @@ import (
 	"time"
 )
 
-// Choosing what to ask SQLite's trigram index. FTS5 answers LIKE '%term%'
-// with every trigram of the term, and reading a trigram's list costs as
-// many devices as have it: a serial number's "sn0" and "000" are in every
-// device of a fleet, so a search for one serial read two million-entry
-// lists (33 ms at a million devices) to find one device. A device that
-// contains the term contains each of its trigrams, so any few of them find
-// a superset of the matches, which LIKE then checks row by row; the few
-// asked for are the rarest, as estimated from a sample of the inventory's
-// search texts. A stale or unlucky estimate costs time, never a match.
+// Choosing what to ask the trigram index (SQLite's FTS5 trigram table,
+// PostgreSQL's pg_trgm GIN). Both answer LIKE '%term%' with every trigram
+// of the term, and reading a trigram's list costs as many devices as have
+// it: a serial number's "sn0" and "000" are in every device of a fleet,
+// so a search for one serial read two million-entry lists (SQLite 33 ms,
+// PostgreSQL 30–60 ms at a million devices) to find one device. A device
+// that contains the term contains each of its trigrams, so any few of
+// them find a superset of the matches, which LIKE then checks row by row;
+// the few asked for are the rarest, as estimated from a sample of the
+// inventory's search texts. A stale or unlucky estimate costs time, never
+// a match.
 
 const (
 	// sampleSize is how many devices the estimate reads (about 12 ms at a
@@ -70,7 +70,10 @@ func (s *Store) rarest(term string) []string {
 			return nil
 		}
 	}
-	grams := trigramsOf(s.d.lower(term))
+	grams := slices.DeleteFunc(trigramsOf(s.d.lower(term)), func(g string) bool { return !s.d.indexedTrigram(g) })
+	if len(grams) == 0 {
+		return nil
+	}
 	slices.SortStableFunc(grams, func(a, b string) int { return int(cur.counts[a]) - int(cur.counts[b]) })
 	return grams[:min(len(grams), matchTrigrams)]
 }
@@ -116,23 +119,11 @@ func (e *trigramEstimate) resample(s *Store) {
 	}()
 }
 
-// sampleTrigrams reads the search texts of up to sampleSize devices at
-// random rowids and counts, for each trigram, the devices that have it.
+// sampleTrigrams reads the search texts of about sampleSize devices
+// taken at random and counts, for each trigram, the devices that have it.
 func (s *Store) sampleTrigrams(ctx context.Context) (*trigramSample, error) {
-	var hi int64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM devices`).Scan(&hi); err != nil {
-		return nil, err
-	}
 	sample := &trigramSample{taken: s.trigrams.now(), counts: map[string]uint16{}}
-	if hi == 0 {
-		return sample, nil
-	}
-	ids := make([]int64, sampleSize)
-	for i := range ids {
-		ids[i] = 1 + rand.Int64N(hi)
-	}
-	list, _ := json.Marshal(ids)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices WHERE rowid IN (SELECT value FROM json_each($1))`, string(list))
+	rows, err := s.d.sampleSearchTexts(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ type Store struct {
 	onError    func(kind string)
 	proofs     *proofBatcher    // the DPoP replay cache's group commit
 	group      *groupCommitter  // SQLite's shared write transactions (gtx); nil on PostgreSQL
-	trigrams   *trigramEstimate // SQLite: which trigrams of a search term are rare (search.go)
+	trigrams   *trigramEstimate // which trigrams of a search term are rare (search.go)
 
 	// printerSnap is the latest printerSnapshot this replica read.
 	printerSnap atomic.Pointer[printerSnapshot]
@@ -173,7 +173,9 @@ func openPostgres(dsn string) (*Store, error) {
 	db.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return newStore(postgresDialect, db, db), nil
+	s := newStore(postgresDialect, db, db)
+	s.trigrams = &trigramEstimate{now: time.Now}
+	return s, nil
 }
 
 func newStore(d dialect, wdb, rdb *sql.DB) *Store {
