@@ -58,6 +58,13 @@ func ValidDeviceState(s string) bool {
 	return false
 }
 
+// DeviceSeen is a request of a device: when it came, and from where.
+type DeviceSeen struct {
+	ID string
+	IP string
+	At time.Time
+}
+
 // Device is one entry of the inventory. Every authorization creates or
 // updates exactly one Device (docs/design.md 2.1); deleting it revokes everything
 // that was issued to it (2.2).

@@ -266,9 +266,11 @@ type Store interface {
 	// ID or a hash is taken; EINVALID for a batch that contradicts itself
 	// (an event or token without its ID or hash, two live families).
 	ImportDevices(ctx context.Context, b *ImportBatch) error
-	// TouchDevice records that a device was seen. It is a no-op for a device
-	// that no longer exists.
-	TouchDevice(ctx context.Context, id, ip string, now time.Time) error
+	// TouchDevices records when and from which address each device was
+	// last seen, unless the device records a later time already; devices
+	// that no longer exist are skipped. Replicas touching the same devices
+	// at once do not deadlock.
+	TouchDevices(ctx context.Context, seen []DeviceSeen) error
 
 	// CreatePrinter stores a new printer. ECONFLICT if the ID is taken or
 	// another printer has the same name, compared case-insensitively

@@ -86,6 +86,9 @@ type App struct {
 	Sessions  *authn.Sessions
 	Lifecycle *lifecycle.Service
 	Jobs      *release.Service
+	// LastSeen writes devices' last-seen times a second after their
+	// requests.
+	LastSeen *authn.LastSeen
 	// IPP is the held queue's IPP endpoint, for its own listener.
 	IPP    http.Handler
 	Server *server.Server
@@ -202,12 +205,13 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	sessions := authn.NewSessions(store, keys, now, cfg.HTTPS(), authn.DefaultIdleTimeout, authn.DefaultAbsoluteTimeout)
 	a.Sessions = sessions
 	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0, cfg.LocalSignIn)
-	browsers := authn.NewBrowsers(store, keys, now, cfg.HTTPS())
+	a.LastSeen = authn.NewLastSeen(store, log)
+	browsers := authn.NewBrowsers(store, keys, a.LastSeen, now, cfg.HTTPS())
 	printers, err := printing.NewService(store)
 	if err != nil {
 		return nil, err
 	}
-	devices := authn.NewDevices(store, tokens, proofs, now)
+	devices := authn.NewDevices(store, tokens, proofs, a.LastSeen, now)
 	ah, err := api.New(api.Deps{Admin: adm, Devices: devices, Printers: printers, APIKeys: authn.NewAPIKeys(store, keys, now),
 		Sessions: sessions, Passwords: passwords, Audit: rec, IP: ip, Log: log})
 	if err != nil {
@@ -267,6 +271,9 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 func (a *App) Close() error {
 	if a.Jobs != nil {
 		a.Jobs.Close()
+	}
+	if a.LastSeen != nil {
+		a.LastSeen.Close()
 	}
 	return a.Store.Close()
 }

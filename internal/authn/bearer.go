@@ -17,15 +17,16 @@ type Devices struct {
 	store  pairgate.Store
 	tokens *accesstoken.Issuer
 	dpop   *dpop.Verifier
+	seen   *LastSeen
 	now    func() time.Time
 }
 
-// NewDevices returns the device authenticator.
-func NewDevices(store pairgate.Store, tokens *accesstoken.Issuer, proofs *dpop.Verifier, now func() time.Time) *Devices {
-	if store == nil || tokens == nil || proofs == nil || now == nil {
-		panic("authn.NewDevices: store, token issuer, DPoP verifier and clock are required")
+// NewDevices returns the device authenticator; seen records the requests.
+func NewDevices(store pairgate.Store, tokens *accesstoken.Issuer, proofs *dpop.Verifier, seen *LastSeen, now func() time.Time) *Devices {
+	if store == nil || tokens == nil || proofs == nil || seen == nil || now == nil {
+		panic("authn.NewDevices: store, token issuer, DPoP verifier, last-seen recorder and clock are required")
 	}
-	return &Devices{store: store, tokens: tokens, dpop: proofs, now: now}
+	return &Devices{store: store, tokens: tokens, dpop: proofs, seen: seen, now: now}
 }
 
 // touchEvery limits how often a device's last-seen time is written: once a
@@ -108,9 +109,7 @@ func (d *Devices) AuthenticateAt(ctx context.Context, r *http.Request, ip, url s
 		return nil, nil, errUnboundDPoP
 	}
 	if now := d.now(); now.Sub(dev.LastSeenAt) > touchEvery {
-		if err := d.store.TouchDevice(ctx, dev.ID, ip, now); err != nil {
-			return nil, nil, err
-		}
+		d.seen.Seen(pairgate.DeviceSeen{ID: dev.ID, IP: ip, At: now})
 		dev.LastSeenAt, dev.LastIP = now, ip
 	}
 	return c, dev, nil

@@ -36,18 +36,19 @@ var errNoBrowserDevice = &pairgate.Error{Code: pairgate.EUNAUTHORIZED, Message: 
 type Browsers struct {
 	store pairgate.Store
 	keys  *secret.Keys
+	seen  *LastSeen
 	now   func() time.Time
 	// secure marks the cookies Secure (the issuer is https).
 	secure bool
 }
 
-// NewBrowsers returns the finder of browsers' devices. secure marks the
-// cookies Secure: the issuer is https.
-func NewBrowsers(store pairgate.Store, keys *secret.Keys, now func() time.Time, secure bool) *Browsers {
-	if store == nil || keys == nil || now == nil {
-		panic("authn.NewBrowsers: store, keys and clock are required")
+// NewBrowsers returns the finder of browsers' devices; seen records their
+// visits. secure marks the cookies Secure: the issuer is https.
+func NewBrowsers(store pairgate.Store, keys *secret.Keys, seen *LastSeen, now func() time.Time, secure bool) *Browsers {
+	if store == nil || keys == nil || seen == nil || now == nil {
+		panic("authn.NewBrowsers: store, keys, last-seen recorder and clock are required")
 	}
-	return &Browsers{store: store, keys: keys, now: now, secure: secure}
+	return &Browsers{store: store, keys: keys, seen: seen, now: now, secure: secure}
 }
 
 // Device returns the device the request's browser is authorized as, and
@@ -81,9 +82,7 @@ func (b *Browsers) Device(ctx context.Context, r *http.Request, ip string) (*pai
 		return nil, err
 	}
 	if now.Sub(d.LastSeenAt) >= deviceTouchEvery || (ip != "" && ip != d.LastIP) {
-		if err := b.store.TouchDevice(ctx, d.ID, ip, now); err != nil {
-			return nil, err
-		}
+		b.seen.Seen(pairgate.DeviceSeen{ID: d.ID, IP: ip, At: now})
 		d.LastSeenAt, d.LastIP = now, ip
 	}
 	return d, nil

@@ -72,6 +72,10 @@ func testLeakedCode(t *testing.T, s *testenv.Server) {
 	if r := do(t, "GET", s.URL+"/api/v1/device", "", "", "Authorization", "Bearer "+lab[2].access, "X-Forwarded-For", "203.0.113.5"); r.status != 200 {
 		t.Fatalf("device API: %d %s", r.status, r.raw)
 	}
+	// Written within a second of the request (authn.LastSeen); now.
+	if err := s.App.LastSeen.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	p := do(t, "GET", s.URL+"/api/v1/authorization-codes/"+codeID+"/devices", "", "", adminBasic...)
 	if p.status != 200 || p.body["active"] != float64(3) {

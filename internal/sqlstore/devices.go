@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -304,9 +305,27 @@ func (s *Store) RenameDevice(ctx context.Context, id, name string) error {
 	return nil
 }
 
-func (s *Store) TouchDevice(ctx context.Context, id, ip string, now time.Time) error {
-	return s.gtx(ctx, "touch device", func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3`, ns(now), ip, id)
-		return err
-	})
+// touchBatch bounds a transaction of TouchDevices: a few milliseconds of
+// SQLite's writer, and of PostgreSQL's row locks.
+const touchBatch = 100
+
+func (s *Store) TouchDevices(ctx context.Context, seen []pairgate.DeviceSeen) error {
+	// In id order, so that replicas touching the same devices take their
+	// rows in the same order and never wait for each other in a circle.
+	seen = slices.SortedFunc(slices.Values(seen), func(a, b pairgate.DeviceSeen) int { return strings.Compare(a.ID, b.ID) })
+	for batch := range slices.Chunk(seen, touchBatch) {
+		err := s.gtx(ctx, "touch devices", func(ctx context.Context, tx *sql.Tx) error {
+			for _, d := range batch {
+				if _, err := s.txExec(ctx, tx, `UPDATE devices SET last_seen_at = $1, last_ip = $2 WHERE id = $3 AND last_seen_at <= $1`,
+					ns(d.At), d.IP, d.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

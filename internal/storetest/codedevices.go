@@ -52,8 +52,8 @@ func testCodeDevices(t *testing.T, s pairgate.Store) {
 	roaming, _, _ := byCode(t, s, c, leaked, "192.0.2.11", "", 0, t0)
 	moved, _, _ := byCode(t, s, c, leaked, "192.0.2.12", "jkt-moved", 0, t0)
 	neighbour, _, _ := byCode(t, s, c, other, "192.0.2.13", "", 0, t0)
-	must(t, s.TouchDevice(ctx(t), quiet.ID, "192.0.2.10", now.Add(-5*time.Minute)))
-	must(t, s.TouchDevice(ctx(t), roaming.ID, "203.0.113.5", now.Add(-10*time.Minute)))
+	touch(t, s, quiet.ID, "192.0.2.10", now.Add(-5*time.Minute))
+	touch(t, s, roaming.ID, "203.0.113.5", now.Add(-10*time.Minute))
 	// moved proves its key in a device flow: the same device, now
 	// authorized by a person, no longer by the code.
 	re := &pairgate.Device{ID: id("dev_"), ClientID: c.ID, Name: "Lab PC", Mode: pairgate.ModeDevice,
@@ -135,7 +135,7 @@ func testEphemeralDevices(t *testing.T, s pairgate.Store) {
 	busy, _, _ := byCode(t, s, c, ac, "192.0.2.2", "", idle, t0)
 	left, leftFam, _ := byCode(t, s, c, ac, "192.0.2.3", "", idle, t0)
 	lasting, _, _ := byCode(t, s, c, ac, "192.0.2.4", "", 0, t0)
-	must(t, s.TouchDevice(ctx(t), busy.ID, "192.0.2.2", t0.Add(9*time.Minute)))
+	touch(t, s, busy.ID, "192.0.2.2", t0.Add(9*time.Minute))
 	must(t, s.RevokeRefreshFamily(ctx(t), leftFam.ID, t0.Add(time.Minute), pairgate.DeviceSignedOut))
 	got, err := s.GetDevice(ctx(t), busy.ID)
 	must(t, err)

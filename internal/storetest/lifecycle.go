@@ -17,7 +17,7 @@ func lastSeen(t *testing.T, s pairgate.Store, c *pairgate.Client, at time.Time) 
 	fam := family(c.ID, d.ID, at)
 	dev, err := s.IssueRefreshFamily(ctx(t), d, fam, newToken(at))
 	must(t, err)
-	must(t, s.TouchDevice(ctx(t), dev.ID, "192.0.2.1", at))
+	touch(t, s, dev.ID, "192.0.2.1", at)
 	return dev, fam
 }
 

@@ -69,7 +69,7 @@ func testSearch(t *testing.T, s pairgate.Store) {
 	if got := all("lobby"); len(got) != 0 {
 		t.Errorf("a deleted device is still found: %v", got)
 	}
-	must(t, s.TouchDevice(ctx(t), "dev_search_k1", "192.0.2.77", t0))
+	touch(t, s, "dev_search_k1", "192.0.2.77", t0)
 	if got := all("192.0.2.77"); len(got) != 1 {
 		t.Errorf("a device's new address is not found: %v", got)
 	}

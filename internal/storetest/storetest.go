@@ -86,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) pairgate.Store) {
 		{"EphemeralDevices", testEphemeralDevices},
 		{"CodeDevicesSignedOutTogether", testCodeDevices},
 		{"DeviceCount", testDeviceCount},
+		{"TouchDevices", testTouchDevices},
 		{"Search", testSearch},
 		{"InactivityOnReplicas", testInactivityReplicas},
 		{"StatusIndexesUnderConcurrency", testStatusIndexesUnderConcurrency},
@@ -830,7 +831,7 @@ func testDeleteDevice(t *testing.T, s pairgate.Store) {
 	_, err = s.GetSession(ctx(t), sess.IDHash, t0)
 	wantCode(t, err, pairgate.ENOTFOUND)
 	wantCode(t, s.DeleteDevice(ctx(t), dev.ID, t0), pairgate.ENOTFOUND)
-	must(t, s.TouchDevice(ctx(t), dev.ID, "x", t0)) // no-op, no error
+	touch(t, s, dev.ID, "x", t0) // no-op, no error
 
 	// A device deleted between approval and redemption gets no tokens.
 	a := mkAuthz(t, s, c, "")
@@ -839,6 +840,57 @@ func testDeleteDevice(t *testing.T, s pairgate.Store) {
 	must(t, s.DeleteDevice(ctx(t), ap.DeviceID, t0))
 	_, err = s.RedeemDeviceAuthorization(ctx(t), a.ID, family(c.ID, "s", t0), newToken(t0), t0)
 	wantCode(t, err, pairgate.EINVALIDGRANT)
+}
+
+// touch records one request of device id.
+func touch(t *testing.T, s pairgate.Store, id, ip string, at time.Time) {
+	t.Helper()
+	must(t, s.TouchDevices(ctx(t), []pairgate.DeviceSeen{{ID: id, IP: ip, At: at}}))
+}
+
+// testTouchDevices: a batch of touches, larger than one transaction of
+// them, records each device's time and address; an older touch never
+// moves a device back; unknown devices are skipped; two batches of the
+// same devices in opposite orders at once both finish.
+func testTouchDevices(t *testing.T, s pairgate.Store) {
+	c := mkClient(t, s)
+	var seen []pairgate.DeviceSeen
+	var ids []string
+	for i := range 250 {
+		d, _, _ := issued(t, s, c, fmt.Sprintf("hw-touch-%d", i))
+		ids = append(ids, d.ID)
+		seen = append(seen, pairgate.DeviceSeen{ID: d.ID, IP: fmt.Sprintf("198.51.100.%d", i%200), At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	seen = append(seen, pairgate.DeviceSeen{ID: "dev_unknown", IP: "192.0.2.1", At: t0})
+	must(t, s.TouchDevices(ctx(t), seen))
+	for i, id := range ids {
+		d, err := s.GetDevice(ctx(t), id)
+		must(t, err)
+		if !d.LastSeenAt.Equal(seen[i].At) || d.LastIP != seen[i].IP {
+			t.Fatalf("device %d after its touch: seen %v from %s, want %v from %s", i, d.LastSeenAt, d.LastIP, seen[i].At, seen[i].IP)
+		}
+	}
+	// A late write of an earlier request changes nothing.
+	touch(t, s, ids[7], "203.0.113.9", t0)
+	if d, _ := s.GetDevice(ctx(t), ids[7]); d.LastIP != seen[7].IP || !d.LastSeenAt.Equal(seen[7].At) {
+		t.Fatalf("an older touch moved the device back: %+v", d)
+	}
+	later := t0.Add(time.Hour)
+	var fwd, back []pairgate.DeviceSeen
+	for i, id := range ids {
+		fwd = append(fwd, pairgate.DeviceSeen{ID: id, IP: "192.0.2.50", At: later})
+		back = append(back, pairgate.DeviceSeen{ID: ids[len(ids)-1-i], IP: "192.0.2.51", At: later})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- s.TouchDevices(ctx(t), fwd) }()
+	go func() { errs <- s.TouchDevices(ctx(t), back) }()
+	must(t, <-errs)
+	must(t, <-errs)
+	for _, id := range ids {
+		if d, _ := s.GetDevice(ctx(t), id); !d.LastSeenAt.Equal(later) {
+			t.Fatalf("after two batches at once: %+v", d)
+		}
+	}
 }
 
 func testDeleteClient(t *testing.T, s pairgate.Store) {
