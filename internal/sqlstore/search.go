@@ -51,7 +51,8 @@ type trigramEstimate struct {
 // rarest returns up to matchTrigrams of term's trigrams, the rarest
 // first, or nil when there is no estimate yet or the term does not suit
 // (shorter than three characters, or not ASCII, which the index folds
-// by Unicode rules that this estimate does not repeat). It has a new
+// by Unicode rules that this estimate does not repeat, or common beyond
+// the dialect's rareShare). It has a new
 // estimate taken in the background when this one is old.
 func (s *Store) rarest(term string) []string {
 	e := s.trigrams
@@ -75,6 +76,9 @@ func (s *Store) rarest(term string) []string {
 		return nil
 	}
 	slices.SortStableFunc(grams, func(a, b string) int { return int(cur.counts[a]) - int(cur.counts[b]) })
+	if float64(cur.counts[grams[0]]) > s.d.rareShare*float64(cur.n) {
+		return nil
+	}
 	return grams[:min(len(grams), matchTrigrams)]
 }
 
