@@ -31,7 +31,7 @@ func TestSearchByRarestTrigrams(t *testing.T) {
 		}
 		batch := &pairgate.ImportBatch{}
 		names := []string{"Lab Printer", "Office printer", `Kiosk "Lobby"`, "Front 100% desk", "Café kiosk", "ÉCOLE Printer", "Back_office"}
-		for i := range 3000 {
+		for i := range 1200 {
 			batch.Devices = append(batch.Devices, pairgate.ImportedDevice{Device: pairgate.Device{
 				ID: fmt.Sprintf("dev_rt_%05d", i), ClientID: pairgate.DefaultClientID, Name: fmt.Sprintf("%s %d", names[i%len(names)], i%97),
 				HardwareID: fmt.Sprintf("SN%08d-%04x", i, (i*7919)&0xffff), Mode: pairgate.ModeDevice, AuthMethod: pairgate.AuthByDeviceCode,
@@ -67,13 +67,13 @@ func TestSearchByRarestTrigrams(t *testing.T) {
 				after = page[len(page)-1].ID
 			}
 		}
-		terms := []string{"SN00001234", "sn0000", "0000", "printer", "zqxj-none", "100% desk", `"lobby"`, "dev_rt_0299", "10.0.11.",
-			"-1b", "café", "École", "ab", "x", "kiosk \"l", "k_off", "ck_o", "rt_02", "1.2"}
+		terms := []string{"SN00001034", "sn0000", "0000", "printer", "zqxj-none", "100% desk", `"lobby"`, "dev_rt_0299", "10.0.11.",
+			"-1b", "café", "École", "ab", "x", "kiosk \"l", "k_off", "1.2"}
 		n, counts, err := s.SampleTrigrams(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n < 1000 || counts["sn0"] < uint16(n) {
+		if n < 600 || counts["sn0"] < uint16(n) {
 			t.Fatalf("a sample of %d devices counted 'sn0' %d times; every device has it", n, counts["sn0"])
 		}
 		upsideDown := map[string]uint16{}
@@ -92,7 +92,7 @@ func TestSearchByRarestTrigrams(t *testing.T) {
 			}
 		}
 		s.UseTrigramEstimate(n, counts)
-		grams := s.RarestTrigrams("SN00001234")
+		grams := s.RarestTrigrams("SN00001034")
 		if len(grams) != sqlstore.MatchTrigrams || slices.Contains(grams, "sn0") || slices.Contains(grams, "000") {
 			t.Errorf("rarest trigrams of a serial number: %q", grams)
 		}
@@ -110,12 +110,12 @@ func TestSearchByRarestTrigrams(t *testing.T) {
 		// query, so the query itself is what shows it. On PostgreSQL, LIKE
 		// on the index's expression is a lookup of every trigram of the
 		// pattern; the check is on the expression with '' appended.
-		q, args, err := s.SearchQuery(ctx, "SN00001234")
+		q, args, err := s.SearchQuery(ctx, "SN00001034")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, a := range args {
-			if a != "%sn00001234%" {
+			if a != "%sn00001034%" {
 				continue
 			}
 			p := fmt.Sprintf("$%d", i+1)

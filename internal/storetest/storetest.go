@@ -849,14 +849,14 @@ func touch(t *testing.T, s pairgate.Store, id, ip string, at time.Time) {
 }
 
 // testTouchDevices: a batch of touches, larger than one transaction of
-// them, records each device's time and address; an older touch never
+// them (touchBatch, 100), records each device's time and address; an older touch never
 // moves a device back; unknown devices are skipped; two batches of the
 // same devices in opposite orders at once both finish.
 func testTouchDevices(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	var seen []pairgate.DeviceSeen
 	var ids []string
-	for i := range 250 {
+	for i := range 130 {
 		d, _, _ := issued(t, s, c, fmt.Sprintf("hw-touch-%d", i))
 		ids = append(ids, d.ID)
 		seen = append(seen, pairgate.DeviceSeen{ID: d.ID, IP: fmt.Sprintf("198.51.100.%d", i%200), At: t0.Add(time.Duration(i) * time.Second)})
