@@ -806,7 +806,7 @@ func (b *bench) printersFirstPoll() (result, error) {
 		return result{}, err
 	}
 	var nm atomic.Int64
-	r, err := b.drive("device printers, first poll in a minute (writes last seen)", b.printersRequest(f, false, &nm))
+	r, err := b.drive("device printers, first poll in a minute (notes last seen)", b.printersRequest(f, false, &nm))
 	r.note = fmt.Sprintf("%d distinct devices", min(r.n, fleetDevices))
 	return r, err
 }
