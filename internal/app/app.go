@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config, o Options) (*App, error) {
 	return a, nil
 }
 
-func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *metrics.Metrics) (*App, error) {
+func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *metrics.Metrics) (_ *App, err error) {
 	log, now := o.Log, o.Now
 	fresh, err := IsFresh(ctx, store, now())
 	if err != nil {
@@ -206,6 +206,11 @@ func wire(ctx context.Context, cfg Config, o Options, store *sqlstore.Store, m *
 	a.Sessions = sessions
 	passwords := authn.NewPasswords(store, keys, limiter, rec, now, 0, cfg.LocalSignIn)
 	a.LastSeen = authn.NewLastSeen(store, log)
+	defer func() {
+		if err != nil {
+			a.LastSeen.Close() // its goroutine; New closes the store
+		}
+	}()
 	browsers := authn.NewBrowsers(store, keys, a.LastSeen, now, cfg.HTTPS())
 	printers, err := printing.NewService(store)
 	if err != nil {

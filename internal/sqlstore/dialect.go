@@ -147,9 +147,7 @@ var sqliteDialect = dialect{
 	rareIDs: func(grams []string, p string, arg func(any) string) string {
 		return `SELECT id FROM devices_search WHERE devices_search MATCH ` + arg(matchExpr(grams)) + ` AND +text LIKE ` + arg(p)
 	},
-	recheck: func(p string) string {
-		return `lower(name || char(31) || hardware_id || char(31) || id || char(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
-	},
+	recheck: func(p string) string { return `lower(` + sqliteSearchText + `) LIKE ` + p + ` ESCAPE '\'` },
 	// The trigram tokenizer indexes every three characters of the text.
 	indexedTrigram: func(string) bool { return true },
 	// FTS5 reads a common trigram's list only as far as the page needs.
@@ -168,7 +166,7 @@ var sqliteDialect = dialect{
 		list, _ := json.Marshal(ids)
 		return s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices WHERE rowid IN (SELECT value FROM json_each($1))`, string(list))
 	},
-	searchText: `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`,
+	searchText: sqliteSearchText,
 	// SQLite's lower() knows the ASCII letters only.
 	lower: func(s string) string {
 		b := []byte(s)
@@ -253,7 +251,7 @@ var postgresDialect = dialect{
 	sameHardwareFrom: "devices o",
 	// The expression of the pg_trgm index (migration 00034).
 	searchIDs: func(p string) string {
-		return `SELECT id FROM devices WHERE lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + p + ` ESCAPE '\'`
+		return `SELECT id FROM devices WHERE lower(` + postgresSearchText + `) LIKE ` + p + ` ESCAPE '\'`
 	},
 	searchPattern: (*Store).likePattern,
 	// pg_trgm reads LIKE '%abc%' as the trigram abc alone, so the few
@@ -263,7 +261,7 @@ var postgresDialect = dialect{
 		var q strings.Builder
 		q.WriteString(`SELECT id FROM devices WHERE `)
 		for _, g := range grams {
-			q.WriteString(`lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) LIKE ` + arg("%"+g+"%") + ` AND `)
+			q.WriteString(`lower(` + postgresSearchText + `) LIKE ` + arg("%"+g+"%") + ` AND `)
 		}
 		q.WriteString(postgresRecheck(arg(p)))
 		return q.String()
@@ -293,14 +291,22 @@ var postgresDialect = dialect{
 		pct := min(100, 100*float64(sampleSize)/float64(max(n, 1)))
 		return s.rdb.QueryContext(ctx, `SELECT lower(`+s.d.searchText+`) FROM devices TABLESAMPLE SYSTEM ($1) LIMIT $2`, pct, sampleSize)
 	},
-	searchText: `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`,
+	searchText: postgresSearchText,
 	lower:      strings.ToLower,
 	param:      func(n int) string { return "$" + strconv.Itoa(n) },
 	snapshot:   &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 }
 
+// The searched columns joined by U+001F, which nobody types, in each
+// dialect; lower() of it is what the trigram indexes hold (migration
+// 00034).
+const (
+	sqliteSearchText   = `name || char(31) || hardware_id || char(31) || id || char(31) || last_ip`
+	postgresSearchText = `name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip`
+)
+
 // postgresRecheck is LIKE p on an expression that is not the pg_trgm
-// index's (migration 00034), so that the planner checks it row by row.
+// index's, so that the planner checks it row by row.
 func postgresRecheck(p string) string {
-	return `(lower(name || chr(31) || hardware_id || chr(31) || id || chr(31) || last_ip) || '') LIKE ` + p + ` ESCAPE '\'`
+	return `(lower(` + postgresSearchText + `) || '') LIKE ` + p + ` ESCAPE '\'`
 }

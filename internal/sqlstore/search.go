@@ -51,9 +51,9 @@ type trigramEstimate struct {
 // rarest returns up to matchTrigrams of term's trigrams, the rarest
 // first, or nil when there is no estimate yet or the term does not suit
 // (shorter than three characters, or not ASCII, which the index folds
-// by Unicode rules that this estimate does not repeat, or common beyond
-// the dialect's rareShare). It has a new
-// estimate taken in the background when this one is old.
+// by Unicode rules that this estimate does not repeat, or more common
+// than the dialect's rareShare). It has a new estimate taken in the
+// background when this one is old.
 func (s *Store) rarest(term string) []string {
 	e := s.trigrams
 	if e == nil {

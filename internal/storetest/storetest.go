@@ -849,9 +849,9 @@ func touch(t *testing.T, s pairgate.Store, id, ip string, at time.Time) {
 }
 
 // testTouchDevices: a batch of touches, larger than one transaction of
-// them (touchBatch, 100), records each device's time and address; an older touch never
-// moves a device back; unknown devices are skipped; two batches of the
-// same devices in opposite orders at once both finish.
+// them (100 in sqlstore), records each device's time and address; an
+// older touch never moves a device back; unknown devices are skipped; two
+// batches of the same devices in opposite orders at once both finish.
 func testTouchDevices(t *testing.T, s pairgate.Store) {
 	c := mkClient(t, s)
 	var seen []pairgate.DeviceSeen
@@ -859,7 +859,7 @@ func testTouchDevices(t *testing.T, s pairgate.Store) {
 	for i := range 130 {
 		d, _, _ := issued(t, s, c, fmt.Sprintf("hw-touch-%d", i))
 		ids = append(ids, d.ID)
-		seen = append(seen, pairgate.DeviceSeen{ID: d.ID, IP: fmt.Sprintf("198.51.100.%d", i%200), At: t0.Add(time.Duration(i) * time.Second)})
+		seen = append(seen, pairgate.DeviceSeen{ID: d.ID, IP: fmt.Sprintf("198.51.100.%d", i), At: t0.Add(time.Duration(i) * time.Second)})
 	}
 	seen = append(seen, pairgate.DeviceSeen{ID: "dev_unknown", IP: "192.0.2.1", At: t0})
 	must(t, s.TouchDevices(ctx(t), seen))
