@@ -108,11 +108,14 @@ func (b *Browser) ScriptTab(t testing.TB) *Tab {
 func (b *Browser) tab(t testing.TB, scripts bool) *Tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-	})
+	t.Cleanup(cancel)
+	// The first call opens the tab and binds its life to the context it
+	// is given: the tab's own, without a deadline. Each action after it
+	// has a deadline of its own (act): a bound on the whole tab failed a
+	// long test on a slow machine while every page answered.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("browser: open a tab: %v", err)
+	}
 	tab := &Tab{t: t, ctx: ctx}
 	// A phone: mobile viewport rules apply (the page's meta viewport),
 	// with a device scale of 2 so that screenshots are sharp to read.
@@ -126,9 +129,20 @@ func (b *Browser) tab(t testing.TB, scripts bool) *Tab {
 	return tab
 }
 
+// actionTimeout bounds one action in a tab: a page that hangs fails its
+// test rather than the whole run.
+const actionTimeout = 60 * time.Second
+
+// act is the context of one action, with its deadline.
+func (tb *Tab) act() context.Context {
+	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
+	tb.t.Cleanup(cancel)
+	return ctx
+}
+
 func (tb *Tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+	if err := chromedp.Do(tb.act(), actions...); err != nil {
 		tb.t.Fatalf("browser: %v", err)
 	}
 }
@@ -136,7 +150,7 @@ func (tb *Tab) do(actions ...chromedp.Action[chromedp.Void]) {
 // Navigate opens url and returns the HTTP status of the page it ends on.
 func (tb *Tab) Navigate(url string) int64 {
 	tb.t.Helper()
-	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(url))
+	resp, err := chromedp.Run(tb.act(), chromedp.NavigateResponse(url))
 	if err != nil {
 		tb.t.Fatalf("browser: open %s: %v", url, err)
 	}
@@ -154,7 +168,7 @@ func (tb *Tab) Fill(sel, value string) {
 // form leads to, and returns its HTTP status.
 func (tb *Tab) Submit(sel string) int64 {
 	tb.t.Helper()
-	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.CSS(sel)))
+	resp, err := chromedp.RunResponse(tb.act(), chromedp.Click(chromedp.CSS(sel)))
 	if err != nil {
 		tb.t.Fatalf("browser: submit %s: %v", sel, err)
 	}
@@ -171,7 +185,7 @@ func statusOf(r *network.Response) int64 {
 // Text returns the visible text of the first element sel finds.
 func (tb *Tab) Text(sel string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(sel)))
+	s, err := chromedp.Run(tb.act(), chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		tb.t.Fatalf("browser: text of %s: %v", sel, err)
 	}
@@ -181,7 +195,7 @@ func (tb *Tab) Text(sel string) string {
 // Value returns the value of the form field sel finds.
 func (tb *Tab) Value(sel string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Value(chromedp.CSS(sel)))
+	s, err := chromedp.Run(tb.act(), chromedp.Value(chromedp.CSS(sel)))
 	if err != nil {
 		tb.t.Fatalf("browser: value of %s: %v", sel, err)
 	}
@@ -191,7 +205,7 @@ func (tb *Tab) Value(sel string) string {
 // Attr returns an attribute of the first element sel finds.
 func (tb *Tab) Attr(sel, name string) string {
 	tb.t.Helper()
-	attrs, err := chromedp.Run(tb.ctx, chromedp.Attributes(chromedp.CSS(sel)))
+	attrs, err := chromedp.Run(tb.act(), chromedp.Attributes(chromedp.CSS(sel)))
 	if err != nil {
 		tb.t.Fatalf("browser: attributes of %s: %v", sel, err)
 	}
@@ -215,7 +229,7 @@ func (tb *Tab) Click(sel string) {
 // runs none) and returns its boolean value.
 func (tb *Tab) Bool(expr string) bool {
 	tb.t.Helper()
-	b, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](expr))
+	b, err := chromedp.Run(tb.act(), chromedp.Evaluate[bool](expr))
 	if err != nil {
 		tb.t.Fatalf("browser: evaluate %s: %v", expr, err)
 	}
@@ -233,7 +247,7 @@ func (tb *Tab) Press(keys string) {
 // it is a promise, and decodes its value (as JSON) into out.
 func (tb *Tab) JSON(expr string, out any) {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expr+`)))()`, chromedp.EvalAwaitPromise))
+	s, err := chromedp.Run(tb.act(), chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expr+`)))()`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		tb.t.Fatalf("browser: evaluate %.80s: %v", expr, err)
 	}
@@ -246,7 +260,7 @@ func (tb *Tab) JSON(expr string, out any) {
 // page, whatever the page's policy or the tab's script setting.
 func (tb *Tab) Inject(src string) {
 	tb.t.Helper()
-	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
+	if _, err := chromedp.Run(tb.act(), chromedp.Evaluate[bool](src+"\n;true")); err != nil {
 		tb.t.Fatalf("browser: inject script: %v", err)
 	}
 }
@@ -311,7 +325,7 @@ func (tb *Tab) ColorScheme(dark bool) {
 // Count returns how many elements the CSS selector sel finds.
 func (tb *Tab) Count(sel string) int {
 	tb.t.Helper()
-	n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+	n, err := chromedp.Run(tb.act(), chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
 	if err != nil {
 		tb.t.Fatalf("browser: count %s: %v", sel, err)
 	}
@@ -342,7 +356,7 @@ func (tb *Tab) Phone() {
 // Location is the URL the tab shows.
 func (tb *Tab) Location() string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Location())
+	s, err := chromedp.Run(tb.act(), chromedp.Location())
 	if err != nil {
 		tb.t.Fatalf("browser: location: %v", err)
 	}
@@ -353,7 +367,7 @@ func (tb *Tab) Location() string {
 // the viewport means the page scrolls sideways on a phone.
 func (tb *Tab) ScrollWidth() int {
 	tb.t.Helper()
-	w, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	w, err := chromedp.Run(tb.act(), chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 	if err != nil {
 		tb.t.Fatalf("browser: scroll width: %v", err)
 	}
@@ -363,7 +377,7 @@ func (tb *Tab) ScrollWidth() int {
 // Scripts counts the page's script elements.
 func (tb *Tab) Scripts() int {
 	tb.t.Helper()
-	n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.getElementsByTagName("script").length`))
+	n, err := chromedp.Run(tb.act(), chromedp.Evaluate[int](`document.getElementsByTagName("script").length`))
 	if err != nil {
 		tb.t.Fatalf("browser: count scripts: %v", err)
 	}
@@ -374,7 +388,7 @@ func (tb *Tab) Scripts() int {
 // and returns its path.
 func (tb *Tab) Screenshot(name string) string {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(tb.act(), chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatalf("browser: screenshot: %v", err)
 	}
