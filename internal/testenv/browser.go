@@ -236,6 +236,27 @@ func (tb *Tab) Bool(expr string) bool {
 	return b
 }
 
+// Eventually is Bool for what the page's script does in a task of its
+// own (a dialog's close event runs after the key that closed it): it
+// checks expr in the page every 20 ms and returns false only if expr is
+// still not true after five seconds.
+func (tb *Tab) Eventually(expr string) bool {
+	tb.t.Helper()
+	b, err := chromedp.Run(tb.act(), chromedp.Evaluate[bool](`new Promise((done) => {
+		const start = performance.now();
+		const check = () => {
+			if (`+expr+`) done(true);
+			else if (performance.now() - start > 5000) done(false);
+			else setTimeout(check, 20);
+		};
+		check();
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("browser: wait for %s: %v", expr, err)
+	}
+	return b
+}
+
 // Press sends keys to the focused element as a keyboard does ("\t" is
 // Tab, kb.Escape is Escape, "\r" is Enter).
 func (tb *Tab) Press(keys string) {
