@@ -466,6 +466,11 @@ func (p *population) fill(ctx context.Context) error {
 		c := &pairgate.AuthorizationCode{ID: fmt.Sprintf("ac_pop_%02d", i), CodeHash: p.a.Keys.Hash(secret.KindAuthCode, code),
 			SealedCode: p.a.Keys.Seal([]byte(code), secret.KindAuthCode+":"+fmt.Sprintf("ac_pop_%02d", i)), TTL: pairgate.TTLNever, CreatedAt: p.now.Add(-200 * pairgate.Day), CreatedBy: u.ID,
 			Label: fmt.Sprintf("Site %d", i)}
+		// Every tenth device came with a code (popDevice): the codes
+		// have been used, and the console offers to sign out their
+		// devices, with a preview of them, as it does in a real fleet.
+		c.Uses = (p.n/10 - i + 9) / 10
+		c.LastUsedAt = p.now.Add(-100 * pairgate.Day)
 		p.codes = append(p.codes, c)
 	}
 	p.refresh = make([]string, min(p.n, popSample))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"net/http"
 	"net/url"
@@ -148,7 +149,13 @@ type codeRow struct {
 	Expires, Created, LastUsed                 timeView
 	Uses                                       int
 	DevicesURL                                 string
-	Delete, SignOut                            *confirmation
+	Delete                                     *confirmation
+	// SignOutURL is the confirmation page of "sign out the code's
+	// devices", with its preview: a link rather than a dialog in the
+	// page, because a preview reads the code's devices (a hundred
+	// thousand for a site's install code), and a console page that
+	// previewed every code read them all on every view.
+	SignOutURL, SignOutLabel string
 }
 
 type deviceRow struct {
@@ -382,7 +389,10 @@ func (h *ConsolePages) confirmationFor(r *http.Request, u *pairgate.User, v *con
 				if kind == "delete_code" {
 					return c.Delete, nil
 				}
-				return c.SignOut, nil
+				if c.SignOutURL == "" {
+					return nil, nil
+				}
+				return h.signOutConfirmation(r.Context(), u, c)
 			}
 		}
 		return nil, nil
@@ -406,6 +416,27 @@ func (h *ConsolePages) confirmationFor(r *http.Request, u *pairgate.User, v *con
 		return rows[0].Rename, nil
 	}
 	return rows[0].Delete, nil
+}
+
+// signOutConfirmation is the page that signs out every device a code
+// brought in, with the preview an administrator decides on: how many
+// are active, and which were seen lately from networks the code was not
+// used from.
+func (h *ConsolePages) signOutConfirmation(ctx context.Context, u *pairgate.User, c codeRow) (*confirmation, error) {
+	p, err := h.admin.PreviewCodeDevices(ctx, admin.UserActor(u), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	so := &confirmation{ID: "dlg-signout-" + c.ID, Heading: "Sign out every device of this code?", Code: c.Code, Lead: c.Label,
+		Text:   p.Summary() + " They are signed out at once and must be authorized again; the code is deleted with them, so that nothing new arrives with it.",
+		Action: "/admin/codes/" + c.ID + "/signout-devices", Button: "Sign out " + strconv.Itoa(p.Active) + " and delete the code", Danger: true}
+	for _, d := range p.Suspicious {
+		so.Lines = append(so.Lines, d.Name+" · last seen from "+d.LastIP+" · "+consoleTime(d.LastSeenAt))
+	}
+	if len(so.Lines) > 0 {
+		so.Warn = "Seen lately from networks the code was not used from:"
+	}
+	return so, nil
 }
 
 // console fills in what the Authorized Devices page shows.
@@ -462,22 +493,7 @@ func (h *ConsolePages) console(r *http.Request, u *pairgate.User, v *consoleView
 				FallbackURL: v.Query.url("delete_code", c.ID)}
 		}
 		if v.Can.DeleteCodes && v.Can.DeleteDevices && c.Uses > 0 {
-			p, err := h.admin.PreviewCodeDevices(ctx, admin.UserActor(u), c.ID)
-			if err != nil {
-				return err
-			}
-			so := &confirmation{ID: "dlg-signout-" + c.ID, Heading: "Sign out every device of this code?", Code: c.Code, Lead: c.Label,
-				Text:   p.Summary() + " They are signed out at once and must be authorized again; the code is deleted with them, so that nothing new arrives with it.",
-				Action: "/admin/codes/" + c.ID + "/signout-devices", Button: "Sign out " + strconv.Itoa(p.Active) + " and delete the code", Danger: true,
-				Opener: "Sign out devices", OpenerLabel: "Sign out devices of code " + what, OpenerClass: "button secondary small-button",
-				FallbackURL: v.Query.url("signout_code", c.ID)}
-			for _, d := range p.Suspicious {
-				so.Lines = append(so.Lines, d.Name+" · last seen from "+d.LastIP+" · "+consoleTime(d.LastSeenAt))
-			}
-			if len(so.Lines) > 0 {
-				so.Warn = "Seen lately from networks the code was not used from:"
-			}
-			row.SignOut = so
+			row.SignOutURL, row.SignOutLabel = v.Query.url("signout_code", c.ID), "Sign out devices of code "+what
 		}
 		v.Codes = append(v.Codes, row)
 	}
