@@ -284,11 +284,16 @@ func (p *population) run() ([]result, string, error) {
 			return p.adminGet("search, common term (every device)", "/api/v1/devices?limit=100&q=printer")
 		}},
 		{"console", p.console},
+		{"code_preview", func() (result, error) {
+			// A code of every tenth device's: 10 at 1 k, 10,000 at 1 M.
+			return p.adminGetOf("a code's sign-out preview",
+				"/api/v1/authorization-codes/"+p.codes[0].ID+"/devices", `{"code_id":`)
+		}},
 	}
 	// An administrator's requests come one at a time: they are measured
 	// with one client, as the latency a person waits for.
 	for i, s := range steps {
-		if strings.HasPrefix(s.name, "admin_") || strings.HasPrefix(s.name, "search_") || s.name == "console" {
+		if strings.HasPrefix(s.name, "admin_") || strings.HasPrefix(s.name, "search_") || s.name == "console" || s.name == "code_preview" {
 			fn := s.fn
 			steps[i].fn = func() (result, error) {
 				b.conc = 1
@@ -711,10 +716,16 @@ func (p *population) deviceReq(path string) request {
 }
 
 func (p *population) adminGet(name, path string) (result, error) {
+	return p.adminGetOf(name, path, `{"devices":`)
+}
+
+// adminGetOf drives GET path with the admin's API key; an answer counts
+// when it is a 200 whose body starts with prefix.
+func (p *population) adminGetOf(name, path, prefix string) (result, error) {
 	return p.b.drive(name, func(int) (*http.Request, func(int, []byte) bool) {
 		req, _ := http.NewRequest("GET", p.b.base+path, nil)
 		req.Header.Set("Authorization", "Bearer "+p.apiKey)
-		return req, func(s int, body []byte) bool { return s == 200 && bytes.HasPrefix(body, []byte(`{"devices":`)) }
+		return req, func(s int, body []byte) bool { return s == 200 && bytes.HasPrefix(body, []byte(prefix)) }
 	})
 }
 

@@ -195,7 +195,7 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		conds = append(conds, `state = `+arg(f.State))
 	}
 	if f.AuthCodeID != "" {
-		conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID))
+		conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID)+` AND auth_code_id <> ''`) // the partial index's condition, for SQLite
 	}
 	if f.AuthMethod != "" {
 		conds = append(conds, `auth_method = `+arg(f.AuthMethod))

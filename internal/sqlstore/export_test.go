@@ -32,6 +32,27 @@ func (s *Store) ExplainInactivitySweep(ctx context.Context) (string, error) {
 	return s.explain(ctx, s.inactiveDevicesQuery(), int64(1e18), int64(2e18), int64(1e18), 500)
 }
 
+// ExplainCodeDevices is the plans of a code preview's three reads, one
+// after the other, each headed by "--".
+func (s *Store) ExplainCodeDevices(ctx context.Context) (string, error) {
+	var out []string
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{codeActiveQuery, []any{"ac_x"}},
+		{codeAuthorizedFromQuery, []any{"ac_x", maxAuthorizedFrom}},
+		{codeSeenElsewhereQuery, []any{"ac_x", int64(1e18), maxSeenElsewhere}},
+	} {
+		plan, err := s.explain(ctx, q.sql, q.args...)
+		if err != nil {
+			return "", err
+		}
+		out = append(out, "--\n"+plan)
+	}
+	return strings.Join(out, "\n"), nil
+}
+
 // SearchQuery is the query of a search for term, and its arguments.
 func (s *Store) SearchQuery(ctx context.Context, term string) (string, []any, error) {
 	return s.listDevicesQuery(ctx, pairgate.DeviceFilter{Search: term})
