@@ -129,6 +129,16 @@ func (b *Browser) tab(t testing.TB, scripts bool) *Tab {
 	return tab
 }
 
+// In is the same tab reporting to t: a subtest that acts in a tab its
+// parent opened fails itself, where the failure happened, instead of
+// failing the parent from the subtest's goroutine (which Go reports as
+// "subtest may have called FailNow on a parent test").
+func (tb *Tab) In(t testing.TB) *Tab {
+	c := *tb
+	c.t = t
+	return &c
+}
+
 // actionTimeout bounds one action in a tab: a page that hangs fails its
 // test rather than the whole run.
 const actionTimeout = 60 * time.Second

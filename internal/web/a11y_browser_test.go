@@ -79,7 +79,9 @@ func axeCheck(t *testing.T, tab *testenv.Tab, src, name string) {
 type a11yPage struct {
 	name string
 	tab  *testenv.Tab
-	open func()
+	// open shows the page in tab (the page's tab, as the subtest that
+	// opens it sees it: testenv.Tab.In).
+	open func(t *testing.T, tab *testenv.Tab)
 }
 
 // TestAccessibility: every kind of page — sign-in, device code entry,
@@ -135,28 +137,28 @@ func TestAccessibility(t *testing.T) {
 	signInTab(t, consent, "admin", testenv.AdminPassword)
 
 	pages := []a11yPage{
-		{"signin", anon, func() { anon.Navigate(s.URL + "/auth/signin/?next=%2Fadmin") }},
-		{"device", anon, func() { anon.Navigate(s.URL + "/device") }},
-		{"portal", anon, func() { anon.Navigate(s.URL + "/portal") }},
-		{"consent", consent, func() { consent.Navigate(s.URL + "/device?user_code=" + userCode) }},
-		{"console", admin, func() { admin.Navigate(s.URL + "/admin") }},
-		{"console-dialog", admin, func() {
-			admin.Navigate(s.URL + "/admin")
-			openDialog(t, admin, `#devices tr[data-id="`+deviceID+`"] .trash`)
+		{"signin", anon, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/auth/signin/?next=%2Fadmin") }},
+		{"device", anon, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/device") }},
+		{"portal", anon, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/portal") }},
+		{"consent", consent, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/device?user_code=" + userCode) }},
+		{"console", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin") }},
+		{"console-dialog", admin, func(t *testing.T, tab *testenv.Tab) {
+			tab.Navigate(s.URL + "/admin")
+			openDialog(t, tab, `#devices tr[data-id="`+deviceID+`"] .trash`)
 		}},
-		{"console-confirm-page", admin, func() { admin.Navigate(s.URL + "/admin?delete_device=" + deviceID) }},
-		{"console-printers", admin, func() { admin.Navigate(s.URL + "/admin/printers") }},
-		{"console-audit", admin, func() { admin.Navigate(s.URL + "/admin/audit") }},
-		{"console-people", admin, func() { admin.Navigate(s.URL + "/admin/people") }},
-		{"portal-device", admin, func() { admin.Navigate(s.URL + "/portal") }},
-		{"release", admin, func() { admin.Navigate(s.URL + "/release") }},
-		{"not-found", admin, func() { admin.Navigate(s.URL + "/admin/nothing") }},
-		{"console-clients", admin, func() { admin.Navigate(s.URL + "/admin/clients?edit=print-client") }},
-		{"console-clients-dialog", admin, func() {
-			admin.Navigate(s.URL + "/admin/clients")
-			openDialog(t, admin, `#clients tr[data-id="print-client"] .trash`)
+		{"console-confirm-page", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin?delete_device=" + deviceID) }},
+		{"console-printers", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin/printers") }},
+		{"console-audit", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin/audit") }},
+		{"console-people", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin/people") }},
+		{"portal-device", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/portal") }},
+		{"release", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/release") }},
+		{"not-found", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin/nothing") }},
+		{"console-clients", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin/clients?edit=print-client") }},
+		{"console-clients-dialog", admin, func(t *testing.T, tab *testenv.Tab) {
+			tab.Navigate(s.URL + "/admin/clients")
+			openDialog(t, tab, `#clients tr[data-id="print-client"] .trash`)
 		}},
-		{"console-devices-sorted", admin, func() { admin.Navigate(s.URL + "/admin?sort=last_seen&order=desc") }},
+		{"console-devices-sorted", admin, func(t *testing.T, tab *testenv.Tab) { tab.Navigate(s.URL + "/admin?sort=last_seen&order=desc") }},
 	}
 	// A lock-out, so that the People page lists one with its Lift button.
 	if _, _, err := s.App.Store.HitRateLimit(context.Background(), pairgate.RateLimitCounter{Key: []byte("a11y lock-out"), Limit: 1,
@@ -168,27 +170,29 @@ func TestAccessibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Axe", func(t *testing.T) {
+		consent := consent.In(t)
 		for i, p := range pages {
+			tab := p.tab.In(t)
 			for _, width := range []int64{390, 1280} {
 				for _, dark := range []bool{false, true} {
 					if width == 390 {
-						p.tab.PhoneOf(390)
+						tab.PhoneOf(390)
 					} else {
-						p.tab.Desktop(1280, 900)
+						tab.Desktop(1280, 900)
 					}
-					p.tab.ColorScheme(dark)
-					p.open()
+					tab.ColorScheme(dark)
+					p.open(t, tab)
 					scheme := "light"
 					if dark {
 						scheme = "dark"
 					}
 					name := fmt.Sprintf("80-%02d-%s-%d-%s", i, p.name, width, scheme)
-					axeCheck(t, p.tab, src, name)
-					p.tab.Screenshot(name)
+					axeCheck(t, tab, src, name)
+					tab.Screenshot(name)
 				}
 			}
-			p.tab.ColorScheme(false)
-			p.tab.Phone()
+			tab.ColorScheme(false)
+			tab.Phone()
 		}
 		// The result page, after the consent is answered.
 		consent.Navigate(s.URL + "/device?user_code=" + userCode)
@@ -201,12 +205,14 @@ func TestAccessibility(t *testing.T) {
 	})
 
 	t.Run("Keyboard", func(t *testing.T) {
+		admin, anon := admin.In(t), anon.In(t)
 		for _, dark := range []bool{false, true} {
 			for _, p := range []a11yPage{pages[0], pages[4], pages[7], pages[9]} {
-				p.tab.Desktop(1280, 900)
-				p.tab.ColorScheme(dark)
-				p.open()
-				keyboardWalk(t, p.tab, fmt.Sprintf("%s dark=%v", p.name, dark))
+				tab := p.tab.In(t)
+				tab.Desktop(1280, 900)
+				tab.ColorScheme(dark)
+				p.open(t, tab)
+				keyboardWalk(t, tab, fmt.Sprintf("%s dark=%v", p.name, dark))
 			}
 		}
 		admin.ColorScheme(false)

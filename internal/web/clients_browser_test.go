@@ -57,6 +57,7 @@ func TestClientsConsoleBrowser(t *testing.T) {
 
 	var secret string
 	t.Run("CreateShowsTheSecretOnce", func(t *testing.T) {
+		admin := admin.In(t)
 		// A mistake: the page comes back with the error and the input.
 		admin.Fill("#c-id", "not an id")
 		admin.Fill("#c-name", "Print service")
@@ -92,6 +93,7 @@ func TestClientsConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("EditScopes", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin/clients")
 		follow(admin, s, row+` a[href*="edit="]`)
 		if admin.Value("#e-scopes") != "printing" {
@@ -124,6 +126,7 @@ func TestClientsConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("RotateSecret", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin/clients")
 		dlg := openDialog(t, admin, row+` button[command="show-modal"]:not(.trash)`)
 		if got := admin.Text(dlg + "-title"); got != "Give this client a new secret?" {
@@ -145,6 +148,7 @@ func TestClientsConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeleteThroughTheDialogByKeyboard", func(t *testing.T) {
+		admin := admin.In(t)
 		now := s.Clock.Now()
 		d := &pairgate.Device{ID: "dev_of_svc", ClientID: "svc", Name: "Service box", Mode: pairgate.ModeDevice,
 			AuthMethod: pairgate.AuthByAuthorizationCode, AuthorizedAt: now, LastSeenAt: now}

@@ -82,6 +82,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	var deviceID string
 	t.Run("SignInAuthorizesTheBrowser", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		if u := admin.Location(); u != s.URL+"/auth/signin/?next=%2Fadmin" {
 			t.Fatalf("signed out, /admin led to %s", u)
@@ -119,6 +120,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	var code, codeID string
 	t.Run("Generate30MinuteCode", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Select("#ttl", "30m")
 		before := s.Clock.Now()
 		if st := admin.Submit("#generate"); st != 200 {
@@ -153,6 +155,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	var tokens redeemed
 	t.Run("DeviceRedeemsAndAppears", func(t *testing.T) {
+		admin := admin.In(t)
 		tokens = redeem(t, s, strings.ToLower(code), "Lobby kiosk", "KIOSK-0042")
 		if tokens.status != 200 || tokens.body["refresh_token"] == nil {
 			t.Fatalf("redeem: %d %v", tokens.status, tokens.body)
@@ -183,6 +186,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeleteDeviceThroughDialog", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		trash := `#devices tr[data-id="` + deviceID + `"] .trash`
 		dlg := openDialog(t, admin, trash)
@@ -249,6 +253,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeleteCodeThroughDialog", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		dlg := openDialog(t, admin, `#codes tr[data-id="`+codeID+`"] .trash`)
 		if admin.Text(dlg+" .code") != code {
@@ -268,6 +273,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("Portal", func(t *testing.T) {
+		admin := admin.In(t)
 		// A code for the portal, generated through the console.
 		admin.Navigate(s.URL + "/admin")
 		admin.Select("#ttl", "never")
@@ -365,6 +371,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeletingTheAdminsBrowser", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/portal")
 		if !strings.Contains(admin.Text("#how"), "administrator signed in") {
 			t.Fatalf("the admin's browser in the portal: %q", admin.Text("main"))
@@ -388,6 +395,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("AuditAndForbidden", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin/audit?action=device.")
 		if admin.Count("#events tbody tr") == 0 {
 			t.Fatal("no device events in the audit log")

@@ -100,6 +100,7 @@ func TestDevicesConsoleBrowser(t *testing.T) {
 	}
 
 	t.Run("SignedOutAndRevokedStates", func(t *testing.T) {
+		admin := admin.In(t)
 		revokeToken(t, s, tokens["lab-01"])
 		next, e := rawRefresh(t, s, tokens["lab-02"])
 		if e != "" {
@@ -144,6 +145,7 @@ func TestDevicesConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("Rename", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		dlg := openDialog(t, admin, `#devices tr[data-id="`+ids["lab-03"]+`"] .rename`)
 		if !admin.Bool(`document.activeElement.name === "name"`) {
@@ -162,6 +164,7 @@ func TestDevicesConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("ExportCSV", func(t *testing.T) {
+		admin := admin.In(t)
 		resp, raw := admin.Get(s.URL + "/admin/devices.csv?state=all&code=" + codeID)
 		text := string(raw)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
@@ -197,6 +200,7 @@ func TestDevicesConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("BulkDeleteThree", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		three := []string{"lab-03", "lab-04", "lab-05"}
 		for _, n := range three {
@@ -220,6 +224,7 @@ func TestDevicesConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("SignOutACodesDevices", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin")
 		// A link to a page with the preview, not a dialog: the console
 		// does not read every code's devices to show it.

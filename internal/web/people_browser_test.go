@@ -42,6 +42,7 @@ func TestPeopleConsoleBrowser(t *testing.T) {
 	shot(t, admin, "60-console-people")
 
 	t.Run("ScopedAPIKey", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Fill("#k-name", "Lab install script")
 		admin.Click(`input[name="scope_codes:write"]`)
 		if st := admin.Submit("#create-key"); st != 200 {
@@ -80,6 +81,7 @@ func TestPeopleConsoleBrowser(t *testing.T) {
 
 	var carolPassword string
 	t.Run("AddAnAdmin", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin/people")
 		admin.Fill("#u-name", "carol")
 		admin.Select("#u-role", "admin")
@@ -116,6 +118,7 @@ func TestPeopleConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("OwnPassword", func(t *testing.T) {
+		admin := admin.In(t)
 		// A wrong current password: a clear error, nothing changes, and
 		// the attempt counts against the account's sign-in limit.
 		limiter := ratelimit.New(s.App.Store, s.App.Keys, s.Clock.Now, func(string) {})

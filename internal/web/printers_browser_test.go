@@ -75,6 +75,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 
 	var printerID string
 	t.Run("AddPrinter", func(t *testing.T) {
+		admin := admin.In(t)
 		// A bad URI is refused, naming the field, and the form keeps what
 		// was typed.
 		admin.Fill("#p-name", "Lab Printer")
@@ -114,6 +115,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeployToACodesDevices", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Click(`input[name="printer_` + printerID + `"]`)
 		admin.Select("#d-default", printerID)
 		admin.Click("#t-code")
@@ -199,6 +201,7 @@ func TestPrintersConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("DeleteThroughTheDialog", func(t *testing.T) {
+		admin := admin.In(t)
 		admin.Navigate(s.URL + "/admin/printers")
 		dlg := openDialog(t, admin, "#printer-"+printerID+" .trash")
 		if got := admin.Text(dlg + "-title"); got != "Delete this printer?" {

@@ -49,6 +49,7 @@ func TestReleasePortalBrowser(t *testing.T) {
 
 	tab := b.Tab(t)
 	t.Run("AuthorizedBrowserSignsIn", func(t *testing.T) {
+		tab := tab.In(t)
 		tab.Navigate(s.URL + "/portal")
 		tab.Fill("#code", code)
 		if st := tab.Submit("#authorize"); st != 200 {
@@ -70,6 +71,7 @@ func TestReleasePortalBrowser(t *testing.T) {
 	})
 
 	t.Run("HerJobs", func(t *testing.T) {
+		tab := tab.In(t)
 		if got := tab.Text("#job-count"); got != "2" {
 			t.Fatalf("%s jobs listed: %q", got, tab.Text("main"))
 		}
@@ -95,6 +97,7 @@ func TestReleasePortalBrowser(t *testing.T) {
 	})
 
 	t.Run("ReleaseOne", func(t *testing.T) {
+		tab := tab.In(t)
 		tab.Click(fmt.Sprintf("#select-%d", ids[0]))
 		tab.Select("#printer", lobby.ID)
 		if st := tab.Submit("#release"); st != 200 {
@@ -120,6 +123,7 @@ func TestReleasePortalBrowser(t *testing.T) {
 	})
 
 	t.Run("DeleteTheOther", func(t *testing.T) {
+		tab := tab.In(t)
 		tab.Submit(fmt.Sprintf("#job-%d .trash", ids[1]))
 		if got := tab.Text("#confirm-title"); got != "Delete this job?" {
 			t.Fatalf("dialog %q", got)
