@@ -274,6 +274,12 @@ func (p *population) run() ([]result, string, error) {
 			return p.deviceGet("device printers (GET /api/v1/device/printers)", "/api/v1/device/printers")
 		}},
 		{"admin_list", func() (result, error) { return p.adminGet("admin device list (100)", "/api/v1/devices?limit=100") }},
+		{"admin_list_code", func() (result, error) {
+			return p.adminGet("admin device list, one code's (100)", "/api/v1/devices?limit=100&state=active&code_id="+p.codes[0].ID)
+		}},
+		{"admin_list_code_sorted", func() (result, error) {
+			return p.adminGet("admin device list, one code's by last seen (100)", "/api/v1/devices?limit=100&state=active&sort=last_seen&order=desc&code_id="+p.codes[0].ID)
+		}},
 		{"search_rare", func() (result, error) {
 			return p.adminGet("search, rare term (1 device)", "/api/v1/devices?limit=100&q="+url.QueryEscape(rareTerm(p.n)))
 		}},
