@@ -280,6 +280,14 @@ func (p *population) run() ([]result, string, error) {
 		{"admin_list_code_sorted", func() (result, error) {
 			return p.adminGet("admin device list, one code's by last seen (100)", "/api/v1/devices?limit=100&state=active&sort=last_seen&order=desc&code_id="+p.codes[0].ID)
 		}},
+		{"audit_target", func() (result, error) {
+			// One device's history: its one event among a million.
+			return p.adminGetOf("audit log, one device's events", "/api/v1/audit-events?limit=50&target=dev_pop_"+fmt.Sprintf("%08d", p.n/2+7), `{"audit_events":`)
+		}},
+		{"audit_actor", func() (result, error) {
+			// What one administrator did: none of the population's events.
+			return p.adminGetOf("audit log, one administrator's events", "/api/v1/audit-events?limit=50&actor="+p.adminID, `{"audit_events":`)
+		}},
 		{"search_rare", func() (result, error) {
 			return p.adminGet("search, rare term (1 device)", "/api/v1/devices?limit=100&q="+url.QueryEscape(rareTerm(p.n)))
 		}},
@@ -299,7 +307,7 @@ func (p *population) run() ([]result, string, error) {
 	// An administrator's requests come one at a time: they are measured
 	// with one client, as the latency a person waits for.
 	for i, s := range steps {
-		if strings.HasPrefix(s.name, "admin_") || strings.HasPrefix(s.name, "search_") || s.name == "console" || s.name == "code_preview" {
+		if strings.HasPrefix(s.name, "admin_") || strings.HasPrefix(s.name, "search_") || strings.HasPrefix(s.name, "audit_") || s.name == "console" || s.name == "code_preview" {
 			fn := s.fn
 			steps[i].fn = func() (result, error) {
 				b.conc = 1

@@ -56,10 +56,11 @@ func (s *Store) AppendAuditEvents(ctx context.Context, es []*pairgate.AuditEvent
 	})
 }
 
-func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
+// auditQuery is the query of a page of the audit log, and its arguments.
+func auditQuery(f pairgate.AuditFilter) (string, []any, error) {
 	limit, err := pageLimit(f.Limit)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var conds []string
 	var args []any
@@ -73,11 +74,14 @@ func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]
 	case f.Action != "":
 		conds = append(conds, `action = `+arg(f.Action))
 	}
+	// Each repeats its partial index's condition (an id that is not
+	// empty): SQLite uses a partial index only for a query that says
+	// its condition, not one that implies it through a parameter.
 	if f.ActorID != "" {
-		conds = append(conds, `actor_id = `+arg(f.ActorID))
+		conds = append(conds, `actor_id = `+arg(f.ActorID)+` AND actor_id <> ''`)
 	}
 	if f.Target != "" {
-		conds = append(conds, `target = `+arg(f.Target))
+		conds = append(conds, `target = `+arg(f.Target)+` AND target <> ''`)
 	}
 	if !f.Since.IsZero() {
 		conds = append(conds, `time >= `+arg(ns(f.Since)))
@@ -93,6 +97,14 @@ func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
 	q += ` ORDER BY id DESC LIMIT ` + arg(limit)
+	return q, args, nil
+}
+
+func (s *Store) ListAuditEvents(ctx context.Context, f pairgate.AuditFilter) ([]*pairgate.AuditEvent, error) {
+	q, args, err := auditQuery(f)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.fail(err, "list audit events")

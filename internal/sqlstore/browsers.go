@@ -26,7 +26,7 @@ func (s *Store) AuthorizeBrowser(ctx context.Context, d *pairgate.Device, sess *
 		// Concurrent authorizations of one browser serialise on the device
 		// row that the upsert locks: each ends the sessions committed
 		// before it, so exactly one session survives (the last to commit).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = $1 AND user_id = ''`, dev.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, deleteBrowserDeviceSessions, dev.ID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

@@ -114,7 +114,7 @@ func (s *Store) SignOutCodeDevices(ctx context.Context, codeID string, deleteCod
 			WHERE revoked_at = 0 AND device_id IN `+codeDevices("$2"), ns(now), codeID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id IN `+codeDevices("$1"), codeID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id <> '' AND device_id IN `+codeDevices("$1"), codeID); err != nil {
 			return err
 		}
 		// A device whose live family is still live was re-authorized by

@@ -289,7 +289,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string, now time.Time) erro
 		if n == 0 {
 			return pairgate.Errorf(pairgate.ENOTFOUND, "device not found")
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = $1`, id)
+		_, err = tx.ExecContext(ctx, deleteDeviceSessions, id)
 		return err
 	})
 }

@@ -53,6 +53,40 @@ func (s *Store) ExplainCodeDevices(ctx context.Context) (string, error) {
 	return strings.Join(out, "\n"), nil
 }
 
+// ExplainLookups is the plans of the statements that find rows by a
+// person, a device, an audit target or actor through a partial index,
+// by the index each should use.
+func (s *Store) ExplainLookups(ctx context.Context) (map[string]string, error) {
+	target, targetArgs, err := auditQuery(pairgate.AuditFilter{Target: "dev_x", Limit: 51})
+	if err != nil {
+		return nil, err
+	}
+	actor, actorArgs, err := auditQuery(pairgate.AuditFilter{ActorID: "usr_x", Limit: 51})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, q := range []struct {
+		index, sql string
+		args       []any
+	}{
+		{"sessions_device", deleteDeviceSessions, []any{"dev_x"}},
+		{"sessions_device", deleteBrowserDeviceSessions, []any{"dev_x"}},
+		{"sessions_user", deleteUserSessions, []any{"usr_x"}},
+		{"sessions_user", detachUserSessions, []any{"usr_x"}},
+		{"devices_user", `DELETE FROM devices WHERE ` + userDevices("$1"), []any{"usr_x"}},
+		{"audit_events_target_id", target, targetArgs},
+		{"audit_events_actor", actor, actorArgs},
+	} {
+		plan, err := s.explain(ctx, q.sql, q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", q.sql, err)
+		}
+		out[q.index+": "+q.sql] = plan
+	}
+	return out, nil
+}
+
 // SearchQuery is the query of a search for term, and its arguments.
 func (s *Store) SearchQuery(ctx context.Context, term string) (string, []any, error) {
 	return s.listDevicesQuery(ctx, pairgate.DeviceFilter{Search: term})

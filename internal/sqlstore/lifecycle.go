@@ -179,7 +179,7 @@ func (s *Store) removeDevices(ctx context.Context, tx *sql.Tx, ds []*pairgate.De
 		return err
 	}
 	only, idArgs := inList(ids, 1)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id IN `+only, idArgs...); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id <> '' AND device_id IN `+only, idArgs...); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE id IN `+only, idArgs...)

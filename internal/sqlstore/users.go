@@ -174,10 +174,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error 
 		}
 		// A user-mode token speaks for the person; with the person gone it
 		// must stop working (the families go by cascade).
-		if err := s.revokeStatus(ctx, tx, `revoked_at = 0 AND device_id IN (SELECT id FROM devices WHERE mode = 'user' AND user_id = $2)`, now, id); err != nil {
+		if err := s.revokeStatus(ctx, tx, `revoked_at = 0 AND device_id IN (SELECT id FROM devices WHERE `+userDevices("$2")+`)`, now, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE mode = 'user' AND user_id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE `+userDevices("$1"), id); err != nil {
 			return err
 		}
 		return s.endUserSessions(ctx, tx, id)
@@ -188,10 +188,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, now time.Time) error 
 // carries a browser's device authorization loses only the person: the
 // device stays authorized until it is deleted.
 func (s *Store) endUserSessions(ctx context.Context, tx *sql.Tx, userID string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND device_id = ''`, userID); err != nil {
+	if _, err := tx.ExecContext(ctx, deleteUserSessions, userID); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE sessions SET user_id = '' WHERE user_id = $1`, userID)
+	_, err := tx.ExecContext(ctx, detachUserSessions, userID)
 	return err
 }
 
@@ -233,4 +233,23 @@ func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
 		return s.fail(err, "delete session")
 	}
 	return nil
+}
+
+// Lookups by a person or a device through the partial indexes
+// sessions_user, sessions_device and devices_user (an id that is not
+// empty). Each says the index's condition itself: SQLite uses a partial
+// index only for a query that says its condition, not one that implies
+// it through a parameter, and without it deleting a person scanned every
+// device and deleting a device every session (TestLookupsUseTheirIndexes).
+const (
+	deleteDeviceSessions        = `DELETE FROM sessions WHERE device_id = $1 AND device_id <> ''`
+	deleteBrowserDeviceSessions = `DELETE FROM sessions WHERE device_id = $1 AND device_id <> '' AND user_id = ''`
+	deleteUserSessions          = `DELETE FROM sessions WHERE user_id = $1 AND user_id <> '' AND device_id = ''`
+	detachUserSessions          = `UPDATE sessions SET user_id = '' WHERE user_id = $1 AND user_id <> ''`
+)
+
+// userDevices is the condition of a person's user-mode devices, the
+// person's id being the parameter p.
+func userDevices(p string) string {
+	return `mode = 'user' AND user_id = ` + p + ` AND user_id <> ''`
 }
