@@ -159,6 +159,9 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	// fewRows: a condition picks at most searchCap devices by an index
+	// of its own, and the page is sorted from them.
+	fewRows := false
 	if f.Search != "" {
 		p := arg(s.likePattern(f.Search))
 		match := `lower(` + s.d.searchText + `) LIKE ` + p + ` ESCAPE '\'`
@@ -180,6 +183,7 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 				return "", nil, s.fail(err, "search devices")
 			}
 			if few {
+				fewRows = true
 				if len(grams) > 0 {
 					match = s.d.recheck(p)
 				}
@@ -195,7 +199,24 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 		conds = append(conds, `state = `+arg(f.State))
 	}
 	if f.AuthCodeID != "" {
-		conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID)+` AND auth_code_id <> ''`) // the partial index's condition, for SQLite
+		// The partial index's condition is said for SQLite, which does not
+		// infer it from the parameter. A code of few devices (a handful of
+		// kiosks among a million) is looked up in its index first: the
+		// planners walk the order's index instead, reading every device to
+		// find the code's few. A code of many fills a page quickly that way.
+		codeIDs := func(arg func(any) string) string {
+			return `SELECT id FROM devices WHERE auth_code_id = ` + arg(f.AuthCodeID) + ` AND auth_code_id <> ''`
+		}
+		few, err := s.searchFew(ctx, codeIDs)
+		if err != nil {
+			return "", nil, s.fail(err, "list a code's devices")
+		}
+		if few {
+			fewRows = true
+			conds = append(conds, `id IN (`+codeIDs(arg)+`)`)
+		} else {
+			conds = append(conds, `auth_code_id = `+arg(f.AuthCodeID)+` AND auth_code_id <> ''`)
+		}
 	}
 	if f.AuthMethod != "" {
 		conds = append(conds, `auth_method = `+arg(f.AuthMethod))
@@ -232,13 +253,29 @@ func (s *Store) listDevicesQuery(ctx context.Context, f pairgate.DeviceFilter) (
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
-	if col == "id" {
+	switch {
+	case col == "id":
 		q += ` ORDER BY id` + dir
-	} else {
+	case fewRows:
+		// Sorting the few is cheaper than walking the order's index to
+		// find them (at a million devices, every entry of it), and the
+		// planners walk it whenever it gives the order: an expression
+		// gives the same order and no index has it.
+		q += ` ORDER BY ` + unindexed(col) + dir + `, id` + dir
+	default:
 		q += ` ORDER BY ` + col + dir + `, id` + dir
 	}
 	q += ` LIMIT ` + arg(limit)
 	return q, args, nil
+}
+
+// unindexed is an expression of column col that orders as it does and
+// that no index holds.
+func unindexed(col string) string {
+	if col == "authorized_at" || col == "last_seen_at" {
+		return `(` + col + ` + 0)`
+	}
+	return `(` + col + ` || '')`
 }
 
 // deviceSortColumns maps each order of the inventory to its column;
@@ -247,7 +284,7 @@ var deviceSortColumns = map[string]string{"": "id", pairgate.SortByID: "id", pai
 	pairgate.SortByState: "state", pairgate.SortByClient: "client_id", pairgate.SortByMethod: "auth_method",
 	pairgate.SortByIP: "last_ip", pairgate.SortByAuthorized: "authorized_at", pairgate.SortByLastSeen: "last_seen_at"}
 
-// searchCap is how many matches make a term common.
+// searchCap is how many matches make a term (or a code) common.
 const searchCap = 2000
 
 // searchFew reports whether the query of ids that ids builds (given how
