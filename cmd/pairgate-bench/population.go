@@ -145,6 +145,7 @@ type population struct {
 	bare    string
 	adminID string
 	codes   []*pairgate.AuthorizationCode
+	kiosks  *pairgate.AuthorizationCode // a code of a few devices
 	now     time.Time
 
 	pending []string // device codes handed out, polled by the fleet poll
@@ -288,6 +289,12 @@ func (p *population) run() ([]result, string, error) {
 			// What one administrator did: none of the population's events.
 			return p.adminGetOf("audit log, one administrator's events", "/api/v1/audit-events?limit=50&actor="+p.adminID, `{"audit_events":`)
 		}},
+		{"admin_list_kiosks_by_name", func() (result, error) {
+			return p.adminGet("admin device list, a code of few by name (100)", "/api/v1/devices?limit=100&state=active&sort=name&code_id="+p.kiosks.ID)
+		}},
+		{"search_rare_by_name", func() (result, error) {
+			return p.adminGet("search, rare term, by name", "/api/v1/devices?limit=100&sort=name&q="+url.QueryEscape(rareTerm(p.n)))
+		}},
 		{"search_rare", func() (result, error) {
 			return p.adminGet("search, rare term (1 device)", "/api/v1/devices?limit=100&q="+url.QueryEscape(rareTerm(p.n)))
 		}},
@@ -402,6 +409,9 @@ func (p *population) popDevice(i int, id string) pairgate.Device {
 	if i%10 == 0 {
 		d.AuthMethod, d.AuthCodeID = pairgate.AuthByAuthorizationCode, p.codes[(i/10)%len(p.codes)].ID
 	}
+	if i%100_000 == 5 {
+		d.AuthMethod, d.AuthCodeID = pairgate.AuthByAuthorizationCode, p.kiosks.ID
+	}
 	return d
 }
 
@@ -492,8 +502,13 @@ func (p *population) fill(ctx context.Context) error {
 		c.LastUsedAt = p.now.Add(-100 * pairgate.Day)
 		p.codes = append(p.codes, c)
 	}
+	// And a code of a few kiosks: one device in 100,000.
+	code := secret.Token("pgc_")
+	p.kiosks = &pairgate.AuthorizationCode{ID: "ac_pop_kiosks", CodeHash: p.a.Keys.Hash(secret.KindAuthCode, code),
+		SealedCode: p.a.Keys.Seal([]byte(code), secret.KindAuthCode+":ac_pop_kiosks"), TTL: pairgate.TTLNever,
+		CreatedAt: p.now.Add(-200 * pairgate.Day), CreatedBy: u.ID, Label: "Kiosks", Uses: (p.n + 99_994) / 100_000, LastUsedAt: p.now.Add(-100 * pairgate.Day)}
 	p.refresh = make([]string, min(p.n, popSample))
-	err = p.importAll(ctx, p.n, p.codes, func(i int) pairgate.ImportedDevice {
+	err = p.importAll(ctx, p.n, append(slices.Clone(p.codes), p.kiosks), func(i int) pairgate.ImportedDevice {
 		var hash []byte
 		if i < len(p.refresh) {
 			p.refresh[i] = secret.Token(secret.PrefixRefreshToken)
