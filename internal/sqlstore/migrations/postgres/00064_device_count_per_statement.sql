@@ -11,43 +11,28 @@
 DROP TRIGGER device_count_change ON devices;
 DROP FUNCTION device_count_change();
 -- +goose StatementBegin
-CREATE FUNCTION device_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION device_count_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     k bigint;
     s int := floor(random() * 16)::int; -- once: in the WHERE it would be drawn per row scanned
 BEGIN
-    SELECT COUNT(*) INTO k FROM added;
+    SELECT COUNT(*) INTO k FROM moved; -- the rows inserted, or deleted
     IF k > 0 THEN
-        UPDATE device_count SET n = n + k WHERE shard = s;
-    END IF;
-    RETURN NULL;
-END;
-$$;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE FUNCTION device_count_removed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    k bigint;
-    s int := floor(random() * 16)::int; -- once: in the WHERE it would be drawn per row scanned
-BEGIN
-    SELECT COUNT(*) INTO k FROM removed;
-    IF k > 0 THEN
-        UPDATE device_count SET n = n - k WHERE shard = s;
+        UPDATE device_count SET n = n + CASE WHEN TG_OP = 'INSERT' THEN k ELSE -k END WHERE shard = s;
     END IF;
     RETURN NULL;
 END;
 $$;
 -- +goose StatementEnd
 CREATE TRIGGER device_count_added AFTER INSERT ON devices
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION device_count_added();
+    REFERENCING NEW TABLE AS moved FOR EACH STATEMENT EXECUTE FUNCTION device_count_moved();
 CREATE TRIGGER device_count_removed AFTER DELETE ON devices
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION device_count_removed();
+    REFERENCING OLD TABLE AS moved FOR EACH STATEMENT EXECUTE FUNCTION device_count_moved();
 
 -- +goose Down
 DROP TRIGGER device_count_removed ON devices;
 DROP TRIGGER device_count_added ON devices;
-DROP FUNCTION device_count_removed();
-DROP FUNCTION device_count_added();
+DROP FUNCTION device_count_moved();
 -- +goose StatementBegin
 CREATE FUNCTION device_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
